@@ -1,0 +1,56 @@
+# Everything a developer or CI needs, from a fresh clone: `make demo`, `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PY := $(BIN)/python
+COLLECTIONS := $(CURDIR)/$(VENV)/collections
+SANITY_DIR ?= $(CURDIR)/tests/output/sanity-root
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+
+.PHONY: setup lab-up lab-down demo test sanity unit integration lint molecule clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements.txt -r requirements-test.txt
+	mkdir -p $(COLLECTIONS)/ansible_collections/pexip
+	ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/pexip/infinity
+	touch $@
+
+lab-up: setup
+	$(PY) tests/lab/lab.py up
+
+lab-down:
+	@if [ -x $(PY) ]; then $(PY) tests/lab/lab.py down; fi
+
+# The main job: the whole declared platform against the embedded lab.
+demo: lab-up
+	set -a && . .lab/env && set +a && $(BIN)/ansible-playbook -i .lab/inventory.yml site.yml
+
+test: setup
+	$(MAKE) unit
+	$(MAKE) integration
+	$(MAKE) lint
+	$(MAKE) sanity
+
+unit: setup
+	$(BIN)/pytest -q tests/unit tests/lab
+
+integration: setup
+	$(BIN)/pytest -q tests/integration
+
+lint: setup
+	$(BIN)/ansible-lint --profile production
+
+# ansible-test wants the collection under ansible_collections/<ns>/<name>: copy the tracked tree there.
+sanity: setup
+	rm -rf $(SANITY_DIR) && mkdir -p $(SANITY_DIR)/ansible_collections/pexip/infinity
+	git ls-files -co --exclude-standard | tar -cf - --ignore-failed-read -T - | tar -xf - -C $(SANITY_DIR)/ansible_collections/pexip/infinity
+	cd $(SANITY_DIR)/ansible_collections/pexip/infinity && git init -q && git add -A && \
+		$(BIN)/ansible-test sanity --venv --python 3.11 --color no
+
+clean: lab-down
+	rm -rf $(VENV) .lab tests/output

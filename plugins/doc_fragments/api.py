@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # Connection options shared by every module that talks to the Management Node.
+    DOCUMENTATION = r"""
+options:
+  host:
+    description:
+      - Address of the Pexip Infinity Management Node, as C(name), C(name:port) or C(https://name[:port]).
+      - If not set, the E(PEXIP_HOST) environment variable is used.
+    type: str
+    required: true
+  username:
+    description:
+      - Web administration username (or LDAP account) on the Management Node.
+      - If not set, the E(PEXIP_USERNAME) environment variable is used.
+    type: str
+    default: admin
+  password:
+    description:
+      - Password of O(username).
+      - If not set, the E(PEXIP_PASSWORD) environment variable is used.
+    type: str
+    required: true
+  validate_certs:
+    description:
+      - Verify the Management Node's TLS certificate.
+      - Only disable this for a new Management Node that still serves its self-signed certificate;
+        prefer O(ca_path).
+      - If not set, the E(PEXIP_VALIDATE_CERTS) environment variable is used.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file of the CA (or the self-signed certificate) that signed the Management Node's certificate.
+      - If not set, the E(PEXIP_CA_PATH) environment variable is used.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each HTTP response.
+      - If not set, the E(PEXIP_TIMEOUT) environment variable is used.
+    type: int
+    default: 30
+  retries:
+    description:
+      - How many times a request is retried after a 429, 502, 503, 504 or a connection error,
+        with jittered exponential backoff (a 429's C(Retry-After) is honoured).
+    type: int
+    default: 5
+requirements:
+  - requests
+notes:
+  - All requests go to C(https://<host>/api/admin/); the Management Node is easily loaded,
+    so the modules look objects up by filter instead of listing everything.
+"""

@@ -1,0 +1,20 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared pytest set-up: the collection importable as ansible_collections.pexip.infinity, and the lab."""
+
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# `make setup` links the repo at .venv/collections/ansible_collections/pexip/infinity.
+sys.path.insert(0, os.path.join(ROOT, ".venv", "collections"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lab"))
+
+
+@pytest.fixture(scope="session")
+def lab_env():
+    """The lab's environment (.lab/env), bringing the lab up first when it is not running."""
+    import labenv  # pylint: disable=import-outside-toplevel
+
+    return labenv.ensure_lab()

@@ -1,0 +1,22 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run every integration target (tests/integration/targets/*) against the lab with ansible-playbook."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TARGETS = os.path.join(HERE, "targets")
+NAMES = sorted(d for d in os.listdir(TARGETS) if not d.startswith("setup_") and os.path.isdir(os.path.join(TARGETS, d)))
+
+
+@pytest.mark.parametrize("target", NAMES)
+def test_target(lab_env, target):
+    env = dict(os.environ, **lab_env)
+    env["ANSIBLE_ROLES_PATH"] = TARGETS
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), os.path.join(HERE, "run_target.yml"), "-e", "target=%s" % target]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
