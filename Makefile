@@ -33,14 +33,21 @@ demo: lab-up
 test: setup
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) molecule
 	$(MAKE) lint
 	$(MAKE) sanity
 
 unit: setup
 	$(BIN)/pytest -q tests/unit tests/lab
 
+# Integration and molecule run against .lab (started if needed) and stop it afterwards, pass or fail.
 integration: setup
-	$(BIN)/pytest -q tests/integration
+	$(PY) tests/lab/lab.py up
+	$(BIN)/pytest -q tests/integration; rc=$$?; $(PY) tests/lab/lab.py down; exit $$rc
+
+molecule: setup
+	$(PY) tests/lab/lab.py up
+	set -a && . .lab/env && set +a && cd extensions && $(BIN)/molecule test --all; rc=$$?; $(PY) $(CURDIR)/tests/lab/lab.py down; exit $$rc
 
 lint: setup
 	$(BIN)/ansible-lint --profile production

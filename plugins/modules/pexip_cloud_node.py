@@ -1,0 +1,257 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: pexip_cloud_node
+short_description: Start a Pexip Infinity cloud bursting (overflow) node ahead of demand
+version_added: 0.1.0
+author: pexip.infinity contributors (@pexip)
+description:
+  - Start a stopped overflow Conferencing Node through the Management Node
+    (C(command/v1/platform/start_cloudnode/)), as the guide's I(Manually starting an overflow node) describes,
+    for example about 10 minutes before a large scheduled conference.
+  - The node is picked from the bursting nodes the Management Node knows (C(status/v1/cloud_node/)) by its
+    EC2 instance id or by its Conferencing Node name.
+  - A node that is already running or starting is left alone and the task reports no change.
+  - Infinity stops an idle overflow node again after the bursting minimum lifetime, so do not start it too early.
+extends_documentation_fragment:
+  - pexip.infinity.api
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: full
+options:
+  instance_id:
+    description:
+      - EC2 instance id of the overflow node (C(cloud_instance_id)), for example V(i-0123456789abcdef0).
+      - Exactly one of O(instance_id) and O(name) is required.
+    type: str
+  name:
+    description:
+      - Name of the overflow node's Conferencing Node configuration (C(workervm_configuration_name)).
+    type: str
+  wait:
+    description:
+      - Wait until the instance runs and its Conferencing Node has reported to the Management Node
+        (C(status/v1/worker_vm/) C(last_updated)) since the instance was (re)started and since the start command.
+      - The controller's clock and the Management Node's clock should agree (both use NTP).
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait when O(wait=true). A node usually takes a few minutes to start and report.
+    type: int
+    default: 600
+  poll_interval:
+    description:
+      - Seconds between two status checks while waiting.
+    type: float
+    default: 10
+notes:
+  - The instance must carry the bursting tag (see M(pexip.infinity.pexip_burst_settings)), its Conferencing Node
+    must be in the primary overflow location of an always-on location, and bursting must be configured with AWS
+    credentials allowed to start it; otherwise the Management Node does not list it and the module fails.
+seealso:
+  - module: pexip.infinity.pexip_burst_settings
+  - module: pexip.infinity.pexip_cloud_node_info
+"""
+
+EXAMPLES = r"""
+- name: Start the London overflow node before the 9:00 all-hands
+  pexip.infinity.pexip_cloud_node:
+    name: cn-burst-lon-1
+    wait: true
+    wait_timeout: 900
+
+- name: Start an overflow node by its instance id
+  pexip.infinity.pexip_cloud_node:
+    instance_id: i-0123456789abcdef0
+"""
+
+RETURN = r"""
+cloud_node:
+  description: The bursting node as C(status/v1/cloud_node/) shows it after the start (before it, in check mode).
+  returned: success
+  type: dict
+  sample:
+    cloud_instance_id: i-0123456789abcdef0
+    cloud_instance_ip: 10.0.2.15
+    cloud_instance_name: cn-burst-lon-1
+    cloud_instance_state: running
+    cloud_instance_launch_time: "2024-05-02T08:50:03"
+    workervm_configuration_id: 7
+    workervm_configuration_name: cn-burst-lon-1
+    workervm_configuration_location_name: AWS burst
+node_status:
+  description: The Conferencing Node's C(status/v1/worker_vm/) entry once it reported (only with O(wait=true)).
+  returned: when O(wait=true) and not in check mode
+  type: dict
+  sample:
+    name: cn-burst-lon-1
+    last_updated: "2024-05-02T08:54:40"
+    sync_status: SYNCED
+command_result:
+  description: The body of the start_cloudnode answer (empty when the start did not need to be sent again).
+  returned: when the node was started
+  type: dict
+  sample:
+    status: success
+"""
+
+import datetime
+import random
+import time
+
+from ansible_collections.pexip.infinity.plugins.module_utils.api import RETRY_STATUS, PexipApiError
+from ansible_collections.pexip.infinity.plugins.module_utils.bursting import GLOBAL_URI, TAG_NAME, bursting_tag_value, parse_time
+from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
+
+STARTED_STATES = ("pending", "running")
+GONE_STATES = ("shutting-down", "terminated")
+
+
+class CloudNode(object):
+    def __init__(self, module):
+        self.module = module
+        self.client = module.client
+        p = module.params
+        self.instance_id = p["instance_id"]
+        self.name = p["name"]
+
+    def matches(self, node):
+        if self.instance_id:
+            return node.get("cloud_instance_id") == self.instance_id
+        return node.get("workervm_configuration_name") == self.name
+
+    def find(self):
+        # Filtering on status resources is not documented: read them (few) and match here.
+        nodes = [n for n in self.module.call(self.client.list, "cloud_node", api="status") if self.matches(n)]
+        if len(nodes) > 1:
+            self.module.fail("%d bursting nodes match; give instance_id instead: %s."
+                             % (len(nodes), ", ".join(str(n.get("cloud_instance_id")) for n in nodes)))
+        return nodes[0] if nodes else None
+
+    def not_found(self):
+        try:
+            tag_value = bursting_tag_value(self.client.get(GLOBAL_URI))
+        except PexipApiError:
+            tag_value = "<the tag value of pexip_burst_settings>"
+        what = "instance %s" % self.instance_id if self.instance_id else "Conferencing Node"
+        self.module.fail("the Management Node knows no bursting node for this %s (status/v1/cloud_node/). Tag the EC2 instance "
+                         "%s=%s, put its Conferencing Node in a location that is the primary overflow location of an always-on "
+                         "location, and enable bursting with AWS credentials that may start it (pexip_burst_settings)."
+                         % (what, TAG_NAME, tag_value))
+
+    def start(self, node):
+        """POST start_cloudnode; after a lost answer, the node's state decides instead of a blind second POST."""
+        data = {"instance_id": node["cloud_instance_id"]}
+        attempt = 0
+        while True:
+            try:
+                return self.client.command("platform", "start_cloudnode", data)
+            except PexipApiError as exc:
+                transient = exc.status in RETRY_STATUS or (exc.status is None and "cannot reach" in exc.msg)
+                if not transient or attempt >= self.client.retries:
+                    self.module.fail("could not start instance %s: %s" % (data["instance_id"], exc.msg), status=exc.status)
+                if exc.status != 429:  # 429 means refused, anything else may have been done
+                    now = self.find()
+                    if now and now.get("cloud_instance_state") in STARTED_STATES:
+                        return {}
+                self.client.sleep(random.uniform(0, min(self.client.max_backoff, self.client.backoff * (2 ** attempt))))
+                attempt += 1
+
+    def worker_status(self, node):
+        name = node.get("workervm_configuration_name")
+        if not name:
+            return None
+        found = [s for s in self.module.call(self.client.list, "worker_vm", api="status", name=name) if s.get("name") == name]
+        return found[0] if found else None
+
+    def wait(self, since):
+        """Poll until the instance runs and its node reported after (re)starting; returns (node, status)."""
+        p = self.module.params
+        deadline = time.time() + p["wait_timeout"]
+        while True:
+            node = self.find()
+            if node is None:
+                self.module.fail("the bursting node disappeared from status/v1/cloud_node/ while waiting for it to start.")
+            state = node.get("cloud_instance_state")
+            if state in GONE_STATES:
+                self.module.fail("instance %s is %s; it cannot start." % (node.get("cloud_instance_id"), state))
+            status = self.worker_status(node)
+            reported = parse_time(status.get("last_updated")) if status else None
+            # Reported since the instance (re)started: after its launch time and after our start command.
+            references = [t for t in (parse_time(node.get("cloud_instance_launch_time")), since) if t is not None]
+            if state == "running" and reported is not None and all(reported >= t for t in references):
+                return node, status
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                self.module.fail("instance %s is %s but its Conferencing Node has not reported to the Management Node within %d seconds "
+                                 "(last report: %s). Check that the node can reach the Management Node, then run again."
+                                 % (node.get("cloud_instance_id"), state, p["wait_timeout"],
+                                    (status or {}).get("last_updated") or "never"), cloud_node=node, node_status=status)
+            time.sleep(min(p["poll_interval"], remaining))
+
+
+def main():
+    module = PexipModule(
+        argument_spec=dict(
+            instance_id=dict(type="str"),
+            name=dict(type="str"),
+            wait=dict(type="bool", default=False),
+            wait_timeout=dict(type="int", default=600),
+            poll_interval=dict(type="float", default=10),
+        ),
+        mutually_exclusive=[("instance_id", "name")],
+        required_one_of=[("instance_id", "name")],
+        supports_check_mode=True,
+    )
+    p = module.params
+    module.label = "pexip_cloud_node '%s'" % (p["name"] or p["instance_id"])
+    for option in ("instance_id", "name"):
+        if p[option] is not None and not p[option].strip():
+            module.fail("%s must not be empty." % option)
+    if p["wait_timeout"] < 1:
+        module.fail("wait_timeout must be at least 1 second, got %d." % p["wait_timeout"])
+    if p["poll_interval"] <= 0:
+        module.fail("poll_interval must be positive, got %s." % p["poll_interval"])
+
+    cloud = CloudNode(module)
+    node = cloud.find()
+    if node is None:
+        cloud.not_found()
+    state = node.get("cloud_instance_state")
+    if node.get("workervm_configuration_name"):
+        module.label = "pexip_cloud_node '%s'" % node["workervm_configuration_name"]
+    if state in GONE_STATES:
+        module.fail("instance %s is %s; it cannot be started. Deploy a new overflow node." % (node.get("cloud_instance_id"), state))
+
+    changed = state not in STARTED_STATES
+    result = dict(changed=changed, cloud_node=node)
+    if module._diff:
+        result["diff"] = dict(before=dict(cloud_instance_state=state), after=dict(cloud_instance_state="running"))
+    if module.check_mode:
+        module.exit_json(**result)
+
+    since = None
+    if changed:
+        since = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
+        result["command_result"] = cloud.start(node)
+    if p["wait"]:
+        result["cloud_node"], result["node_status"] = cloud.wait(since)
+    elif changed:
+        result["cloud_node"] = cloud.find() or node
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,315 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: pexip_config_upload
+short_description: Upload a bootstrap document to a new Pexip Infinity Conferencing Node
+version_added: 0.1.0
+author: pexip.infinity contributors (@pexip)
+description:
+  - Sends the XML bootstrap document that M(pexip.infinity.pexip_node) obtained when it created a Conferencing Node
+    to the node's instance, which then applies it, reboots and joins the Management Node (about 5 minutes; wait for it
+    with M(pexip.infinity.pexip_node_info) and its RV(pexip.infinity.pexip_node_info#module:nodes[].synced) value).
+  - Uses the scripted form of the instance's bootstrap page, C(POST https://<address>:<port>/configuration/bootstrap)
+    with the header C(Content-Type) set to C(text/xml).
+  - A freshly launched instance refuses connections while it boots; the module keeps trying with backoff for
+    O(wait_timeout) seconds.
+  - An instance that already accepted a document says so; the module then reports no change. A document the
+    instance rejects (another node's, or not a bootstrap document at all) fails with the instance's message.
+  - This module talks to the new instance, not to the Management Node, so it takes none of the Management Node
+    connection options (C(host), C(username), C(password)); it is still part of the C(pexip.infinity.pexip) action group,
+    so O(validate_certs) and O(ca_path) can be set there for all modules at once.
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Checks that the bootstrap page answers (C(GET /)) and reports a change without uploading
+        (no change when the page says the node is configured).
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: pexip
+options:
+  address:
+    description:
+      - Address of the new Conferencing Node instance (its private IPv4 address, or a public address or name that
+        reaches it).
+    type: str
+    required: true
+  port:
+    description:
+      - Port of the bootstrap page.
+    type: int
+    default: 8443
+  src:
+    description:
+      - File holding the bootstrap document (as written by M(pexip.infinity.pexip_node) O(pexip.infinity.pexip_node#module:config_dest)).
+      - Exactly one of O(src) and O(content) is required.
+    type: path
+  content:
+    description:
+      - The bootstrap document itself (for example M(pexip.infinity.pexip_node)'s RV(pexip.infinity.pexip_node#module:bootstrap_config)).
+      - It contains the node's secrets and is never logged.
+    type: str
+  validate_certs:
+    description:
+      - Verify the instance's TLS certificate. A new instance serves a self-signed certificate; give its CA with
+        O(ca_path), or set V(false) for the bootstrap of a node in a private network.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file of the CA (or certificate) to trust for the instance's certificate.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each HTTP response.
+    type: int
+    default: 30
+  retries:
+    description:
+      - How many times a busy answer (HTTP 429, 502, 503, 504) is retried, with backoff.
+    type: int
+    default: 5
+  wait_timeout:
+    description:
+      - Seconds to keep trying while the instance cannot be reached (connection refused or timed out), which is normal
+        while a new instance boots.
+    type: int
+    default: 300
+requirements:
+  - requests
+seealso:
+  - module: pexip.infinity.pexip_node
+  - module: pexip.infinity.pexip_node_info
+"""
+
+EXAMPLES = r"""
+- name: Create the node and keep its bootstrap document
+  pexip.infinity.pexip_node:
+    name: cn-lon-1
+    hostname: cn-lon-1
+    domain: example.com
+    address: "{{ instance.private_ip_address }}"
+    netmask: 255.255.255.0
+    gateway: 10.0.1.1
+    system_location: London
+    ssh_password: "{{ vault_node_ssh_password }}"
+    config_dest: /secure/pexip-cn-lon-1.xml
+
+- name: Bootstrap the new instance
+  pexip.infinity.pexip_config_upload:
+    address: "{{ instance.private_ip_address }}"
+    src: /secure/pexip-cn-lon-1.xml
+    ca_path: /secure/pexip-node-ca.pem
+    wait_timeout: 600
+
+- name: Wait until the node has joined the platform
+  pexip.infinity.pexip_node_info:
+    name: cn-lon-1
+  register: node_info
+  until: node_info.nodes | length == 1 and node_info.nodes[0].synced
+  retries: 60
+  delay: 10
+"""
+
+RETURN = r"""
+url:
+  description: The URL the document was (or in check mode would be) sent to.
+  returned: always
+  type: str
+  sample: https://10.0.1.10:8443/configuration/bootstrap
+status:
+  description: HTTP status of the instance's last answer.
+  returned: when the instance answered
+  type: int
+  sample: 200
+message:
+  description: What the instance answered (its message, or the start of its page).
+  returned: when the instance answered
+  type: str
+  sample: Configuration accepted; the node will now reboot.
+attempts:
+  description: How many requests were needed (connection attempts while the instance booted included).
+  returned: always
+  type: int
+"""
+
+import json
+import os
+import random
+import re
+import time
+import traceback
+
+try:
+    import requests
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+BOOTSTRAP_PATH = "/configuration/bootstrap"
+BUSY_STATUS = (429, 502, 503, 504)
+#: how an instance that already took a document says so (matched case-insensitively in its answer)
+CONFIGURED_RE = re.compile(r"already (been )?(configured|bootstrapped)|is configured|already applied", re.I)
+
+
+def answer_text(response):
+    """The instance's message: a JSON ``message``/``error``/``detail`` or the text of its page, shortened."""
+    text = response.text or ""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("message", "error", "detail", "status"):
+            if isinstance(body.get(key), str):
+                return body[key]
+    text = re.sub(r"<[^>]+>", " ", text)
+    return re.sub(r"\s+", " ", text).strip()[:500]
+
+
+def says_configured(response):
+    return response.status_code in (200, 208, 409, 403, 400) and bool(CONFIGURED_RE.search(answer_text(response)))
+
+
+class Uploader(object):
+    def __init__(self, module, session=None, sleep=time.sleep, clock=time.time):
+        self.module = module
+        p = module.params
+        self.base = "https://%s:%d" % (p["address"] if ":" not in p["address"] else "[%s]" % p["address"], p["port"])
+        self.session = session or requests.Session()
+        # Given with every request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify.
+        self.verify = (p["ca_path"] or True) if p["validate_certs"] else False
+        self.sleep = sleep
+        self.clock = clock
+        self.attempts = 0
+        self.sent = False  # a POST may have reached the instance
+
+    def fail(self, msg, **kwargs):
+        self.module.fail_json(msg="pexip_config_upload %s: %s" % (self.module.params["address"], msg), attempts=self.attempts, **kwargs)
+
+    def request(self, method, path, **kwargs):
+        """One exchange; connection failures are retried until wait_timeout, busy answers ``retries`` times."""
+        p = self.module.params
+        url = self.base + path
+        start = self.clock()
+        busy = 0
+        failures = 0
+        while True:
+            self.attempts += 1
+            try:
+                response = self.session.request(method, url, timeout=p["timeout"], verify=self.verify, **kwargs)
+            except requests.exceptions.SSLError as exc:
+                self.fail("the TLS certificate of %s could not be verified (%s). A new node serves a self-signed certificate: "
+                          "give its CA with ca_path, or set validate_certs: false." % (self.base, exc))
+            except requests.exceptions.RequestException as exc:
+                if method == "POST" and isinstance(exc, (requests.exceptions.ReadTimeout, requests.exceptions.ChunkedEncodingError)):
+                    self.sent = True
+                elapsed = self.clock() - start
+                if elapsed >= p["wait_timeout"]:
+                    self.fail("the bootstrap page %s did not answer within %d seconds (%s). Check that the instance runs, "
+                              "that its security group allows TCP %d from here, and the address."
+                              % (url, p["wait_timeout"], exc, p["port"]))
+                self.sleep(min(self.delay(failures), max(0.0, p["wait_timeout"] - elapsed)))
+                failures += 1
+                continue
+            if response.status_code in BUSY_STATUS and busy < p["retries"]:
+                retry_after = response.headers.get("Retry-After", "")
+                self.sleep(float(retry_after) if retry_after.strip().isdigit() else self.delay(busy))
+                busy += 1
+                continue
+            return url, response
+
+    @staticmethod
+    def delay(attempt):
+        return random.uniform(0.5, min(30.0, 1.0 * (2 ** attempt)))
+
+    def check(self):
+        url, response = self.request("GET", "/")
+        result = dict(url=self.base + BOOTSTRAP_PATH, status=response.status_code, message=answer_text(response), attempts=self.attempts)
+        if response.status_code >= 500:
+            self.fail("the bootstrap page %s answered HTTP %s: %s" % (url, response.status_code, result["message"]), status=response.status_code)
+        return result
+
+    def upload(self, document):
+        url, response = self.request("POST", BOOTSTRAP_PATH, data=document, headers={"Content-Type": "text/xml"})
+        result = dict(url=url, status=response.status_code, message=answer_text(response), attempts=self.attempts)
+        if says_configured(response):
+            # Without an earlier attempt that may have got through, this run changed nothing.
+            result.update(changed=self.sent)
+            return result
+        if response.status_code < 300:
+            result.update(changed=True)
+            return result
+        self.fail("the node refused the bootstrap document (HTTP %s): %s" % (response.status_code, result["message"] or response.reason),
+                  status=response.status_code, url=url, message=result["message"])
+        return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            address=dict(type="str", required=True),
+            port=dict(type="int", default=8443),
+            src=dict(type="path"),
+            content=dict(type="str", no_log=True),
+            validate_certs=dict(type="bool", default=True),
+            ca_path=dict(type="path"),
+            timeout=dict(type="int", default=30),
+            retries=dict(type="int", default=5),
+            wait_timeout=dict(type="int", default=300),
+        ),
+        mutually_exclusive=[("src", "content")],
+        required_one_of=[("src", "content")],
+        supports_check_mode=True,
+    )
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    p = module.params
+    label = "pexip_config_upload %s" % p["address"]
+    if not p["address"].strip():
+        module.fail_json(msg="%s: address must not be empty." % label)
+    if not 1 <= p["port"] <= 65535:
+        module.fail_json(msg="%s: port %d is not a TCP port (1-65535)." % (label, p["port"]))
+    for field in ("timeout", "wait_timeout"):
+        if p[field] <= 0:
+            module.fail_json(msg="%s: %s must be a positive number of seconds." % (label, field))
+    if p["retries"] < 0:
+        module.fail_json(msg="%s: retries must not be negative." % label)
+    if p["ca_path"] and p["validate_certs"] and not os.path.isfile(p["ca_path"]):
+        module.fail_json(msg="%s: ca_path %s is not a file." % (label, p["ca_path"]))
+
+    if p["src"] is not None:
+        try:
+            with open(p["src"], "rb") as handle:
+                document = handle.read()
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="%s: cannot read the bootstrap document %s: %s." % (label, p["src"], exc))
+    else:
+        document = p["content"].encode("utf-8")
+    if not document.strip():
+        module.fail_json(msg="%s: the bootstrap document is empty; pass the file pexip_node wrote (config_dest) or its bootstrap_config." % label)
+
+    uploader = Uploader(module)
+    if module.check_mode:
+        result = uploader.check()
+        # A node whose page says it is configured would refuse the document: nothing would change.
+        module.exit_json(changed=not CONFIGURED_RE.search(result["message"]), **result)
+    result = uploader.upload(document)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

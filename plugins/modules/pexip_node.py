@@ -1,0 +1,543 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: pexip_node
+short_description: Manage Pexip Infinity Conferencing Nodes (configuration-only deployment)
+version_added: 0.1.0
+author: pexip.infinity contributors (@pexip)
+description:
+  - Creates, updates and deletes Conferencing Nodes (C(configuration/v1/worker_vm)) on a Pexip Infinity Management Node.
+  - A node is created as a I(Generic (configuration-only)) deployment; the Management Node answers with the node's
+    XML bootstrap document, which is written to O(config_dest) or returned as RV(bootstrap_config). Upload it to the
+    new instance with M(pexip.infinity.pexip_config_upload).
+  - The bootstrap document can only be obtained when the node is created. The fields baked into it (O(address),
+    O(netmask), O(gateway), O(hostname), O(domain)) are therefore never patched on an existing node; changing them
+    needs O(recreate=true), which deletes the node and creates it again (its instance must then be bootstrapped again).
+  - Puts nodes into maintenance mode and optionally waits until their calls have drained (O(wait_for_idle)).
+  - Deleting a node (O(state=absent)) only removes it from the Management Node; it does not touch its EC2 instance.
+attributes:
+  check_mode:
+    support: full
+    description: Makes no change and does not wait for calls to drain; reads are still made.
+  diff_mode:
+    support: full
+    description: Shows the fields that would change; the SSH password is masked.
+  platform:
+    support: full
+    platforms: pexip
+options:
+  name:
+    description:
+      - Name of the Conferencing Node (at most 32 characters, unique). Identifies the node.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates or updates the node; V(absent) deletes it from the Management Node.
+    type: str
+    choices: [present, absent]
+    default: present
+  hostname:
+    description:
+      - Host name of the node, without the domain (at most 63 characters). Required to create a node.
+      - Part of the bootstrap document; see O(recreate).
+    type: str
+  domain:
+    description:
+      - DNS domain of the node (at most 192 characters). Required to create a node.
+      - Part of the bootstrap document; see O(recreate).
+    type: str
+  address:
+    description:
+      - IPv4 address of the node (on AWS, the instance's private address). Required to create a node.
+      - Part of the bootstrap document; see O(recreate).
+    type: str
+  netmask:
+    description:
+      - IPv4 netmask of the node's subnet, as V(255.255.255.0) or as a prefix length (V(24)). Required to create a node.
+      - Part of the bootstrap document; see O(recreate).
+    type: str
+  gateway:
+    description:
+      - IPv4 default gateway; must be inside O(address)/O(netmask). Required to create a node.
+      - Part of the bootstrap document; see O(recreate).
+    type: str
+  role:
+    description:
+      - V(transcoding) (API C(node_type=CONFERENCING)) or V(proxying) (a Proxying Edge Node, C(node_type=PROXYING)).
+      - New nodes default to V(transcoding).
+      - A system location must not mix proxying and transcoding nodes; the module refuses such a change and names
+        the nodes already there.
+      - Changing the role of an existing node restarts it and drops its calls (a warning is shown).
+    type: str
+    choices: [transcoding, proxying]
+  system_location:
+    description:
+      - Name of the system location of the node. Required to create a node.
+      - Changing it restarts the node and drops its calls (a warning is shown).
+    type: str
+  static_nat_address:
+    description:
+      - Public IPv4 address the node is reachable at through static NAT (for example an Elastic IP).
+      - V('') clears it.
+    type: str
+  enable_distributed_database:
+    description:
+      - Whether the node takes part in the distributed database (the API default is V(true); use V(false) for
+        nodes that are often stopped, such as bursting nodes).
+    type: bool
+  enable_ssh:
+    description:
+      - SSH access to the node. V(global) follows the platform setting, V(on) or V(off) overrides it.
+    type: str
+    choices: [global, on, off]
+  ssh_password:
+    description:
+      - Password of the node's C(admin) operating system account. Required to create a node.
+      - A plain-text password is hashed (SHA-512 crypt, C($6$)) before it is sent; a value that already is such a
+        hash is sent as it is.
+      - The Management Node never returns it, so it cannot be compared; see O(update_password).
+    type: str
+  update_password:
+    description:
+      - V(on_create) sends O(ssh_password) only when the node is created.
+      - V(always) also sends it on every run for an existing node, which then always reports a change.
+    type: str
+    choices: [on_create, always]
+    default: on_create
+  maintenance_mode:
+    description:
+      - Whether the node is in maintenance mode (accepts no new conferences).
+    type: bool
+  maintenance_mode_reason:
+    description:
+      - Why the node is in maintenance mode (at most 250 characters).
+    type: str
+  description:
+    description:
+      - Free-text description of the node (at most 250 characters).
+    type: str
+  tls_certificate:
+    description:
+      - TLS certificate of the node, as the resource URI of a C(configuration/v1/tls_certificate) object
+        (for example V(/api/admin/configuration/v1/tls_certificate/3/)); it is passed through as given.
+      - V('') removes the assignment.
+    type: str
+  recreate:
+    description:
+      - Allow a change of O(address), O(netmask), O(gateway), O(hostname) or O(domain) by deleting the node and
+        creating it again, which gives a new bootstrap document. The node's instance must then be bootstrapped again
+        (a configured instance refuses a new document, so replace the instance).
+      - Without it, such a change fails and explains why.
+      - A node that still carries calls is not recreated unless O(force=true).
+    type: bool
+    default: false
+  force:
+    description:
+      - Delete (O(state=absent)) or recreate a node even though it still carries calls, which are dropped.
+    type: bool
+    default: false
+  config_dest:
+    description:
+      - File to write the bootstrap document to when the node is created (mode 0600, written atomically).
+      - When not set, the document is returned as RV(bootstrap_config).
+      - Nothing is written when the node already exists; the document cannot be fetched again.
+    type: path
+  wait_for_idle:
+    description:
+      - With O(maintenance_mode=true), wait until no live participant (as media, signalling or proxy node) and no
+        conference shard is on the node's address any more.
+      - Progress is logged and returned as RV(drain_log). On timeout the module fails with the number of calls still
+        live and leaves maintenance mode on.
+      - Not done in check mode.
+    type: bool
+    default: false
+  idle_timeout:
+    description:
+      - Seconds to wait for the node to drain (O(wait_for_idle)).
+    type: int
+    default: 600
+  poll_interval:
+    description:
+      - Seconds between two checks while waiting for the node to drain.
+    type: int
+    default: 10
+extends_documentation_fragment:
+  - pexip.infinity.api
+notes:
+  - The bootstrap document contains the node's secrets (among them the hashed SSH password and the credentials the
+    node uses to join the Management Node). Prefer O(config_dest) and protect the file; with RV(bootstrap_config),
+    avoid printing or storing the registered result.
+  - If the create request fails in flight but the node was created anyway, the document in its answer is lost; the
+    module then deletes that node and creates it again so that a document is always returned.
+seealso:
+  - module: pexip.infinity.pexip_node_info
+  - module: pexip.infinity.pexip_config_upload
+"""
+
+EXAMPLES = r"""
+- name: Create a transcoding node and keep its bootstrap document
+  pexip.infinity.pexip_node:
+    name: cn-lon-1
+    hostname: cn-lon-1
+    domain: example.com
+    address: 10.0.1.10
+    netmask: 255.255.255.0
+    gateway: 10.0.1.1
+    role: transcoding
+    system_location: London
+    static_nat_address: 203.0.113.10
+    enable_distributed_database: true
+    ssh_password: "{{ vault_node_ssh_password }}"
+    config_dest: /secure/pexip-cn-lon-1.xml
+
+- name: Drain a node before stopping its instance
+  pexip.infinity.pexip_node:
+    name: cn-lon-1
+    maintenance_mode: true
+    maintenance_mode_reason: instance stop
+    wait_for_idle: true
+    idle_timeout: 1800
+
+- name: Give a node a new address (new bootstrap document; the instance must be bootstrapped again)
+  pexip.infinity.pexip_node:
+    name: cn-lon-1
+    hostname: cn-lon-1
+    domain: example.com
+    address: 10.0.1.20
+    netmask: 255.255.255.0
+    gateway: 10.0.1.1
+    system_location: London
+    ssh_password: "{{ vault_node_ssh_password }}"
+    recreate: true
+    config_dest: /secure/pexip-cn-lon-1.xml
+
+- name: Remove a node from the Management Node (its EC2 instance is not touched)
+  pexip.infinity.pexip_node:
+    name: cn-lon-1
+    state: absent
+"""
+
+RETURN = r"""
+node:
+  description:
+    - The node's configuration (C(worker_vm)) after the change; the password is masked.
+    - In check mode, the configuration it would have. Empty after O(state=absent).
+  returned: always
+  type: dict
+  sample:
+    id: 3
+    name: cn-lon-1
+    hostname: cn-lon-1
+    domain: example.com
+    address: 10.0.1.10
+    netmask: 255.255.255.0
+    gateway: 10.0.1.1
+    node_type: CONFERENCING
+    role: transcoding
+    system_location: /api/admin/configuration/v1/system_location/1/
+    maintenance_mode: false
+    resource_uri: /api/admin/configuration/v1/worker_vm/3/
+bootstrap_config:
+  description:
+    - The XML bootstrap document of a node created by this run, when O(config_dest) is not set.
+    - It contains the node's secrets; do not print or store it.
+  returned: when a node was created (or recreated) and O(config_dest) is not set
+  type: str
+config_dest:
+  description: The file the bootstrap document was written to.
+  returned: when a node was created (or recreated) and O(config_dest) is set
+  type: str
+  sample: /secure/pexip-cn-lon-1.xml
+created:
+  description: Whether the node was created (or would be, in check mode).
+  returned: always
+  type: bool
+recreated:
+  description: Whether an existing node was deleted and created again (O(recreate)).
+  returned: always
+  type: bool
+calls:
+  description: Live calls on the node when it was last counted (before a delete or recreate, or while draining).
+  returned: when calls were counted
+  type: dict
+  contains:
+    participants:
+      description: Participants whose media, signalling or proxy node is this node.
+      type: int
+    conference_shards:
+      description: Conference shards hosted on this node.
+      type: int
+    total:
+      description: Sum of both.
+      type: int
+drain_log:
+  description: Progress lines written while waiting for the node to drain.
+  returned: when O(wait_for_idle) waited
+  type: list
+  elements: str
+  sample: ["0s: node 10.0.1.10 carries 2 live call(s): 1 participant(s) and 1 conference shard(s)"]
+"""
+
+from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
+from ansible_collections.pexip.infinity.plugins.module_utils.api import object_id
+from ansible_collections.pexip.infinity.plugins.module_utils import nodes
+from ansible_collections.pexip.infinity.plugins.module_utils.sha512_crypt import is_sha512_crypt, sha512_crypt
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    hostname=dict(type="str"),
+    domain=dict(type="str"),
+    address=dict(type="str"),
+    netmask=dict(type="str"),
+    gateway=dict(type="str"),
+    role=dict(type="str", choices=list(nodes.ROLES)),
+    system_location=dict(type="str"),
+    static_nat_address=dict(type="str"),
+    enable_distributed_database=dict(type="bool"),
+    enable_ssh=dict(type="str", choices=list(nodes.SSH_MODES)),
+    ssh_password=dict(type="str", no_log=True),
+    update_password=dict(type="str", choices=["on_create", "always"], default="on_create", no_log=False),
+    maintenance_mode=dict(type="bool"),
+    maintenance_mode_reason=dict(type="str"),
+    description=dict(type="str"),
+    tls_certificate=dict(type="str"),
+    recreate=dict(type="bool", default=False),
+    force=dict(type="bool", default=False),
+    config_dest=dict(type="path"),
+    wait_for_idle=dict(type="bool", default=False),
+    idle_timeout=dict(type="int", default=600),
+    poll_interval=dict(type="int", default=10),
+)
+
+
+class NodeModule(object):
+    def __init__(self):
+        self.module = PexipModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+        self.params = self.module.params
+        self.module.label = "pexip_node '%s'" % self.params["name"]
+        self.result = dict(changed=False, created=False, recreated=False, node={})
+        self.diff = dict(before={}, after={})
+
+    @property
+    def client(self):
+        return self.module.client
+
+    def fail(self, msg, **kwargs):
+        self.module.fail(msg, **dict(self.result, **kwargs))
+
+    def call(self, func, *args, **kwargs):
+        return self.module.call(func, *args, **kwargs)
+
+    # -- input ------------------------------------------------------------------------------
+    def validate(self):
+        p = self.params
+        if p["netmask"] is not None:
+            p["netmask"] = nodes.normalize_netmask(p["netmask"])
+        errors = nodes.validate_node(p)
+        if p["wait_for_idle"] and p["maintenance_mode"] is not True:
+            errors.append("wait_for_idle needs maintenance_mode: true (a node that is not in maintenance mode keeps taking new calls)")
+        if errors:
+            self.fail("invalid options: %s." % "; ".join(errors))
+
+    def location_uri(self):
+        name = self.params["system_location"]
+        if name is None:
+            return None
+        found = self.call(self.client.find, "system_location", name=name)
+        if found is None:
+            self.fail("system location '%s' does not exist on the Management Node; create it first (pexip.infinity.pexip_location)." % name)
+        return found["resource_uri"]
+
+    def tls_uri(self):
+        value = self.params["tls_certificate"]
+        if not value:
+            return None
+        if not value.startswith("/api/admin/configuration/v1/tls_certificate/") or object_id(value) is None:
+            self.fail("tls_certificate '%s' must be the resource URI of a certificate, such as /api/admin/configuration/v1/tls_certificate/3/." % value)
+        return value
+
+    def password_hash(self):
+        password = self.params["ssh_password"]
+        return password if is_sha512_crypt(password) else sha512_crypt(password)
+
+    def check_location_roles(self, location_uri, node_type, location_name=None):
+        """A system location must not mix proxying and transcoding nodes."""
+        others = self.call(self.client.list, nodes.WORKER_VM, system_location=object_id(location_uri))
+        # Keep only nodes that really are in that location, whatever the filter did.
+        others = [n for n in others if nodes.changed_fields(n, {"system_location": location_uri}, ["system_location"]) == []]
+        conflicts = nodes.role_conflicts(others, node_type, own_name=self.params["name"])
+        if conflicts:
+            location_name = location_name or self.call(self.client.name_for, location_uri)
+            other_role = nodes.NODE_TYPE_ROLES.get("PROXYING" if node_type == "CONFERENCING" else "CONFERENCING")
+            self.fail("system location '%s' already holds %s node(s) %s; a location must not mix proxying and transcoding nodes: "
+                      "use another location for this %s node." % (location_name, other_role, ", ".join(conflicts),
+                                                                   nodes.NODE_TYPE_ROLES.get(node_type)))
+
+    def guard_calls(self, current, action):
+        """Refuse to drop calls unless force; returns the counts."""
+        if self.params["force"] or not current.get("address"):
+            return None
+        counts = self.call(nodes.count_calls, self.client, current["address"])
+        self.result["calls"] = counts
+        if counts["total"]:
+            self.fail("refusing to %s the node: it still carries %s. Drain it first (maintenance_mode: true, wait_for_idle: true) "
+                      "or set force: true to drop the calls." % (action, nodes.calls_text(counts)))
+        return counts
+
+    # -- output -----------------------------------------------------------------------------
+    def show(self, obj):
+        obj = self.module.masked(dict(obj or {}))
+        obj.pop("deployment_type", None)
+        if obj.get("node_type"):
+            obj["role"] = nodes.NODE_TYPE_ROLES.get(obj["node_type"])
+        return obj
+
+    def exit(self):
+        if self.module._diff:
+            self.result["diff"] = self.diff
+        self.module.exit_json(**self.result)
+
+    # -- actions ----------------------------------------------------------------------------
+    def create(self, wanted):
+        payload = nodes.create_payload(wanted, self.password_hash())
+        self.diff = dict(before=self.diff["before"], after=self.show(payload))
+        self.result.update(changed=True, created=True, node=self.show(payload))
+        if self.module.check_mode:
+            return
+        name = self.params["name"]
+
+        def lookup():
+            return self.client.find(nodes.WORKER_VM, name=name)
+
+        response = None
+        for dummy in range(3):
+            obj, response = self.call(self.client.create, nodes.WORKER_VM, payload, lookup=lookup)
+            if response is not None:
+                break
+            # The POST failed in flight (timeout, reset, 5xx) but the lookup shows the node was created anyway.
+            # Its answer was the bootstrap document, which the Management Node cannot hand out again: delete the
+            # node just created and create it once more, so that the user always gets a document.
+            self.module.warn("the create request of node '%s' failed in flight but the node was created; its bootstrap "
+                             "document was lost, so the node was deleted and created again" % name)
+            self.call(self.client.delete, obj["resource_uri"])
+        else:
+            self.fail("the node was created but its bootstrap document was lost several times in flight; "
+                      "the node was deleted again. Check the connection to the Management Node and re-run.")
+        self.result["node"] = self.show(obj or payload)
+        document = nodes.bootstrap_document(response)
+        if not document:
+            self.fail("the node was created but the Management Node answered without a bootstrap document (HTTP %s). "
+                      "Delete the node (state: absent) and create it again." % response.status_code)
+        dest = self.params["config_dest"]
+        if dest:
+            try:
+                self.result["config_dest"] = nodes.write_private(dest, document)
+            except (IOError, OSError) as exc:
+                # The node exists now and its document is only in memory: hand it back rather than lose it.
+                self.result["bootstrap_config"] = document
+                self.fail("the node was created but its bootstrap document could not be written to %s (%s); "
+                          "it is returned as bootstrap_config." % (dest, exc))
+        else:
+            self.result["bootstrap_config"] = document
+
+    def present(self):
+        p = self.params
+        current = self.call(self.client.find, nodes.WORKER_VM, name=p["name"])
+        if current is None:
+            missing = nodes.missing_on_create(p)
+            if missing:
+                self.fail("the node does not exist yet; to create it, also give %s." % ", ".join(missing))
+        location_uri = self.location_uri()
+        wanted = nodes.node_payload(p, location_uri, self.tls_uri())
+
+        if current is None:
+            self.check_location_roles(location_uri, wanted.get("node_type", nodes.ROLES["transcoding"]), p["system_location"])
+            self.create(wanted)
+            return self.drain(self.result["node"])
+
+        replace = nodes.changed_fields(current, wanted, nodes.REPLACE_FIELDS)
+        restart = nodes.changed_fields(current, wanted, nodes.RESTART_FIELDS)
+        if restart or replace:
+            node_type = wanted.get("node_type") or current.get("node_type") or nodes.ROLES["transcoding"]
+            location = wanted.get("system_location") or current.get("system_location")
+            self.check_location_roles(location, node_type, p["system_location"])
+        if replace:
+            return self.recreate(current, wanted, replace)
+        if restart:
+            self.module.warn("changing %s of node '%s' restarts the node and drops the calls it carries"
+                             % (" and ".join("role" if f == "node_type" else "system location" for f in restart), p["name"]))
+
+        create_only = () if p["update_password"] == "always" and p["ssh_password"] else ("password",)
+        if "password" not in create_only:
+            wanted["password"] = self.password_hash()
+        changed, obj, diff, dummy = self.module.ensure_present(nodes.WORKER_VM, current, wanted, create_only=create_only)
+        self.result.update(changed=changed, node=self.show(obj))
+        self.diff = diff
+        if p["config_dest"]:
+            self.module.warn("node '%s' exists already: its bootstrap document is only produced when a node is created, "
+                             "so nothing was written to %s" % (p["name"], p["config_dest"]))
+        return self.drain(obj)
+
+    def recreate(self, current, wanted, fields):
+        p = self.params
+        changes = ", ".join("%s %s -> %s" % (f, current.get(f), wanted[f]) for f in fields)
+        if not p["recreate"]:
+            self.fail("changing %s of an existing node needs a new bootstrap document (%s); set recreate: true to delete and "
+                      "recreate the node (its instance must then be re-bootstrapped)." % (" and ".join(fields), changes))
+        missing = nodes.missing_on_create(p)
+        if missing:
+            self.fail("recreating the node (%s) needs every option of a new node; also give %s." % (changes, ", ".join(missing)))
+        self.guard_calls(current, "recreate")
+        self.module.warn("node '%s' is deleted and created again (%s): bootstrap its instance again with the new document"
+                         % (p["name"], changes))
+        self.diff = dict(before=self.show(current), after={})
+        if not self.module.check_mode:
+            self.call(self.client.delete, current["resource_uri"])
+        self.result["recreated"] = True
+        self.create(wanted)
+        return self.drain(self.result["node"])
+
+    def drain(self, node):
+        p = self.params
+        if not (p["wait_for_idle"] and p["maintenance_mode"]) or self.module.check_mode:
+            return
+        address = node.get("address") or p["address"]
+        idle, counts, lines = self.call(nodes.wait_until_idle, self.client, address, p["idle_timeout"], p["poll_interval"], log=self.module.log)
+        self.result.update(calls=counts, drain_log=lines)
+        if not idle:
+            self.fail("node is still carrying %s after %d seconds; it stays in maintenance mode. Wait longer (idle_timeout) "
+                      "or end the calls." % (nodes.calls_text(counts), p["idle_timeout"]))
+
+    def absent(self):
+        current = self.call(self.client.find, nodes.WORKER_VM, name=self.params["name"])
+        if current is None:
+            return
+        self.guard_calls(current, "delete")
+        changed, diff = self.module.ensure_absent(current)
+        self.diff = dict(before=self.show(current), after={})
+        self.result.update(changed=changed)
+
+    def run(self):
+        self.validate()
+        if self.params["state"] == "absent":
+            self.absent()
+        else:
+            self.present()
+        self.exit()
+
+
+def main():
+    NodeModule().run()
+
+
+if __name__ == "__main__":
+    main()

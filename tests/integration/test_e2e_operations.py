@@ -1,0 +1,428 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""End to end: the operations playbooks (maintenance_stop, restart, terminate, resize, rolling_maintenance) on the lab.
+
+Each test deploys its own Conferencing Nodes (unique names) on the shared lab, runs a playbook with ansible-playbook,
+and checks the PLAY RECAP, moto (boto3) and the simulator (Management API, request log).
+"""
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+PLAYBOOKS = os.path.join(REPO, "playbooks")
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+PEXIP_AMI = "ami-0e1a34c0788000001"  # "Pexip Infinity Conferencing Node 34 build 78800" in the lab's moto
+LOCATION = "Operations Lab"
+
+# Deploys the nodes of the inventory directly (ec2_instance + pexip_node + pexip_config_upload), so that these tests do
+# not depend on the deploy playbook. Instances carry the tag pexip:node=<node name>, as the deploy role sets it.
+SETUP_PLAYBOOK = """
+- name: Set up a location
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Location for the operations tests
+      pexip.infinity.pexip_location:
+        name: "%(location)s"
+        dns_servers: [127.0.0.53]
+        ntp_servers: [127.0.0.123]
+
+- name: Deploy Conferencing Nodes for the operations tests
+  hosts: conferencing_nodes
+  gather_facts: false
+  tasks:
+    - name: Launch the instance
+      amazon.aws.ec2_instance:
+        name: "{{ pexip_node_name }}"
+        image_id: "{{ test_image }}"
+        instance_type: "{{ pexip_node_instance_type }}"
+        vpc_subnet_id: "{{ pexip_node_subnet_id }}"
+        key_name: "{{ test_key_name }}"
+        network_interfaces:
+          - assign_public_ip: true
+        tags:
+          "pexip:node": "{{ test_tag_node | default(pexip_node_name) }}"
+        state: running
+        wait: true
+      register: test_instance
+
+    - name: Create the Conferencing Node (configuration-only deployment)
+      pexip.infinity.pexip_node:
+        name: "{{ pexip_node_name }}"
+        hostname: "{{ pexip_node_hostname }}"
+        domain: "{{ pexip_node_domain }}"
+        address: "{{ test_instance.instances[0].private_ip_address }}"
+        netmask: 255.255.255.0
+        gateway: "{{ test_instance.instances[0].private_ip_address | regex_replace('[.][0-9]+$', '.1') }}"
+        role: "{{ pexip_node_role }}"
+        system_location: "%(location)s"
+        static_nat_address: "{{ test_instance.instances[0].public_ip_address }}"
+        ssh_password: lab-ssh-password
+        config_dest: "{{ test_dir }}/{{ pexip_node_name }}.xml"
+
+    - name: Upload the configuration to the instance
+      pexip.infinity.pexip_config_upload:
+        address: "{{ test_instance.instances[0].private_ip_address }}"
+        port: "{{ test_node_port | int }}"
+        src: "{{ test_dir }}/{{ pexip_node_name }}.xml"
+        ca_path: "{{ test_node_ca }}"
+        wait_timeout: 60
+
+    - name: Wait until the node reports
+      pexip.infinity.pexip_node_info:
+        name: "{{ pexip_node_name }}"
+      register: test_status
+      until: test_status.nodes[0].reported and test_status.nodes[0].last_updated
+      retries: 60
+      delay: 1
+""" % {"location": LOCATION}
+
+
+# ----- helpers ---------------------------------------------------------------------------------------------------
+
+
+class Lab:
+    """The lab's env plus the clients these tests need."""
+
+    def __init__(self, env):
+        self.env = env
+        import labenv  # pylint: disable=import-outside-toplevel
+
+        self.ec2 = labenv.ec2_client(env)
+        self.api = requests.Session()
+        self.api.trust_env = False
+        self.api.auth = (env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"])
+        self.api.verify = env["PEXIP_CA_PATH"]
+        self.mgmt = "https://%s" % env["PEXIP_HOST"]
+        self.control = env["LAB_CONTROL_URL"].rstrip("/")
+
+    # Management Node
+    def worker(self, name):
+        r = self.api.get(self.mgmt + "/api/admin/configuration/v1/worker_vm/", params={"name": name}, timeout=10)
+        r.raise_for_status()
+        objects = r.json()["objects"]
+        return objects[0] if objects else None
+
+    def workers(self, names):
+        r = self.api.get(self.mgmt + "/api/admin/configuration/v1/worker_vm/", params={"limit": 0}, timeout=10)
+        r.raise_for_status()
+        return {o["name"]: o for o in r.json()["objects"] if o["name"] in names}
+
+    # Lab control
+    def place_calls(self, address, count, duration):
+        r = self.api.post(self.control + "/calls", json={"address": address, "count": count, "duration": duration}, timeout=10)
+        assert r.status_code < 300, r.text
+
+    def end_calls(self, address):
+        self.api.delete(self.control + "/calls", params={"address": address}, timeout=10)
+
+    def requests_log(self, since=None):
+        r = self.api.get(self.control + "/requests", params={"since": since} if since else None, timeout=30)
+        r.raise_for_status()
+        return r.json()
+
+    def last_ts(self):
+        log = self.requests_log()
+        return log[-1]["ts"] if log else 0
+
+    # moto
+    def instance(self, name):
+        """The newest instance tagged pexip:node=name (any state)."""
+        reservations = self.ec2.describe_instances(Filters=[{"Name": "tag:pexip:node", "Values": [name]}])["Reservations"]
+        instances = [i for r in reservations for i in r["Instances"]]
+        return max(instances, key=lambda i: i["LaunchTime"]) if instances else None
+
+    def instance_by_id(self, instance_id):
+        return self.ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+
+
+def recap(output):
+    """PLAY RECAP counters per host."""
+    result = {}
+    for match in re.finditer(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)"
+                             r"\s+rescued=(\d+)\s+ignored=(\d+)", output, re.M):
+        keys = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
+        result[match.group(1)] = dict(zip(keys, (int(v) for v in match.groups()[1:])))
+    return result
+
+
+class Platform:
+    """A temporary inventory of uniquely named nodes, and ansible-playbook runs against it."""
+
+    def __init__(self, lab, tmp_path, count, prefix):
+        self.lab = lab
+        self.dir = str(tmp_path)
+        tag = uuid.uuid4().hex[:6]
+        self.names = ["%s%s-%d" % (prefix, tag, i + 1) for i in range(count)]
+        env = lab.env
+        hosts = {}
+        for name in self.names:
+            hosts[name] = {
+                "pexip_node_name": name,
+                "pexip_node_hostname": name,
+                "pexip_node_domain": "lab.example.com",
+                "pexip_node_role": "transcoding",
+                "pexip_node_location": LOCATION,
+                "pexip_node_instance_type": "c5.2xlarge",
+                "pexip_node_subnet_id": env["LAB_SUBNET_A"],
+                "pexip_node_public_ip": "auto",
+            }
+        self.inventory = os.path.join(self.dir, "inventory.yml")
+        data = {"all": {
+            "vars": {
+                "ansible_connection": "local",
+                "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                "pexip_region": env["AWS_REGION"],
+                "pexip_vpc_id": env["LAB_VPC_ID"],
+                "test_dir": self.dir,
+                "test_image": PEXIP_AMI,
+                "test_key_name": env["LAB_KEY_NAME"],
+                "test_node_port": env["LAB_NODE_PORT"],
+                # New nodes' self-signed certificates: the lab signs them with its node CA.
+                "test_node_ca": os.path.join(env["LAB_DIR"], "tls", "node-ca.pem"),
+            },
+            "hosts": {"localhost": {"ansible_connection": "local",
+                                    "ansible_python_interpreter": "{{ ansible_playbook_python }}"}},
+            "children": {"conferencing_nodes": {"hosts": hosts}},
+        }}
+        with open(self.inventory, "w", encoding="utf-8") as handle:
+            yaml.safe_dump(data, handle)
+
+    def run(self, playbook, *extra, check=True, timeout=300):
+        if not os.path.isabs(playbook):
+            playbook = os.path.join(PLAYBOOKS, playbook)
+        env = dict(os.environ, **self.lab.env)
+        # requests lets REQUESTS_CA_BUNDLE override a session's CA (psf/requests#3829): keep the lab's CA in charge.
+        env.pop("REQUESTS_CA_BUNDLE", None)
+        env.pop("CURL_CA_BUNDLE", None)
+        env.update(ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".venv", "collections"), ANSIBLE_STDOUT_CALLBACK="default",
+                   ANSIBLE_CALLBACK_RESULT_FORMAT="yaml")
+        cmd = [ANSIBLE_PLAYBOOK, "-i", self.inventory, playbook]
+        for item in extra:
+            cmd += ["-e", item]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False, cwd=REPO)
+        output = proc.stdout + proc.stderr
+        if check:
+            assert proc.returncode == 0, output[-8000:]
+        return proc.returncode, output, recap(proc.stdout)
+
+    def deploy(self, **extra):
+        path = os.path.join(self.dir, "setup.yml")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(SETUP_PLAYBOOK)
+        self.run(path, *("%s=%s" % kv for kv in extra.items()))
+
+    def cleanup(self):
+        """Terminate what is left of the test's instances and nodes (best effort)."""
+        for name in self.names:
+            instance = self.lab.instance(name)
+            if instance and instance["State"]["Name"] != "terminated":
+                self.lab.end_calls(instance.get("PrivateIpAddress"))
+                self.lab.ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
+            worker = self.lab.worker(name)
+            if worker:
+                self.lab.api.delete(self.lab.mgmt + worker["resource_uri"], timeout=10)
+
+
+@pytest.fixture(scope="module")
+def lab(lab_env):
+    return Lab(lab_env)
+
+
+@pytest.fixture
+def platform_factory(lab, tmp_path_factory):
+    made = []
+
+    def make(count, prefix="ops"):
+        platform = Platform(lab, tmp_path_factory.mktemp(prefix), count, prefix)
+        made.append(platform)
+        platform.deploy()
+        return platform
+
+    yield make
+    for platform in made:
+        platform.cleanup()
+
+
+# ----- tests -----------------------------------------------------------------------------------------------------
+
+
+def test_maintenance_stop_waits_for_calls_then_stops(lab, platform_factory):
+    platform = platform_factory(1, "mst")
+    name = platform.names[0]
+    address = lab.worker(name)["address"]
+    lab.place_calls(address, count=2, duration=6)
+    started = time.time()
+
+    _rc, output, counts = platform.run("maintenance_stop.yml", "maintenance_idle_timeout=60", "maintenance_poll_interval=1")
+
+    assert time.time() - started >= 5, "the instance was stopped before the calls could have ended"
+    assert counts[name]["changed"] >= 2 and counts[name]["failed"] == 0, output
+    assert lab.instance(name)["State"]["Name"] == "stopped"
+    worker = lab.worker(name)
+    assert worker["maintenance_mode"] is True
+
+    # Already stopped and in maintenance mode: nothing to do.
+    _rc, output, counts = platform.run("maintenance_stop.yml")
+    assert counts[name]["changed"] == 0, output
+
+
+def test_maintenance_stop_refuses_to_stop_a_busy_node(lab, platform_factory):
+    platform = platform_factory(1, "bsy")
+    name = platform.names[0]
+    address = lab.worker(name)["address"]
+    lab.place_calls(address, count=1, duration=120)
+    try:
+        rc, output, counts = platform.run("maintenance_stop.yml", "maintenance_idle_timeout=3", "maintenance_poll_interval=1",
+                                          check=False)
+        assert rc != 0 and counts[name]["failed"] == 1, output
+        assert "was NOT stopped" in output
+        assert lab.instance(name)["State"]["Name"] == "running"
+        assert lab.worker(name)["maintenance_mode"] is True
+    finally:
+        lab.end_calls(address)
+
+
+def test_restart_new_public_ip_follows_static_nat_and_is_idempotent(lab, platform_factory):
+    platform = platform_factory(1, "rst")
+    name = platform.names[0]
+    before = lab.instance(name)
+    assert lab.worker(name)["static_nat_address"] == before["PublicIpAddress"]
+    platform.run("maintenance_stop.yml", "maintenance_poll_interval=1")
+    assert lab.instance(name)["State"]["Name"] == "stopped"
+
+    _rc, output, counts = platform.run("restart.yml", "reinstate_poll_interval=1")
+    after = lab.instance(name)
+    assert after["State"]["Name"] == "running"
+    assert after["PublicIpAddress"] and after["PublicIpAddress"] != before["PublicIpAddress"]
+    worker = lab.worker(name)
+    assert worker["static_nat_address"] == after["PublicIpAddress"], output
+    assert worker["maintenance_mode"] is False
+
+    _rc, output, counts = platform.run("restart.yml", "reinstate_poll_interval=1")
+    assert counts[name]["changed"] == 0, output
+
+
+def test_terminate_removes_node_and_instance(lab, platform_factory):
+    platform = platform_factory(1, "trm")
+    name = platform.names[0]
+    instance_id = lab.instance(name)["InstanceId"]
+
+    rc, output, _counts = platform.run("terminate.yml", "nodes=%s" % name, check=False)
+    assert rc != 0 and "decommission_confirm=true" in output
+    assert lab.worker(name) is not None
+
+    _rc, output, counts = platform.run("terminate.yml", "nodes=%s" % name, "decommission_confirm=true",
+                                       "decommission_poll_interval=1")
+    assert counts[name]["failed"] == 0, output
+    assert lab.worker(name) is None
+    assert lab.instance_by_id(instance_id)["State"]["Name"] == "terminated"
+
+    _rc, output, counts = platform.run("terminate.yml", "nodes=%s" % name, "decommission_confirm=true")
+    assert counts[name]["changed"] == 0, output
+
+
+def test_terminate_refuses_an_instance_tagged_for_another_node(lab, platform_factory, tmp_path):
+    platform = platform_factory(1, "grd")
+    name = platform.names[0]
+    instance = lab.instance(name)
+    # The instance at the node's address now claims to be another node's.
+    lab.ec2.create_tags(Resources=[instance["InstanceId"]], Tags=[{"Key": "pexip:node", "Value": "someone-else"}])
+    try:
+        rc, output, counts = platform.run("terminate.yml", "nodes=%s" % name, "decommission_confirm=true", check=False)
+        assert rc != 0 and counts[name]["failed"] == 1, output
+        assert "Refusing to terminate instance %s" % instance["InstanceId"] in output
+        assert lab.instance_by_id(instance["InstanceId"])["State"]["Name"] == "running"
+        worker = lab.worker(name)
+        assert worker is not None and worker["maintenance_mode"] is False
+    finally:
+        lab.ec2.create_tags(Resources=[instance["InstanceId"]], Tags=[{"Key": "pexip:node", "Value": name}])
+
+
+def test_resize_c4_to_c5(lab, platform_factory):
+    platform = platform_factory(1, "rsz")
+    name = platform.names[0]
+    instance_id = lab.instance(name)["InstanceId"]
+    # Start from a c4 instance (the type can only change while it is stopped).
+    lab.ec2.stop_instances(InstanceIds=[instance_id])
+    lab.ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1})
+    lab.ec2.modify_instance_attribute(InstanceId=instance_id, InstanceType={"Value": "c4.2xlarge"})
+    lab.ec2.start_instances(InstanceIds=[instance_id])
+    lab.ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1})
+    time.sleep(4)  # let the node report again
+
+    _rc, output, counts = platform.run("resize.yml", "instance_family_instance_type=c5.2xlarge",
+                                       "maintenance_poll_interval=1", "reinstate_poll_interval=1")
+    assert counts[name]["failed"] == 0, output
+    instance = lab.instance_by_id(instance_id)
+    assert instance["InstanceType"] == "c5.2xlarge"
+    assert instance["State"]["Name"] == "running"
+    assert instance.get("EnaSupport") is True
+    assert lab.worker(name)["maintenance_mode"] is False
+
+    _rc, output, counts = platform.run("resize.yml", "instance_family_instance_type=c5.2xlarge")
+    assert counts[name]["changed"] == 0, output
+
+
+def test_rolling_maintenance_keeps_at_most_two_nodes_out(lab, platform_factory, tmp_path):
+    platform = platform_factory(4, "rol")
+    names = platform.names
+    ids = {lab.worker(n)["id"]: n for n in names}
+    hook = tmp_path / "hook.yml"
+    hook.write_text("---\n- name: The operator's own work while the node is stopped\n"
+                    "  ansible.builtin.copy:\n    dest: \"%s/hook-{{ inventory_hostname }}\"\n"
+                    "    content: \"{{ now() }}\"\n    mode: \"0600\"\n" % tmp_path)
+
+    # Sample maintenance mode of the four nodes while the playbook runs.
+    samples, stop = [], threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            try:
+                workers = lab.workers(names)
+                samples.append(sorted(n for n, w in workers.items() if w["maintenance_mode"]))
+            except requests.RequestException:
+                pass
+            stop.wait(0.2)
+
+    since = lab.last_ts()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        _rc, output, counts = platform.run("rolling_maintenance.yml", "rolling_maintenance_serial=2",
+                                           "rolling_maintenance_hook_tasks=%s" % hook,
+                                           "maintenance_poll_interval=1", "reinstate_poll_interval=1")
+    finally:
+        stop.set()
+        sampler.join()
+
+    assert all(counts[n]["failed"] == 0 for n in names), output
+    assert all((tmp_path / ("hook-%s" % n)).exists() for n in names)
+    assert samples and max(len(s) for s in samples) == 2, samples
+    assert all(not set(s) - set(names[:2]) or not set(s) - set(names[2:]) for s in samples), samples
+
+    # From the request log: every write to the first batch's nodes (maintenance on ... off, static NAT) comes before
+    # the first write to the second batch's nodes.
+    writes = []
+    for entry in lab.requests_log(since):
+        match = re.search(r"/configuration/v1/worker_vm/(\d+)/", entry["path"])
+        if entry["method"] == "PATCH" and match and int(match.group(1)) in ids:
+            writes.append(ids[int(match.group(1))])
+    assert set(writes) == set(names), writes
+    last_first_batch = max(i for i, n in enumerate(writes) if n in names[:2])
+    first_second_batch = min(i for i, n in enumerate(writes) if n in names[2:])
+    assert last_first_batch < first_second_batch, writes
+    for name in names:
+        assert lab.instance(name)["State"]["Name"] == "running"
+        assert lab.worker(name)["maintenance_mode"] is False

@@ -1,0 +1,91 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers for Python tests that use the lab (see tests/lab/lab.py and docs/lab.md)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+
+def lab_dir():
+    return os.environ.get("LAB_DIR") or os.path.join(REPO, ".lab")
+
+
+def load_env(path=None):
+    """Parse the `export KEY='value'` lines that `lab.py up` writes."""
+    path = path or os.path.join(lab_dir(), "env")
+    env = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            words = shlex.split(line, comments=True)
+            if len(words) == 2 and words[0] == "export" and "=" in words[1]:
+                key, value = words[1].split("=", 1)
+                env[key] = value
+    return env
+
+
+def ensure_lab(directory=None, timeout=60):
+    """Bring the lab up unless it already is (lab.py up is idempotent); return its env."""
+    directory = directory or lab_dir()
+    subprocess.run([sys.executable, os.path.join(HERE, "lab.py"), "up", "--dir", directory],
+                   check=True, timeout=timeout, cwd=REPO)
+    return load_env(os.path.join(directory, "env"))
+
+
+def _client(service, env):
+    import boto3
+
+    return boto3.client(service, region_name=env["AWS_REGION"], endpoint_url=env["AWS_URL"],
+                        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+
+
+def ec2_client(env):
+    return _client("ec2", env)
+
+
+def iam_client(env):
+    return _client("iam", env)
+
+
+def describe_instance(env, instance_id=None, name=None):
+    """One instance by id, or the newest non-terminated one tagged Name=name; None if there is none."""
+    ec2 = ec2_client(env)
+    if instance_id:
+        reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+    else:
+        reservations = ec2.describe_instances(Filters=[
+            {"Name": "tag:Name", "Values": [name]},
+            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]},
+        ])["Reservations"]
+    instances = [i for r in reservations for i in r["Instances"]]
+    return max(instances, key=lambda i: i["LaunchTime"]) if instances else None
+
+
+def instance_summary(env, instance_id=None, name=None):
+    """state / public_ip / private_ip / instance_type of an instance (None if it does not exist)."""
+    instance = describe_instance(env, instance_id=instance_id, name=name)
+    if instance is None:
+        return None
+    return {
+        "id": instance["InstanceId"],
+        "state": instance["State"]["Name"],
+        "public_ip": instance.get("PublicIpAddress"),
+        "private_ip": instance.get("PrivateIpAddress"),
+        "instance_type": instance["InstanceType"],
+        "tenancy": instance.get("Placement", {}).get("Tenancy"),
+    }
+
+
+def public_ip(env, instance_id=None, name=None):
+    summary = instance_summary(env, instance_id=instance_id, name=name)
+    return summary["public_ip"] if summary else None
+
+
+def instance_state(env, instance_id=None, name=None):
+    summary = instance_summary(env, instance_id=instance_id, name=name)
+    return summary["state"] if summary else None

@@ -1,0 +1,340 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Lab-only moto server with harness patches for moto 5.2 gaps.
+
+Run: python tests/lab/moto_lab.py --listen 127.0.0.1:5555 [--amis-file F]
+
+Every patch of moto lives here (never in roles); each one makes moto answer
+like AWS does for a call the collection's roles make.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import random
+import signal
+import sys
+import tempfile
+
+PEXIP_OWNER = "686087431763"
+# Fixed ids so that runs are reproducible; versions 34 (current) and 33 (older).
+PEXIP_IMAGES = [
+    ("ami-0e1a34c0788000001", "Pexip Infinity Conferencing Node 34 build 78800", "2024-06-03T10:00:00.000Z"),
+    ("ami-0e1a34f0788000002", "Pexip Infinity Management Node 34 build 78800", "2024-06-03T10:00:00.000Z"),
+    ("ami-0e1a33c0765000003", "Pexip Infinity Conferencing Node 33 build 76500", "2023-11-20T10:00:00.000Z"),
+    ("ami-0e1a33f0765000004", "Pexip Infinity Management Node 33 build 76500", "2023-11-20T10:00:00.000Z"),
+]
+
+# Fake public addresses come from the RFC 2544 benchmarking range: never
+# loopback (moto's own Elastic IP pool is 127.0.0.0/8) and never routable.
+AUTO_PUBLIC_NET = ipaddress.ip_network("198.18.0.0/16")
+ELASTIC_NET = ipaddress.ip_network("198.19.0.0/16")
+
+# Protocols for which AWS takes a port range; any other protocol (ESP = 50,
+# AH = 51, GRE = 47, ...) covers every port and is stored without ports.
+PORTED_PROTOCOLS = {"tcp", "udp", "icmp", "icmpv6", "6", "17", "1", "58", "-1", "all"}
+
+
+def pexip_images():
+    """Pexip's public images as MOTO_AMIS_PATH entries (Ami() keyword arguments)."""
+    images = []
+    for ami_id, name, created in PEXIP_IMAGES:
+        images.append({
+            "ami_id": ami_id,
+            "name": name,
+            "description": name,
+            "owner_id": PEXIP_OWNER,
+            "public": True,
+            "state": "available",
+            "architecture": "x86_64",
+            "virtualization_type": "hvm",
+            "hypervisor": "xen",
+            "root_device_type": "ebs",
+            "root_device_name": "/dev/sda1",
+            "image_type": "machine",
+            "image_location": "%s/%s" % (PEXIP_OWNER, name),
+            "sriov": "simple",
+            "creation_date": created,
+            "ena_support": True,
+        })
+    return images
+
+
+def write_amis_file(path):
+    """MOTO_AMIS_PATH replaces moto's default image list: keep those and add Pexip's."""
+    from moto.utilities.utils import load_resource
+
+    images = list(load_resource("ec2/resources/amis.json")) + pexip_images()
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(images, handle)
+    return path
+
+
+class AddressPool:
+    """Hands out unique addresses of one network, at random like AWS."""
+
+    def __init__(self, network):
+        self.network = network
+        self.issued = set()
+
+    def take(self):
+        size = self.network.num_addresses - 2
+        if len(self.issued) >= size:
+            raise RuntimeError("lab address pool %s exhausted" % self.network)
+        while True:
+            address = str(self.network.network_address + random.randint(1, size))
+            if address not in self.issued:
+                self.issued.add(address)
+                return address
+
+
+def patch_esp_rules():
+    """(1) An ingress rule with IpProtocol 50 (ESP) and no ports made moto answer 500.
+
+    SecurityGroupRule.__init__ calls int(from_port) for every protocol except -1,
+    and ESP has no ports (TypeError on None). AWS stores such a rule with
+    IpProtocol "50" and no FromPort/ToPort, so do the same.
+    """
+    from moto.ec2.models import security_groups
+
+    original = security_groups.SecurityGroupRule.__init__
+
+    def __init__(self, ec2_backend, ip_protocol, group_id, from_port, to_port, *args, **kwargs):
+        portless = ip_protocol is not None and str(ip_protocol).lower() not in PORTED_PROTOCOLS
+        if portless:
+            from_port = to_port = 0  # placeholders for moto's int(); dropped below
+        original(self, ec2_backend, ip_protocol, group_id, from_port, to_port, *args, **kwargs)
+        if portless:
+            self.from_port = self.to_port = None
+
+    security_groups.SecurityGroupRule.__init__ = __init__
+
+    # Revoking a group-pair rule (like the ESP one) only matched when the request
+    # repeated the rule's description; AWS ignores descriptions when it matches.
+    def __eq__(self, other):
+        def pair(rule):
+            return {k: v for k, v in rule.source_group.items() if k != "Description"}
+
+        return (self.ip_protocol == other.ip_protocol
+                and ("CidrIp" not in self.ip_range or self.ip_range.get("CidrIp") == other.ip_range.get("CidrIp"))
+                and ("CidrIpv6" not in self.ip_range or self.ip_range.get("CidrIpv6") == other.ip_range.get("CidrIpv6"))
+                and pair(self) == pair(other)
+                and self.prefix_list_id == other.prefix_list_id
+                and (self.ip_protocol == "-1" or (self.from_port, self.to_port) == (other.from_port, other.to_port)))
+
+    security_groups.SecurityGroupRule.__eq__ = __eq__
+
+
+def patch_tenancy():
+    """(2) RunInstances ignored Placement.Tenancy and always reported "default"."""
+    from moto.ec2.responses.instances import InstanceResponse
+
+    original = InstanceResponse.run_instances
+
+    def run_instances(self):
+        result = original(self)
+        tenancy = self._get_param("Placement.Tenancy")
+        if tenancy:
+            for instance in result.result.instances:
+                instance.placement.tenancy = tenancy
+        return result
+
+    InstanceResponse.run_instances = run_instances
+
+
+def patch_public_ips():
+    """(3) Public addresses: a fresh one on start, Elastic IPs kept, no loopback.
+
+    moto's NetworkInterface dropped an associated Elastic IP on stop and put a
+    random auto-assigned address over it on start. AWS keeps the Elastic IP
+    across stop/start and gives an instance without one a new public address.
+    moto also drew Elastic IPs from 127.0.0.0/8, which would alias the lab's
+    loopback services, and could hand the same random address out twice.
+    """
+    from moto.ec2.models import elastic_ip_addresses, elastic_network_interfaces
+
+    auto_pool = AddressPool(AUTO_PUBLIC_NET)
+    elastic_pool = AddressPool(ELASTIC_NET)
+    # Both modules imported the generator by name: replace it where it is looked up.
+    elastic_network_interfaces.random_public_ip = auto_pool.take
+    elastic_ip_addresses.random_ip = elastic_pool.take
+
+    nic_class = elastic_network_interfaces.NetworkInterface
+
+    def has_elastic_ip(nic):
+        if not nic.public_ip:
+            return False
+        return bool(nic.ec2_backend.address_by_ip([nic.public_ip], fail_if_not_found=False))
+
+    def stop(self):
+        if self.public_ip_auto_assign and not has_elastic_ip(self):
+            self.public_ip = None
+
+    def start(self):
+        # Cleared by stop() unless it is an Elastic IP; a running NIC keeps its address.
+        if self.public_ip is None:
+            self.check_auto_public_ip()
+
+    nic_class.stop = stop
+    nic_class.start = start
+
+
+def patch_elastic_ip_details():
+    """Elastic IP details that amazon.aws.ec2_eip and roles depend on.
+
+    - Tags of an eipalloc-* were typed "vpc-elastic-ip"; AWS says "elastic-ip",
+      and ec2_eip filters on it, so it reported changed on every run with tags.
+    - An unassociated address listed InstanceId/NetworkInterfaceId as ""; AWS
+      leaves the keys out.
+    - Terminating an instance left its Elastic IP associated with it; AWS
+      disassociates it (the address stays allocated).
+    """
+    from moto.ec2 import utils
+    from moto.ec2.models import elastic_ip_addresses, instances
+
+    utils.EC2_PREFIX_TO_RESOURCE["eipalloc"] = "elastic-ip"  # the dict tags.py imported
+
+    address_class = elastic_ip_addresses.ElasticAddress
+    address_class.instance_id = property(lambda self: self.instance.id if self.instance else None)
+    address_class.network_interface_id = property(lambda self: self.eni.id if self.eni else None)
+
+    original_terminate = instances.Instance.terminate
+
+    def terminate(self):
+        nic_ids = {nic.id for nic in self.nics.values()}
+        for address in list(self.ec2_backend.addresses):
+            if address.instance is self or (address.eni is not None and address.eni.id in nic_ids):
+                self.ec2_backend.disassociate_address(address=address.public_ip)
+        return original_terminate(self)
+
+    instances.Instance.terminate = terminate
+
+
+def patch_instance_attributes():
+    """ModifyInstanceAttribute for InstanceType and EnaSupport, as AWS does it.
+
+    - moto changed the type of a running instance; AWS refuses until it is stopped.
+    - EnaSupport was not handled: the call fell through to the security-group
+      handler and silently emptied the instance's security groups. AWS needs
+      the instance stopped; DescribeInstanceAttribute enaSupport was unknown.
+    """
+    from moto.core.responses import EmptyResult
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models import instances
+    from moto.ec2.responses.instances import InstanceResponse
+
+    instances.Instance.VALID_ATTRIBUTES.add("enaSupport")
+    original = InstanceResponse.modify_instance_attribute
+
+    def modify_instance_attribute(self):
+        instance_id = self._get_param("InstanceId")
+        ena = self._get_param("EnaSupport.Value")
+        attribute = self._get_param("Attribute")
+        changes_type = self._get_param("InstanceType.Value") is not None or attribute == "instanceType"
+        instance = self.ec2_backend.get_instance(instance_id)
+        if ena is not None or changes_type or attribute == "enaSupport":
+            if instance.state != "stopped":
+                raise EC2ClientError("IncorrectInstanceState",
+                                     "The instance '%s' is not in the 'stopped' state." % instance_id)
+        if ena is not None:
+            self.error_on_dryrun()
+            instance.ena_support = str(ena).lower() == "true"
+            return EmptyResult()
+        return original(self)
+
+    InstanceResponse.modify_instance_attribute = modify_instance_attribute
+
+
+def patch_ami_extras():
+    """Let MOTO_AMIS_PATH entries carry EnaSupport and a non-Amazon owner.
+
+    moto's Ami() has no ena_support argument, and the loader stamps every
+    image with owner alias "amazon"; Pexip's images have no alias on AWS.
+    """
+    from moto.ec2.models import amis, instances
+
+    original = amis.Ami.__init__
+
+    def __init__(self, ec2_backend, ami_id, *args, **kwargs):
+        ena_support = kwargs.pop("ena_support", None)
+        original(self, ec2_backend, ami_id, *args, **kwargs)
+        if ena_support is not None:
+            self.ena_support = ena_support
+        if self.owner_id == PEXIP_OWNER:
+            self.owner_alias = None
+
+    amis.Ami.__init__ = __init__
+
+    # An instance launched from an ENA image reports EnaSupport like AWS.
+    original_instance = instances.Instance.__init__
+
+    def instance_init(self, ec2_backend, image_id, *args, **kwargs):
+        original_instance(self, ec2_backend, image_id, *args, **kwargs)
+        image = ec2_backend.amis.get(self.image_id)
+        # AWS lists EnaSupport only when it is true.
+        self.ena_support = True if getattr(image, "ena_support", None) else None
+
+    instances.Instance.__init__ = instance_init
+
+
+def apply_patches():
+    patch_esp_rules()
+    patch_tenancy()
+    patch_public_ips()
+    patch_elastic_ip_details()
+    patch_instance_attributes()
+    patch_ami_extras()
+
+
+def parse_listen(value):
+    host, _, port = value.rpartition(":")
+    if not ipaddress.ip_address(host).is_loopback:
+        raise argparse.ArgumentTypeError("the lab binds on loopback only, not %s" % host)
+    return host, int(port)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--listen", type=parse_listen, default=("127.0.0.1", 5555), help="loopback host:port")
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION", "eu-west-1"), help="region to prepare before serving")
+    parser.add_argument("--amis-file", help="where to write the image list (default: a temporary file)")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    amis_file = args.amis_file or os.path.join(tempfile.mkdtemp(prefix="moto-lab-"), "amis.json")
+    # moto reads MOTO_AMIS_PATH when moto.ec2 is first imported: set it before that.
+    os.environ["MOTO_AMIS_PATH"] = write_amis_file(amis_file)
+    apply_patches()
+
+    from werkzeug.serving import make_server
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+    # Build the region's EC2 backend (service model, images) now, not on the first request.
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ec2.models import ec2_backends
+
+    images = len(ec2_backends[DEFAULT_ACCOUNT_ID][args.region].amis)
+
+    host, port = args.listen
+    server = make_server(host, port, DomainDispatcherApplication(create_backend_app), threaded=True,
+                         request_handler=MotoRequestHandler)
+
+    def on_term(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        print("moto_lab ready on http://%s:%d (%d images in %s)" % (host, port, images, args.region), flush=True)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,429 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Resource definitions: one declarative field table per resource.
+
+The same table produces the schema document, validates writes and renders objects, so a rule lives in one place.
+"""
+
+import copy
+import ipaddress
+import re
+
+CONFIG_BASE = '/api/admin/configuration/v1/'
+STATUS_BASE = '/api/admin/status/v1/'
+COMMAND_BASE = '/api/admin/command/v1/'
+
+NO_DEFAULT = object()
+NO_DEFAULT_TEXT = 'No default provided.'
+ALL = 1  # Tastypie's ALL: every lookup is allowed on the field
+EXACT = ['exact', 'in']
+LOOKUPS = ('exact', 'iexact', 'contains', 'icontains', 'startswith', 'istartswith', 'endswith', 'iendswith',
+           'in', 'lt', 'lte', 'gt', 'gte', 'isnull')
+
+# The API field that carries the bursting tag value is UNCONFIRMED (pexip-api.md); keep its name in this one place.
+BURSTING_TAG_FIELD = 'cloud_bursting_tag_value'
+MANUAL_PROVISION = 'MANUAL-PROVISION-ONLY'
+
+_TASTYPIE_HELP = {
+    'string': 'Unicode string data. Ex: "Hello World"',
+    'integer': 'Integer data. Ex: 2673',
+    'boolean': 'Boolean data. Ex: True',
+    'float': 'Floating point numeric data. Ex: 26.73',
+    'datetime': 'A date & time as a string. Ex: "2010-11-10T03:07:43"',
+    'to_one': 'A single related resource. Can be either a URI or set of nested resource data.',
+    'to_many': 'Many related resources. Can be either a list of URIs or list of individually nested resource data.',
+}
+
+
+class FieldError(Exception):
+    """A value that a field rejects; the message goes into the 400 body."""
+
+
+class Field:
+    """One field of a resource, as the schema shows it and as writes are checked against it."""
+
+    def __init__(self, name, ftype='string', required=False, nullable=False, blank=False, readonly=False, unique=False,
+                 default=NO_DEFAULT, help_text='', choices=None, max_length=None, min_value=None, max_value=None,
+                 fmt=None, related=None, to_many=False, full=False, write_only=False, filtering=None, computed=False):
+        self.name = name
+        self.ftype = ftype
+        self.required = required
+        self.nullable = nullable
+        self.blank = blank
+        self.readonly = readonly
+        self.unique = unique
+        self.default = default
+        self.help_text = help_text
+        self.choices = choices
+        self.max_length = max_length
+        self.min_value = min_value
+        self.max_value = max_value
+        self.fmt = fmt
+        self.related = related
+        self.to_many = to_many
+        self.full = full
+        self.write_only = write_only
+        self.filtering = filtering
+        self.computed = computed
+
+    @property
+    def verbose_name(self):
+        return self.name.replace('_', ' ').capitalize()
+
+    def initial(self):
+        """The value a create stores when the field is not given."""
+        if self.default is not NO_DEFAULT:
+            return copy.deepcopy(self.default)
+        if self.to_many:
+            return []
+        if self.nullable:
+            return None
+        if self.ftype == 'string' and self.blank:
+            return ''
+        return None
+
+    def schema(self):
+        if self.default is not NO_DEFAULT:
+            default = self.default
+        else:
+            default = [] if self.to_many else NO_DEFAULT_TEXT
+        doc = {
+            'blank': self.blank,
+            'default': default,
+            'help_text': self.help_text or _TASTYPIE_HELP['to_many' if self.to_many else 'to_one' if self.related else self.ftype],
+            'nullable': self.nullable,
+            'readonly': self.readonly,
+            'type': 'related' if self.related else self.ftype,
+            'unique': self.unique,
+        }
+        if self.choices:
+            doc['valid_choices'] = list(self.choices)
+        if self.related:
+            doc['related_type'] = 'to_many' if self.to_many else 'to_one'
+        return doc
+
+    def clean(self, value, ctx):
+        """Check one written value; return what is stored (related URIs become ids)."""
+        if value is None:
+            if self.nullable:
+                return None
+            raise FieldError('This field cannot be null.')
+        if self.related:
+            if self.to_many:
+                if not isinstance(value, list):
+                    raise FieldError('Expected a list of resource URIs.')
+                ids = []
+                for item in value:
+                    rid = self._resolve(item, ctx)
+                    if rid not in ids:
+                        ids.append(rid)
+                return ids
+            return self._resolve(value, ctx)
+        value = self._clean_type(value)
+        if self.choices and value not in self.choices:
+            raise FieldError('Value %r is not a valid choice.' % (value,))
+        return value
+
+    def _clean_type(self, value):
+        if self.ftype == 'string':
+            if not isinstance(value, str):
+                raise FieldError('Expected a string, got %s.' % type(value).__name__)
+            if value == '':
+                if self.blank:
+                    return value
+                raise FieldError('This field cannot be blank.')
+            if self.max_length is not None and len(value) > self.max_length:
+                raise FieldError('Ensure this value has at most %d characters (it has %d).' % (self.max_length, len(value)))
+            if self.fmt == 'ipv4':
+                try:
+                    ipaddress.IPv4Address(value)
+                except ValueError:
+                    raise FieldError('Enter a valid IPv4 address.') from None
+            elif self.fmt == 'ipv6':
+                try:
+                    ipaddress.IPv6Address(value)
+                except ValueError:
+                    raise FieldError('Enter a valid IPv6 address.') from None
+            elif self.fmt == 'ip':
+                try:
+                    ipaddress.ip_address(value)
+                except ValueError:
+                    raise FieldError('Enter a valid IPv4 or IPv6 address.') from None
+            return value
+        if self.ftype == 'integer':
+            if isinstance(value, bool) or not isinstance(value, (int, str)):
+                raise FieldError("'%s' value must be an integer." % (value,))
+            try:
+                value = int(value)
+            except ValueError:
+                raise FieldError("'%s' value must be an integer." % (value,)) from None
+            if self.min_value is not None and value < self.min_value:
+                raise FieldError('Ensure this value is greater than or equal to %d.' % self.min_value)
+            if self.max_value is not None and value > self.max_value:
+                raise FieldError('Ensure this value is less than or equal to %d.' % self.max_value)
+            return value
+        if self.ftype == 'boolean':
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ('true', 'false'):
+                return value.lower() == 'true'
+            raise FieldError("'%s' value must be either True or False." % (value,))
+        return value
+
+    def _resolve(self, uri, ctx):
+        if isinstance(uri, dict):
+            raise FieldError('Nested resource data is not supported by the simulator; give the resource URI.')
+        match = re.match(r'^%s%s/(\d+)/$' % (re.escape(CONFIG_BASE), re.escape(self.related)), uri) if isinstance(uri, str) else None
+        if not match or not ctx.exists(self.related, int(match.group(1))):
+            raise FieldError("Could not find the provided object via resource URI '%s'." % (uri,))
+        return int(match.group(1))
+
+
+class Resource:
+    """A configuration or status resource: its fields, verbs and list behaviour."""
+
+    def __init__(self, name, api, fields, verbose_name, list_methods=('get', 'post'), detail_methods=('get', 'put', 'patch', 'delete'),
+                 singleton=False, ordering=None, id_type='integer', check=None):
+        self.name = name
+        self.api = api
+        self.verbose_name = verbose_name
+        self.list_methods = list(list_methods)
+        self.detail_methods = list(detail_methods)
+        self.singleton = singleton
+        self.id_type = id_type
+        self.check = check
+        self.fields = {}
+        for field in list(fields) + [
+                Field('id', id_type, readonly=True, unique=True, filtering=EXACT + ['lt', 'lte', 'gt', 'gte'] if id_type == 'integer' else EXACT),
+                Field('resource_uri', readonly=True, help_text='The URI of this object.')]:
+            self.fields[field.name] = field
+        self.ordering = list(ordering) if ordering is not None else [n for n, f in self.fields.items() if f.filtering]
+
+    @property
+    def base(self):
+        return '/api/admin/%s/v1/%s/' % (self.api, self.name)
+
+    def uri(self, oid):
+        return '%s%s/' % (self.base, oid)
+
+    def schema(self):
+        return {
+            'allowed_detail_http_methods': list(self.detail_methods),
+            'allowed_list_http_methods': list(self.list_methods),
+            'default_format': 'application/json',
+            'default_limit': 20,
+            'fields': {name: field.schema() for name, field in self.fields.items()},
+            'filtering': {name: field.filtering for name, field in self.fields.items() if field.filtering},
+            'ordering': list(self.ordering),
+        }
+
+    def validate(self, data, ctx, existing=None, strict=False):
+        """Check a write; return (values to store, errors by field). ``existing`` is the stored object on update."""
+        errors = {}
+        values = copy.deepcopy(existing) if existing is not None else {}
+        for name, field in self.fields.items():
+            if field.readonly:
+                continue
+            if name in data:
+                try:
+                    values[name] = field.clean(data[name], ctx)
+                except FieldError as exc:
+                    errors.setdefault(name, []).append(str(exc))
+            elif existing is None:
+                if field.required:
+                    errors[name] = ['This field is required.']
+                else:
+                    values[name] = field.initial()
+        if strict:
+            for key in data:
+                if key not in self.fields:
+                    errors.setdefault(key, []).append('Unknown field (the simulator runs with strict field checking).')
+        own_id = existing.get('id') if existing else None
+        for name, field in self.fields.items():
+            if field.unique and not field.readonly and name not in errors and values.get(name) not in (None, ''):
+                if ctx.is_taken(self.name, name, values[name], own_id):
+                    errors.setdefault(name, []).append('%s with this %s already exists.' % (self.verbose_name, field.verbose_name))
+        if self.check:
+            self.check(values, data, existing, errors)
+        return values, errors
+
+    def render(self, obj, ctx):
+        """The object as GET shows it: write-only fields left out, relations as URIs or nested objects."""
+        out = {}
+        for name, field in self.fields.items():
+            if field.write_only:
+                continue
+            if name == 'resource_uri':
+                out[name] = self.uri(obj['id'])
+            elif field.computed:
+                out[name] = ctx.computed(self.name, name, obj)
+            elif field.related:
+                value = obj.get(name)
+                if field.to_many:
+                    if field.full:
+                        out[name] = [ctx.render_related(field.related, rid) for rid in value or []]
+                    else:
+                        out[name] = ['%s%s/%s/' % (CONFIG_BASE, field.related, rid) for rid in value or []]
+                else:
+                    out[name] = '%s%s/%s/' % (CONFIG_BASE, field.related, value) if value is not None else None
+            else:
+                out[name] = obj.get(name)
+        return out
+
+
+def _check_worker_vm(values, data, existing, errors):  # pylint: disable=unused-argument
+    if 'deployment_type' in data and 'deployment_type' not in errors and data['deployment_type'] not in (None, MANUAL_PROVISION):
+        errors.setdefault('deployment_type', []).append('Only %s is supported on AWS: the simulator has no hypervisor to deploy to.' % MANUAL_PROVISION)
+
+
+def _check_location(values, data, existing, errors):
+    if existing is None:
+        return
+    for name in ('overflow_location1', 'overflow_location2', 'transcoding_location'):
+        if name in data and name not in errors and values.get(name) == existing['id']:
+            errors.setdefault(name, []).append('A location cannot refer to itself.')
+
+
+def _s(name, **kw):
+    return Field(name, 'string', **kw)
+
+
+SYSTEM_LOCATION = Resource('system_location', 'configuration', [
+    _s('name', required=True, max_length=250, unique=True, filtering=ALL, help_text='The name of the location.'),
+    _s('description', blank=True, default='', max_length=250, filtering=ALL),
+    Field('mtu', 'integer', default=1500, min_value=512, max_value=1500, filtering=EXACT,
+          help_text='Maximum transmission unit for nodes in this location (512-1500).'),
+    Field('media_qos', 'integer', nullable=True, default=None, min_value=0, max_value=63, help_text='DSCP value for media (0-63).'),
+    Field('signalling_qos', 'integer', nullable=True, default=None, min_value=0, max_value=63, help_text='DSCP value for signalling (0-63).'),
+    Field('dns_servers', related='dns_server', to_many=True, full=True, help_text='DNS servers for nodes in this location.'),
+    Field('ntp_servers', related='ntp_server', to_many=True, full=True, help_text='NTP servers for nodes in this location.'),
+    Field('syslog_servers', related='syslog_server', to_many=True),
+    Field('overflow_location1', related='system_location', nullable=True, default=None, filtering=EXACT,
+          help_text='Primary overflow location; bursting nodes start only for a primary overflow location.'),
+    Field('overflow_location2', related='system_location', nullable=True, default=None, filtering=EXACT, help_text='Secondary overflow location.'),
+    Field('transcoding_location', related='system_location', nullable=True, default=None),
+    Field('policy_server', related='policy_server', nullable=True, default=None),
+    Field('sip_proxy', related='sip_proxy', nullable=True, default=None),
+    Field('h323_gatekeeper', related='h323_gatekeeper', nullable=True, default=None),
+    Field('http_proxy', related='http_proxy', nullable=True, default=None),
+    Field('stun_server', related='stun_server', nullable=True, default=None),
+    Field('turn_server', related='turn_server', nullable=True, default=None),
+    Field('client_stun_servers', related='stun_server', to_many=True),
+    Field('client_turn_servers', related='turn_server', to_many=True),
+    Field('event_sinks', related='event_sink', to_many=True),
+    _s('local_mssip_domain', blank=True, default='', max_length=255),
+    Field('use_relay_candidates_only', 'boolean', default=False),
+], 'System location', check=_check_location)
+
+DNS_SERVER = Resource('dns_server', 'configuration', [
+    _s('address', required=True, unique=True, fmt='ip', max_length=255, filtering=ALL, help_text='IPv4 or IPv6 address of the DNS server.'),
+    _s('description', blank=True, default='', max_length=250, filtering=ALL),
+], 'Dns server')
+
+NTP_SERVER = Resource('ntp_server', 'configuration', [
+    _s('address', required=True, unique=True, max_length=255, filtering=ALL, help_text='Address or FQDN of the NTP server.'),
+    _s('description', blank=True, default='', max_length=250, filtering=ALL),
+], 'Ntp server')
+
+WORKER_VM = Resource('worker_vm', 'configuration', [
+    _s('name', required=True, max_length=32, unique=True, filtering=ALL, help_text='The name of the Conferencing Node.'),
+    _s('hostname', required=True, max_length=63, unique=True, filtering=ALL),
+    _s('domain', required=True, max_length=192, filtering=ALL),
+    _s('address', required=True, unique=True, fmt='ipv4', filtering=ALL, help_text="The node's private IPv4 address."),
+    _s('netmask', required=True, fmt='ipv4'),
+    _s('gateway', required=True, fmt='ipv4'),
+    _s('ipv6_address', nullable=True, default=None, fmt='ipv6'),
+    _s('ipv6_gateway', nullable=True, default=None, fmt='ipv6'),
+    _s('secondary_address', nullable=True, default=None, fmt='ipv4', help_text='Leave empty on AWS.'),
+    _s('secondary_netmask', nullable=True, default=None, fmt='ipv4', help_text='Leave empty on AWS.'),
+    _s('static_nat_address', nullable=True, default=None, fmt='ipv4', filtering=ALL),
+    Field('system_location', related='system_location', required=True, filtering=EXACT),
+    _s('node_type', default='CONFERENCING', choices=['CONFERENCING', 'PROXYING'], filtering=EXACT,
+       help_text='CONFERENCING (transcoding) or PROXYING (Proxying Edge Node).'),
+    Field('transcoding', 'boolean', default=True, help_text='Deprecated: use node_type.'),
+    _s('deployment_type', nullable=True, default=None, write_only=True,
+       choices=['MANUAL-PROVISION-ONLY', 'MANUAL-ESXI', 'MANUAL-HYPERV', 'MANUAL-KVM', 'MANUAL-XEN', 'VMWARE', 'HYPERV'],
+       help_text='MANUAL-PROVISION-ONLY ("Generic (configuration-only)") answers the create with the bootstrap XML document.'),
+    _s('password', required=True, write_only=True, max_length=255,
+       help_text='SSH password for user admin; a SHA-512 crypt string ($6$...) is expected. Never returned.'),
+    Field('maintenance_mode', 'boolean', default=False, filtering=EXACT),
+    _s('maintenance_mode_reason', blank=True, default='', max_length=250),
+    Field('enable_distributed_database', 'boolean', default=True, filtering=EXACT, help_text='Disable for bursting nodes.'),
+    _s('enable_ssh', default='GLOBAL', choices=['GLOBAL', 'ON', 'OFF']),
+    Field('ssh_authorized_keys', related='ssh_authorized_key', to_many=True),
+    Field('ssh_authorized_keys_use_cloud', 'boolean', default=True),
+    Field('static_routes', related='static_route', to_many=True),
+    Field('tls_certificate', related='tls_certificate', nullable=True, default=None),
+    _s('alternative_fqdn', blank=True, default='', max_length=255),
+    _s('description', blank=True, default='', max_length=250, filtering=ALL),
+    Field('media_priority_weight', 'integer', nullable=True, default=None, min_value=0),
+    Field('vm_cpu_count', 'integer', default=4, min_value=1),
+    Field('vm_system_memory', 'integer', default=4096, min_value=1),
+    _s('snmp_mode', default='DISABLED', choices=['DISABLED', 'STANDARD', 'AUTHPRIV']),
+    _s('snmp_community', default='public', max_length=16),
+    _s('snmp_system_contact', default='admin@domain.com', max_length=70),
+    _s('snmp_system_location', default='Virtual machine', max_length=70),
+    Field('cloud_bursting', 'boolean', readonly=True, computed=True, default=False,
+          help_text='Set by Infinity: the node is an EC2 instance tagged pexip-cloud with the bursting tag value.'),
+], 'Worker vm', check=_check_worker_vm)
+
+GLOBAL = Resource('global', 'configuration', [
+    Field('bursting_enabled', 'boolean', default=False, help_text='Enable bursting to the cloud.'),
+    Field('bursting_threshold', 'integer', default=5, min_value=1, help_text='Free HD calls at or below which an overflow node is started.'),
+    Field('bursting_min_lifetime', 'integer', default=50, min_value=5, help_text='Minutes an overflow node stays up at least.'),
+    _s('cloud_provider', default='AWS', choices=['AWS', 'AZURE', 'GCP']),
+    _s('aws_access_key', blank=True, default='', max_length=40),
+    _s('aws_secret_key', blank=True, default='', max_length=100, write_only=True, help_text='Write-only: never returned.'),
+    _s('deployment_uuid', blank=True, default='', max_length=64),
+    _s(BURSTING_TAG_FIELD, readonly=True, computed=True,
+       help_text='Simulator stand-in for the UNCONFIRMED bursting tag field: the value of the pexip-cloud tag (the Management Node hostname).'),
+], 'Global', list_methods=('get',), detail_methods=('get', 'put', 'patch'), singleton=True, ordering=[])
+
+CONFIG_RESOURCES = {r.name: r for r in (SYSTEM_LOCATION, WORKER_VM, DNS_SERVER, NTP_SERVER, GLOBAL)}
+
+
+def _ro(name, ftype='string', filtering=None, **kw):
+    return Field(name, ftype, readonly=True, nullable=kw.pop('nullable', True), filtering=filtering, **kw)
+
+
+def _status(name, fields, verbose, id_type='integer'):
+    return Resource(name, 'status', fields, verbose, list_methods=('get',), detail_methods=('get',), id_type=id_type)
+
+
+STATUS_RESOURCES = {r.name: r for r in (
+    _status('worker_vm', [
+        _ro('name', filtering=ALL), _ro('node_type', filtering=EXACT), _ro('system_location', filtering=ALL),
+        _ro('configuration_id', 'integer', filtering=EXACT), _ro('boot_time', 'datetime'), _ro('last_attempted_contact', 'datetime'),
+        _ro('last_updated', 'datetime', filtering=['isnull']), _ro('deploy_status', filtering=EXACT), _ro('sync_status', filtering=EXACT),
+        _ro('upgrade_status'), _ro('version'), _ro('maintenance_mode', 'boolean', filtering=EXACT), _ro('maintenance_mode_reason'),
+        _ro('media_load', 'integer'), _ro('media_tokens_used', 'integer'), _ro('signaling_count', 'integer'),
+        _ro('max_hd_calls', 'integer'), _ro('max_sd_calls', 'integer'), _ro('max_audio_calls', 'integer'), _ro('max_full_hd_calls', 'integer'),
+        _ro('cpu_count', 'integer'), _ro('total_ram', 'integer', help_text='RAM in MiB (unit UNCONFIRMED).'), _ro('hypervisor'),
+    ], 'Worker vm'),
+    _status('participant', [
+        _ro('media_node', filtering=ALL), _ro('signalling_node', filtering=ALL), _ro('proxy_node', filtering=ALL),
+        _ro('conference', filtering=ALL), _ro('system_location', filtering=ALL), _ro('call_uuid', filtering=EXACT),
+        _ro('protocol', filtering=EXACT), _ro('role', filtering=EXACT), _ro('connect_time', 'datetime'), _ro('display_name', filtering=ALL),
+        _ro('call_direction'), _ro('service_type'),
+    ], 'Participant', id_type='string'),
+    _status('conference_shard', [
+        _ro('node', filtering=ALL), _ro('conference', filtering=ALL), _ro('system_location', filtering=ALL),
+        _ro('is_started', 'boolean', filtering=EXACT), _ro('start_time', 'datetime'), _ro('service_type'), _ro('participant_count', 'integer'),
+    ], 'Conference shard', id_type='string'),
+    _status('cloud_node', [
+        _ro('cloud_instance_id', filtering=EXACT), _ro('cloud_instance_ip', filtering=ALL), _ro('cloud_instance_name', filtering=ALL),
+        _ro('cloud_instance_state', filtering=EXACT), _ro('cloud_instance_launch_time', 'datetime'), _ro('max_hd_calls', 'integer'),
+        _ro('media_load', 'integer'), _ro('workervm_configuration_id', 'integer', filtering=EXACT),
+        _ro('workervm_configuration_name', filtering=ALL), _ro('workervm_configuration_location_name', filtering=ALL),
+    ], 'Cloud node', id_type='string'),
+    _status('cloud_monitored_location', [
+        _ro('name', filtering=ALL), _ro('free_hd_calls', 'integer'), _ro('max_hd_calls', 'integer'), _ro('media_load', 'integer'),
+        _ro('overflow_location', filtering=ALL),
+    ], 'Cloud monitored location'),
+    _status('cloud_overflow_location', [
+        _ro('name', filtering=ALL), _ro('free_hd_calls', 'integer'), _ro('max_hd_calls', 'integer'), _ro('media_load', 'integer'),
+        _ro('systemlocation_id', 'integer', filtering=EXACT),
+    ], 'Cloud overflow location'),
+)}
+
+RESOURCES = {'configuration': CONFIG_RESOURCES, 'status': STATUS_RESOURCES}

@@ -1,0 +1,430 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The simulator's model: configuration writes and their side effects, nodes, calls, faults and the request log."""
+
+import collections
+import hmac
+import ipaddress
+import logging
+import re
+import secrets
+import threading
+import time
+import uuid
+
+from . import documents, status
+from .httpbase import Response
+from .resources import BURSTING_TAG_FIELD, CONFIG_RESOURCES, MANUAL_PROVISION, STATUS_RESOURCES
+from .store import Store
+
+LOG = logging.getLogger('pexsim')
+
+BURSTING_TAG_KEY = 'pexip-cloud'
+DEFAULT_TIMING = {
+    'boot_delay': 2.0,       # seconds from instance start (or bootstrap upload) until the node reports
+    'sync_delay': 1.0,       # seconds from boot or a config change until sync_status is SYNCED
+    'call_duration': 0.0,    # default call length in seconds; 0 = until ended
+    'poll_interval': 0.5,    # EC2 watcher period
+    'minute_seconds': 60.0,  # length of a "minute" for bursting_min_lifetime
+    'strict_fields': False,  # reject unknown fields in writes (real Tastypie ignores them)
+}
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status plus JSON body."""
+
+    def __init__(self, status, body):
+        super().__init__(status, body)
+        self.status = status
+        self.body = body
+
+
+def is_loopback(address):
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def apply_fault(fault):
+    """Turn an injected fault into a response (None when it only adds latency)."""
+    if fault['latency']:
+        threading.Event().wait(fault['latency'])
+    if fault['reset']:
+        return Response(reset=True)
+    if fault['status']:
+        headers = {}
+        if fault['retry_after'] is not None:
+            headers['Retry-After'] = str(fault['retry_after'])
+        body = fault['body'] if fault['body'] is not None else {'error': 'Injected fault: HTTP %d' % fault['status']}
+        return Response.json(fault['status'], body, headers)
+    return None
+
+
+def fault_kind(fault):
+    if not fault:
+        return None
+    if fault['reset']:
+        return 'reset'
+    return 'status' if fault['status'] else 'latency'
+
+
+class Simulator:
+    """Everything but the sockets: the HTTP apps and the EC2 watcher call into this object."""
+
+    def __init__(self, state_file=None, mgmt_hostname='mgr-lab', mgmt_address='127.0.0.1', timing=None, version='36.0.0'):
+        self.store = Store(state_file)
+        self.lock = self.store.lock
+        self.mgmt_hostname = mgmt_hostname
+        self.mgmt_address = mgmt_address
+        self.version = version
+        self.timing = dict(DEFAULT_TIMING)
+        self.timing.update(timing or {})
+        self.instances = {}       # last EC2 snapshot: instance id -> facts
+        self.calls = []           # live participants (runtime only)
+        self.faults = []
+        self.requests = collections.deque(maxlen=50000)
+        self.events = collections.deque(maxlen=5000)
+        self._last_ts = 0.0
+        self.ec2 = None           # set by the EC2 watcher when --aws-url is given
+
+    # ----- context used by resources.py ------------------------------------------------------------------
+    def exists(self, resource, oid):
+        return self.store.exists(resource, oid)
+
+    def is_taken(self, resource, field, value, exclude_id):
+        return self.store.is_taken(resource, field, value, exclude_id)
+
+    def render_related(self, resource, oid):
+        obj = self.store.get(resource, oid)
+        return CONFIG_RESOURCES[resource].render(obj, self) if obj else None
+
+    def computed(self, resource, field, obj):
+        if resource == 'global' and field == BURSTING_TAG_FIELD:
+            return self.mgmt_hostname
+        if resource == 'worker_vm' and field == 'cloud_bursting':
+            return any(inst['private_ip'] == obj['address'] and self.is_bursting_instance(inst) for inst in self.instances.values())
+        raise KeyError(field)
+
+    def is_bursting_instance(self, inst):
+        return inst['tags'].get(BURSTING_TAG_KEY) == self.mgmt_hostname and inst['state'] not in ('terminated', 'shutting-down')
+
+    # ----- configuration ----------------------------------------------------------------------------------
+    def render_config(self, name, oid=None):
+        resource = CONFIG_RESOURCES[name]
+        with self.lock:
+            if oid is not None:
+                obj = self.store.get(name, oid)
+                return resource.render(obj, self) if obj else None
+            return [resource.render(obj, self) for obj in self.store.sorted_objects(name)]
+
+    def create(self, name, data):
+        """Create an object; return (id, bootstrap document or None)."""
+        resource = CONFIG_RESOURCES[name]
+        now = time.time()
+        with self.lock:
+            values, errors = resource.validate(data, self, strict=self.timing['strict_fields'])
+            if errors:
+                raise ApiError(400, {name: errors})
+            oid = self.store.new_id(name)
+            values['id'] = oid
+            document = None
+            if name == 'worker_vm':
+                meta = self.store.worker_meta(oid)
+                meta.update(changed_at=now, created_at=now)
+                if values.get('deployment_type') == MANUAL_PROVISION:
+                    meta['secret'] = secrets.token_hex(24)
+                    location = self.store.get('system_location', values['system_location'])
+                    document = documents.build(values, location['name'], meta['secret'], self.mgmt_address, self.mgmt_hostname)
+            self.store.objects(name)[oid] = values
+            self.store.save()
+        return oid, document
+
+    def update(self, name, oid, data):
+        resource = CONFIG_RESOURCES[name]
+        now = time.time()
+        with self.lock:
+            existing = self.store.get(name, oid)
+            if existing is None:
+                raise ApiError(404, None)
+            values, errors = resource.validate(data, self, existing=existing, strict=self.timing['strict_fields'])
+            if errors:
+                raise ApiError(400, {name: errors})
+            changed = {key for key in values if values[key] != existing.get(key)}
+            self.store.objects(name)[oid] = values
+            if name == 'worker_vm' and changed - {'password', 'deployment_type'}:
+                self.store.worker_meta(oid)['changed_at'] = now
+                if changed & {'node_type', 'system_location'}:
+                    # Pexip restarts the node for these changes and its calls drop.
+                    self._restart_node_of(oid, now)
+            elif name == 'system_location' and changed:
+                for worker in self.store.objects('worker_vm').values():
+                    if worker['system_location'] == oid:
+                        self.store.worker_meta(worker['id'])['changed_at'] = now
+            self.store.save()
+
+    def delete(self, name, oid):
+        with self.lock:
+            obj = self.store.get(name, oid)
+            if obj is None:
+                raise ApiError(404, None)
+            if name == 'system_location':
+                users = sorted(w['name'] for w in self.store.objects('worker_vm').values() if w['system_location'] == oid)
+                if users:
+                    raise ApiError(400, {'error': "Cannot delete system location '%s': it is used by Conferencing Node(s) %s."
+                                                  % (obj['name'], ', '.join(users))})
+                for other in self.store.objects('system_location').values():
+                    for key in ('overflow_location1', 'overflow_location2', 'transcoding_location'):
+                        if other.get(key) == oid:
+                            other[key] = None
+            elif name in ('dns_server', 'ntp_server'):
+                key = name + 's'
+                for location in self.store.objects('system_location').values():
+                    if oid in location.get(key, []):
+                        location[key] = [rid for rid in location[key] if rid != oid]
+            elif name == 'worker_vm':
+                # The secret is kept (marked deleted) so that an upload of its document can be told apart from a forgery.
+                self.store.worker_meta(oid)['deleted_at'] = time.time()
+                self._end_calls_at(obj['address'])
+            del self.store.objects(name)[oid]
+            self.store.save()
+
+    def reset(self):
+        with self.lock:
+            self.store.reset()
+            self.calls = []
+            self.faults = []
+
+    # ----- nodes --------------------------------------------------------------------------------------------
+    def worker_by_address(self, address):
+        for worker in self.store.objects('worker_vm').values():
+            if worker['address'] == address:
+                return worker
+        return None
+
+    def record_for_worker(self, wid):
+        for record in self.store.nodes.values():
+            if record.get('configured') and record.get('worker_vm_id') == wid:
+                return record
+        return None
+
+    def record_by_ip(self, address, state='running'):
+        for record in self.store.nodes.values():
+            if record['private_ip'] == address and (state is None or record['state'] == state):
+                return record
+        return None
+
+    def reporting(self, record, now):
+        """A node reports when its instance runs, it was configured, its worker_vm still matches, and it has booted."""
+        if not record or not record.get('configured') or record['state'] != 'running' or record.get('running_since') is None:
+            return False
+        worker = self.store.get('worker_vm', record.get('worker_vm_id'))
+        if not worker or worker['address'] != record['private_ip']:
+            return False
+        return now - record['running_since'] >= self.timing['boot_delay']
+
+    def _freeze(self, record, now):
+        """The node stops (or reboots): keep its last boot and report times for the status page, drop its calls."""
+        if self.reporting(record, now):
+            record['boot_time'] = record['running_since'] + self.timing['boot_delay']
+            record['last_updated'] = max(record.get('last_seen_running') or now, record['boot_time'])
+        self._end_calls_at(record['private_ip'])
+
+    def _restart_node_of(self, wid, now):
+        record = self.record_for_worker(wid)
+        if record and record['state'] == 'running':
+            self._freeze(record, now)
+            record['running_since'] = now
+
+    def apply_snapshot(self, snapshot, now=None):
+        """Take one describe_instances result; return the set of addresses whose :8443 server must be up."""
+        now = time.time() if now is None else now
+        with self.lock:
+            self.instances = snapshot
+            changed = False
+            for iid, inst in snapshot.items():
+                if not inst['private_ip'] or not is_loopback(inst['private_ip']):
+                    continue
+                record = self.store.nodes.get(iid)
+                if record is None:
+                    record = {'instance_id': iid, 'private_ip': inst['private_ip'], 'state': None, 'running_since': None,
+                              'last_seen_running': None, 'configured': False, 'worker_vm_id': None, 'configured_at': None,
+                              'boot_time': None, 'last_updated': None}
+                    self.store.nodes[iid] = record
+                    changed = True
+                if inst['state'] != record['state']:
+                    changed = True
+                    if inst['state'] == 'running':
+                        record['running_since'] = now
+                    elif record['state'] == 'running':
+                        self._freeze(record, now)
+                    record['state'] = inst['state']
+                if inst['state'] == 'running':
+                    record['last_seen_running'] = now
+            for iid, record in self.store.nodes.items():
+                if iid not in snapshot and record['state'] not in ('terminated', None):
+                    if record['state'] == 'running':
+                        self._freeze(record, now)
+                    record['state'] = 'terminated'
+                    changed = True
+            if changed:
+                self.store.save()
+            return {r['private_ip'] for r in self.store.nodes.values() if r['state'] == 'running'}
+
+    def configure_node(self, address, body):
+        """A bootstrap upload on the node at ``address``; return (status, message)."""
+        now = time.time()
+        with self.lock:
+            record = self.record_by_ip(address)
+            if record is None:
+                return 503, 'This node is not running.'
+            if record.get('configured'):
+                return 409, 'This node is already configured; the bootstrap page no longer accepts a configuration upload.'
+            try:
+                doc = documents.parse(body)
+            except documents.DocumentError as exc:
+                return 400, 'Invalid configuration document: %s' % exc
+            wid = None
+            for oid, meta in self.store.data['worker_meta'].items():
+                if meta.get('secret') and hmac.compare_digest(meta['secret'], doc['secret']):
+                    wid = oid
+            if wid is None:
+                return 400, 'This configuration document was not issued by this Management Node (unknown secret).'
+            worker = self.store.get('worker_vm', wid)
+            if worker is None:
+                return 400, 'The Conferencing Node this document describes has been deleted from the Management Node.'
+            if doc['address'] != address or worker['address'] != address:
+                return 400, ("This configuration document is for address %s, but this node's address is %s."
+                             % (doc['address'] if doc['address'] != address else worker['address'], address))
+            record.update(configured=True, worker_vm_id=wid, configured_at=now, running_since=now)
+            self.store.worker_meta(wid)['changed_at'] = now
+            self.store.save()
+            return 200, 'Configuration applied to %s (%s.%s); the node is rebooting and will join the Management Node.' % (
+                worker['name'], worker['hostname'], worker['domain'])
+
+    # ----- calls --------------------------------------------------------------------------------------------
+    def live_calls(self, now=None):
+        now = time.time() if now is None else now
+        with self.lock:
+            self.calls = [call for call in self.calls if call['end_at'] is None or call['end_at'] > now]
+            return list(self.calls)
+
+    def place_calls(self, address, count=1, duration=None, conference=None, protocol='WebRTC', force=False):
+        now = time.time()
+        with self.lock:
+            worker = self.worker_by_address(address)
+            if worker is None:
+                raise ApiError(400, {'error': 'No Conferencing Node has address %s.' % address})
+            if not force:
+                if not self.reporting(self.record_for_worker(worker['id']), now):
+                    raise ApiError(409, {'error': 'Node %s is not running or has not booted yet.' % address})
+                if worker['maintenance_mode']:
+                    raise ApiError(409, {'error': 'Node %s is in maintenance mode and accepts no new conferences.' % address})
+            if duration is None:
+                duration = self.timing['call_duration']
+            conference = conference or 'lab-conference'
+            created = []
+            for index in range(len(self.calls), len(self.calls) + count):
+                call = {'id': str(uuid.uuid4()), 'call_uuid': str(uuid.uuid4()), 'address': address, 'conference': conference,
+                        'connect_time': now, 'end_at': now + duration if duration else None, 'protocol': protocol,
+                        'display_name': 'Lab caller %d' % (index + 1)}
+                self.calls.append(call)
+                created.append(call)
+            return created
+
+    def _end_calls_at(self, address):
+        self.calls = [call for call in self.calls if call['address'] != address]
+
+    def end_calls(self, address=None, conference=None):
+        with self.lock:
+            before = len(self.calls)
+            self.calls = [c for c in self.calls if not ((address is None or c['address'] == address)
+                                                        and (conference is None or c['conference'] == conference))]
+            return before - len(self.calls)
+
+    # ----- faults and the request log ---------------------------------------------------------------------
+    def add_fault(self, spec):
+        if not isinstance(spec, dict):
+            raise ApiError(400, {'error': 'A fault is a JSON object.'})
+        fault = {
+            'id': str(uuid.uuid4()),
+            'target': spec.get('target', 'mgmt'),
+            'method': str(spec.get('method', '*')).upper(),
+            'path': spec.get('path', '.*'),
+            'count': spec.get('count', 1),
+            'status': spec.get('status'),
+            'retry_after': spec.get('retry_after'),
+            'latency': spec.get('latency', 0) or 0,
+            'reset': bool(spec.get('reset', False)),
+            'body': spec.get('body'),
+        }
+        try:
+            re.compile(fault['path'])
+        except (re.error, TypeError) as exc:
+            raise ApiError(400, {'error': 'Invalid path regex: %s' % exc}) from None
+        if not (fault['target'] in ('mgmt', 'node') or str(fault['target']).startswith('node:')):
+            raise ApiError(400, {'error': "target must be 'mgmt', 'node' or 'node:<address>'."})
+        if not isinstance(fault['count'], int) or fault['count'] < 0:
+            raise ApiError(400, {'error': 'count must be an integer >= 0 (0 = every matching request).'})
+        if fault['status'] is not None and (not isinstance(fault['status'], int) or not 100 <= fault['status'] <= 599):
+            raise ApiError(400, {'error': 'status must be an HTTP status code.'})
+        if not isinstance(fault['latency'], (int, float)) or fault['latency'] < 0:
+            raise ApiError(400, {'error': 'latency must be a number of seconds >= 0.'})
+        if not (fault['status'] or fault['reset'] or fault['latency']):
+            raise ApiError(400, {'error': 'A fault needs a status, reset or latency.'})
+        fault['remaining'] = fault['count']
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def take_fault(self, target, method, full_path):
+        """The first fault matching this request, consuming one of its uses."""
+        with self.lock:
+            for fault in self.faults:
+                if not (fault['target'] == target or (fault['target'] == 'node' and target.startswith('node:'))):
+                    continue
+                if fault['method'] not in ('*', method) or not re.search(fault['path'], full_path):
+                    continue
+                if fault['count']:
+                    fault['remaining'] -= 1
+                    if fault['remaining'] <= 0:
+                        self.faults.remove(fault)
+                return dict(fault)
+        return None
+
+    def log_request(self, target, method, full_path, status, fault=None):
+        with self.lock:
+            # Strictly increasing timestamps keep ?since=<ts of the last entry> exact.
+            stamp = max(time.time(), self._last_ts + 1e-6)
+            self._last_ts = stamp
+            self.requests.append({'ts': stamp, 'method': method, 'path': full_path, 'status': status, 'target': target, 'fault': fault})
+
+    def request_log(self, since=None):
+        with self.lock:
+            return [entry for entry in self.requests if since is None or entry['ts'] > since]
+
+    def record_event(self, event, instance_id, reason):
+        with self.lock:
+            self.events.append({'ts': time.time(), 'event': event, 'instance_id': instance_id, 'reason': reason})
+            LOG.info('cloud node %s: %s (%s)', instance_id, event, reason)
+
+    # ----- status -----------------------------------------------------------------------------------------
+    def status_objects(self, name, now=None):
+        now = time.time() if now is None else now
+        with self.lock:
+            rows = getattr(status, name)(self, now)
+        resource = STATUS_RESOURCES[name]
+        for row in rows:
+            row['resource_uri'] = resource.uri(row['id'])
+        return rows
+
+    @staticmethod
+    def node_capacity(worker):
+        return status.CAPACITY[worker.get('node_type') or 'CONFERENCING']
+
+    def location_name(self, oid):
+        location = self.store.get('system_location', oid)
+        return location['name'] if location else None
+
+    def workers_in(self, location_id):
+        return [w for w in self.store.sorted_objects('worker_vm') if w['system_location'] == location_id]

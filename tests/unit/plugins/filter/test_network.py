@@ -1,0 +1,38 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pexip.infinity.netmask / first_usable: the subnet arithmetic of a Conferencing Node's network settings."""
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.pexip.infinity.plugins.filter import network
+
+
+@pytest.mark.parametrize("cidr,mask,gateway", [
+    ("172.31.0.0/20", "255.255.240.0", "172.31.0.1"),  # the guide's example
+    ("127.20.1.0/24", "255.255.255.0", "127.20.1.1"),
+    ("10.0.16.7/20", "255.255.240.0", "10.0.16.1"),  # host bits ignored
+    ("10.0.0.0/16", "255.255.0.0", "10.0.0.1"),
+    ("10.0.0.0/30", "255.255.255.252", "10.0.0.1"),
+])
+def test_netmask_and_gateway(cidr, mask, gateway):
+    assert network.netmask(cidr) == mask
+    assert network.first_usable(cidr) == gateway
+
+
+@pytest.mark.parametrize("value", ["10.0.0.1", "", None, "not/a/net", "10.0.0.0/33", "2001:db8::/64"])
+def test_bad_input(value):
+    with pytest.raises(AnsibleFilterError):
+        network.netmask(value)
+    with pytest.raises(AnsibleFilterError):
+        network.first_usable(value)
+
+
+@pytest.mark.parametrize("value", ["10.0.0.0/31", "10.0.0.5/32"])
+def test_no_usable_address(value):
+    with pytest.raises(AnsibleFilterError, match="no usable host address"):
+        network.first_usable(value)
+
+
+def test_filters_registered():
+    assert set(network.FilterModule().filters()) == {"netmask", "first_usable"}

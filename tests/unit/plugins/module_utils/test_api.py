@@ -1,0 +1,399 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PexipClient against a scripted fake ``requests`` session: no network, no real sleeping."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+import requests
+
+from ansible_collections.pexip.infinity.plugins.module_utils.api import (
+    PexipApiError,
+    PexipClient,
+    field_errors_text,
+    object_id,
+    resource_path,
+)
+
+HOST = "mgr.example.com"
+BASE = "https://" + HOST
+LOC = "/api/admin/configuration/v1/system_location/"
+NODE = "/api/admin/configuration/v1/worker_vm/"
+
+
+def response(status=200, body=None, headers=None, text=None):
+    """A real ``requests.Response`` with a JSON (or text) body."""
+    resp = requests.Response()
+    resp.status_code = status
+    resp.headers.update(headers or {})
+    if text is not None:
+        resp._content = text.encode("utf-8")  # pylint: disable=protected-access
+    else:
+        resp._content = json.dumps(body if body is not None else {}).encode("utf-8")  # pylint: disable=protected-access
+        resp.headers.setdefault("Content-Type", "application/json")
+    return resp
+
+
+class FakeSession(object):
+    """Stands in for ``requests.Session``: answers from a script and records every call.
+
+    ``script`` items are a Response, an exception instance (raised), or a callable
+    ``(method, url, kwargs) -> Response``. Routes (method, path prefix) -> list of items let
+    one test answer different URLs; when a route's list holds one item it is reused.
+    """
+
+    def __init__(self, *script, **routes):
+        self.script = list(script)
+        self.routes = routes.get("routes", {})
+        self.calls = []
+        self.headers = {}
+        self.auth = None
+        self.verify = None
+
+    def request(self, method, url, timeout=None, **kwargs):
+        self.calls.append(dict(method=method, url=url, timeout=timeout, **kwargs))
+        item = None
+        for (route_method, prefix), items in self.routes.items():
+            if route_method == method and url.split("?")[0] == BASE + prefix:
+                item = items.pop(0) if len(items) > 1 else items[0]
+                break
+        if item is None:
+            assert self.script, "unexpected request %s %s" % (method, url)
+            item = self.script.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        if callable(item):
+            return item(method, url, kwargs)
+        return item
+
+    def methods(self):
+        return [c["method"] for c in self.calls]
+
+
+def client(session, **kwargs):
+    sleeps = []
+    kwargs.setdefault("retries", 3)
+    pc = PexipClient(HOST, "admin", "secret", session=session, sleep=sleeps.append, **kwargs)
+    return pc, sleeps
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def test_resource_path_and_object_id():
+    assert resource_path("system_location") == LOC
+    assert resource_path("worker_vm", obj_id=7) == NODE + "7/"
+    assert resource_path("cloud_node", api="status") == "/api/admin/status/v1/cloud_node/"
+    assert object_id("https://mgr/api/admin/configuration/v1/worker_vm/12/") == 12
+    assert object_id("/api/admin/configuration/v1/worker_vm/12") == 12
+    assert object_id(None) is None
+
+
+def test_session_settings():
+    session = FakeSession()
+    pc, dummy = client(session, ca_path="/etc/ca.pem")
+    assert session.auth == ("admin", "secret")
+    assert session.verify == "/etc/ca.pem"
+    assert session.headers["Accept"] == "application/json"
+    assert pc.base == BASE
+    client(session, validate_certs=False)
+    assert session.verify is False
+    client(session)
+    assert session.verify is True
+    assert PexipClient("https://mgr:8443/", "a", "b", session=FakeSession()).base == "https://mgr:8443"
+
+
+# -- retries on idempotent verbs ---------------------------------------------------------------
+@pytest.mark.parametrize("method", ["GET", "PATCH", "PUT", "DELETE"])
+@pytest.mark.parametrize("failure", [response(502), response(503), response(504), response(429),
+                                     requests.exceptions.ConnectionError("connection reset by peer")])
+def test_idempotent_verbs_are_retried(method, failure):
+    session = FakeSession(failure, failure, response(200 if method == "GET" else 202, {"ok": 1}))
+    pc, sleeps = client(session)
+    resp = pc.request(method, LOC + "1/", json={"name": "x"} if method in ("PATCH", "PUT") else None)
+    assert resp.status_code in (200, 202)
+    assert session.methods() == [method] * 3
+    assert len(sleeps) == 2
+    assert pc.requests_made == 3
+
+
+def test_backoff_grows_and_is_capped():
+    session = FakeSession(*([response(503)] * 8 + [response(200, {})]))
+    pc, sleeps = client(session, retries=8, backoff=1.0, max_backoff=5.0)
+    pc.request("GET", LOC)
+    assert len(sleeps) == 8
+    # full jitter: each delay lies in [0, min(max_backoff, backoff * 2 ** attempt)]
+    for attempt, delay in enumerate(sleeps):
+        assert 0 <= delay <= min(5.0, 2 ** attempt)
+
+
+def test_retry_after_is_honoured_and_capped():
+    session = FakeSession(response(429, headers={"Retry-After": "3"}), response(429, headers={"Retry-After": "120"}),
+                          response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}), response(200, {}))
+    pc, sleeps = client(session, backoff=0.1, max_backoff=10.0)
+    pc.request("GET", LOC)
+    assert sleeps[0] == 3.0
+    assert sleeps[1] == 10.0  # capped at max_backoff
+    assert 0 <= sleeps[2] <= 0.1 * 4  # an HTTP-date falls back to the jittered backoff
+
+
+def test_retries_exhausted_on_status():
+    session = FakeSession(*[response(503, text="busy")] * 4)
+    pc, sleeps = client(session, retries=3)
+    with pytest.raises(PexipApiError) as err:
+        pc.request("GET", LOC)
+    assert err.value.status == 503
+    assert "GET %s answered HTTP 503" % LOC in err.value.msg
+    assert len(session.calls) == 4 and len(sleeps) == 3
+
+
+def test_retries_exhausted_on_connection_error():
+    session = FakeSession(*[requests.exceptions.ConnectionError("refused")] * 3)
+    pc, dummy = client(session, retries=2)
+    with pytest.raises(PexipApiError) as err:
+        pc.request("DELETE", LOC + "4/")
+    assert err.value.status is None
+    assert "cannot reach the Management Node at %s" % BASE in err.value.msg
+    assert len(session.calls) == 3
+
+
+def test_no_retry_on_client_errors():
+    session = FakeSession(response(404, {"error": "not found"}))
+    pc, sleeps = client(session)
+    with pytest.raises(PexipApiError) as err:
+        pc.request("GET", LOC + "99/")
+    assert err.value.status == 404 and len(session.calls) == 1 and not sleeps
+
+
+def test_zero_retries():
+    session = FakeSession(response(503))
+    pc, sleeps = client(session, retries=0)
+    with pytest.raises(PexipApiError):
+        pc.request("GET", LOC)
+    assert len(session.calls) == 1 and not sleeps
+
+
+# -- POST is never blindly repeated ------------------------------------------------------------
+def created(obj_id=5):
+    return response(201, {}, headers={"Location": BASE + LOC + "%d/" % obj_id})
+
+
+def test_create_follows_location():
+    obj = {"id": 5, "name": "London", "resource_uri": LOC + "5/"}
+    session = FakeSession(created(), response(200, obj))
+    pc, dummy = client(session)
+    got, resp = pc.create("system_location", {"name": "London"})
+    assert got == obj and resp.status_code == 201
+    assert session.calls[0]["json"] == {"name": "London"}
+    assert session.calls[1]["url"] == BASE + LOC + "5/"
+
+
+@pytest.mark.parametrize("failure", [response(503), response(502), response(504),
+                                     requests.exceptions.ConnectionError("connection reset by peer")])
+def test_create_consults_lookup_and_does_not_post_twice(failure):
+    obj = {"id": 5, "name": "London", "resource_uri": LOC + "5/"}
+    lookups = []
+
+    def lookup():
+        lookups.append(1)
+        return obj
+
+    session = FakeSession(failure)
+    pc, sleeps = client(session)
+    got, resp = pc.create("system_location", {"name": "London"}, lookup=lookup)
+    assert got == obj and resp is None
+    assert session.methods() == ["POST"]
+    assert lookups == [1] and not sleeps
+
+
+def test_create_retries_post_when_lookup_finds_nothing():
+    obj = {"id": 6, "name": "Oslo", "resource_uri": LOC + "6/"}
+    lookups = []
+
+    def lookup():
+        lookups.append(1)
+        return None
+
+    session = FakeSession(response(503), created(6), response(200, obj))
+    pc, sleeps = client(session)
+    got, resp = pc.create("system_location", {"name": "Oslo"}, lookup=lookup)
+    assert got == obj and resp.status_code == 201
+    assert session.methods() == ["POST", "POST", "GET"]
+    assert lookups == [1] and len(sleeps) == 1
+
+
+def test_create_retries_429_without_lookup():
+    """The server refused the request: nothing was created, so the POST may be repeated."""
+    obj = {"id": 7, "name": "Paris", "resource_uri": LOC + "7/"}
+    lookups = []
+    session = FakeSession(response(429, headers={"Retry-After": "1"}), created(7), response(200, obj))
+    pc, sleeps = client(session)
+    got, dummy = pc.create("system_location", {"name": "Paris"}, lookup=lambda: lookups.append(1))
+    assert got == obj
+    assert session.methods() == ["POST", "POST", "GET"]
+    assert not lookups and len(sleeps) == 1
+
+
+def test_create_gives_up_after_retries():
+    session = FakeSession(*[response(503)] * 3)
+    pc, dummy = client(session, retries=2)
+    with pytest.raises(PexipApiError) as err:
+        pc.create("system_location", {"name": "Rome"}, lookup=lambda: None)
+    assert err.value.status == 503
+    assert session.methods() == ["POST"] * 3
+
+
+def test_create_does_not_retry_400():
+    body = {"system_location": {"name": ["System location with this Name already exists."]}}
+    session = FakeSession(response(400, body))
+    pc, dummy = client(session)
+    with pytest.raises(PexipApiError) as err:
+        pc.create("system_location", {"name": "Rome"}, lookup=lambda: None)
+    assert err.value.msg == "name: System location with this Name already exists."
+    assert session.methods() == ["POST"]
+
+
+def test_command_posts_once():
+    session = FakeSession(response(503))
+    pc, sleeps = client(session)
+    with pytest.raises(PexipApiError):
+        pc.command("platform", "start_cloudnode", {"instance_id": "i-1"})
+    assert session.methods() == ["POST"] and not sleeps
+    assert session.calls[0]["url"] == BASE + "/api/admin/command/v1/platform/start_cloudnode/"
+
+
+def test_command_returns_body_or_empty():
+    session = FakeSession(response(202, {"status": "success"}), response(202, text=""))
+    pc, dummy = client(session)
+    assert pc.command("platform", "start_cloudnode", {"instance_id": "i-1"}) == {"status": "success"}
+    assert pc.command("platform", "start_cloudnode", {"instance_id": "i-1"}) == {}
+
+
+# -- pagination --------------------------------------------------------------------------------
+def page(objects, next_path=None):
+    return response(200, {"meta": {"next": next_path, "total_count": 5}, "objects": objects})
+
+
+def test_list_follows_meta_next():
+    session = FakeSession(page([{"id": 1}, {"id": 2}], LOC + "?limit=2&offset=2"),
+                          page([{"id": 3}, {"id": 4}], LOC + "?limit=2&offset=4"),
+                          page([{"id": 5}]))
+    pc, dummy = client(session)
+    assert [o["id"] for o in pc.list("system_location", limit=2, name__startswith="L")] == [1, 2, 3, 4, 5]
+    assert session.calls[0]["params"] == {"limit": 2, "name__startswith": "L"}
+    assert session.calls[1]["url"] == BASE + LOC + "?limit=2&offset=2"
+    assert session.calls[2]["url"] == BASE + LOC + "?limit=2&offset=4"
+
+
+def test_list_empty_and_status_api():
+    session = FakeSession(page([]))
+    pc, dummy = client(session)
+    assert pc.list("cloud_node", api="status") == []
+    assert session.calls[0]["url"] == BASE + "/api/admin/status/v1/cloud_node/"
+
+
+def test_find_one_none_many():
+    session = FakeSession(page([{"id": 1}]), page([]), page([{"id": 1}, {"id": 2}]))
+    pc, dummy = client(session)
+    assert pc.find("system_location", name="a") == {"id": 1}
+    assert pc.find("system_location", name="b") is None
+    with pytest.raises(PexipApiError) as err:
+        pc.find("system_location", name="c")
+    assert "2 system_location objects match" in err.value.msg
+
+
+# -- error translation ------------------------------------------------------------------------
+def test_400_field_errors():
+    session = FakeSession(response(400, {"worker_vm": {"address": ["This field must be unique"]}}))
+    pc, dummy = client(session)
+    with pytest.raises(PexipApiError) as err:
+        pc.request("PATCH", NODE + "1/", json={"address": "10.0.0.1"})
+    assert err.value.msg == "address: This field must be unique"
+    assert err.value.status == 400
+    assert err.value.field_errors == {"worker_vm": {"address": ["This field must be unique"]}}
+
+
+def test_field_errors_text_shapes():
+    assert field_errors_text({"error": "Invalid data"}) == "Invalid data"
+    assert field_errors_text({"error": ["a", "b"]}) == "a b"
+    assert field_errors_text({"worker_vm": {"name": ["x"], "hostname": ["y", "z"]}}) == "name: x; hostname: y z"
+    assert field_errors_text({"mtu": "too big"}) == "mtu: too big"
+    assert field_errors_text("plain") == "plain"
+
+
+def test_401_names_the_credentials():
+    session = FakeSession(response(401, text="Unauthorized"))
+    pc, dummy = client(session)
+    with pytest.raises(PexipApiError) as err:
+        pc.get(LOC)
+    assert err.value.status == 401
+    assert "refused the credentials of user 'admin'" in err.value.msg
+    assert "username and password" in err.value.msg
+    assert len(session.calls) == 1
+
+
+def test_403_names_the_role():
+    session = FakeSession(response(403, text="Forbidden"))
+    pc, dummy = client(session)
+    with pytest.raises(PexipApiError) as err:
+        pc.request("DELETE", LOC + "1/")
+    assert err.value.status == 403 and "administrator role" in err.value.msg
+
+
+def test_other_errors_carry_status_and_body():
+    session = FakeSession(response(500, text="<html>boom</html>"))
+    pc, dummy = client(session)
+    with pytest.raises(PexipApiError) as err:
+        pc.get(LOC)
+    assert err.value.status == 500 and "boom" in err.value.msg and len(session.calls) == 1
+
+
+def test_ssl_error_advises_ca_path_or_validate_certs():
+    session = FakeSession(requests.exceptions.SSLError("certificate verify failed: self-signed certificate"))
+    pc, sleeps = client(session)
+    with pytest.raises(PexipApiError) as err:
+        pc.get(LOC)
+    assert "could not be verified" in err.value.msg
+    assert "ca_path" in err.value.msg and "validate_certs: false" in err.value.msg
+    assert len(session.calls) == 1 and not sleeps  # not retried: a retry cannot fix it
+
+
+# -- names <-> URIs --------------------------------------------------------------------------
+def test_uri_for_caches():
+    london = {"id": 3, "name": "London", "resource_uri": LOC + "3/"}
+    session = FakeSession(page([london]))
+    pc, dummy = client(session)
+    assert pc.uri_for("system_location", "London") == LOC + "3/"
+    assert pc.uri_for("system_location", "London") == LOC + "3/"
+    assert len(session.calls) == 1
+    assert session.calls[0]["params"] == {"name": "London"}
+    assert pc.name_for(LOC + "3/") == "London"  # answered from the cache
+    assert len(session.calls) == 1
+
+
+def test_uri_for_missing_says_so():
+    session = FakeSession(page([]))
+    pc, dummy = client(session)
+    with pytest.raises(PexipApiError) as err:
+        pc.uri_for("system_location", "Atlantis")
+    assert err.value.msg == "system location 'Atlantis' does not exist on the Management Node."
+
+
+def test_uri_for_other_field():
+    session = FakeSession(page([{"id": 9, "hostname": "cn1", "resource_uri": NODE + "9/"}]))
+    pc, dummy = client(session)
+    assert pc.uri_for("worker_vm", "cn1", field="hostname") == NODE + "9/"
+    assert session.calls[0]["params"] == {"hostname": "cn1"}
+
+
+def test_name_for_fetches_once_then_caches():
+    session = FakeSession(response(200, {"id": 4, "name": "Oslo", "resource_uri": LOC + "4/"}))
+    pc, dummy = client(session)
+    assert pc.name_for(None) is None
+    assert pc.name_for(LOC + "4/") == "Oslo"
+    assert pc.name_for(LOC + "4/") == "Oslo"
+    assert pc.uri_for("system_location", "Oslo") == LOC + "4/"
+    assert len(session.calls) == 1
+    assert session.calls[0]["url"] == BASE + LOC + "4/"

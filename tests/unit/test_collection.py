@@ -1,0 +1,42 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Collection-level promises: every module documented, in the action group, and rendered by ansible-doc."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODULES = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "plugins", "modules")) if f.endswith(".py") and not f.startswith("_"))
+ENV = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".venv", "collections"), ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+
+
+def test_action_group_lists_every_module():
+    with open(os.path.join(ROOT, "meta", "runtime.yml")) as handle:
+        runtime = yaml.safe_load(handle)
+    assert sorted(runtime["action_groups"]["pexip"]) == MODULES
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_ansible_doc_renders(module):
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-doc"), "--json", "pexip.infinity.%s" % module]
+    proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, check=False, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)["pexip.infinity.%s" % module]
+    assert doc["doc"]["short_description"]
+    assert doc["examples"].strip()
+    assert doc["return"]
+    # AWX credentials reach the modules through these variables.
+    if module != "pexip_config_upload":
+        assert {"host", "username", "password", "validate_certs", "ca_path"} <= set(doc["doc"]["options"])
+        assert doc["doc"]["options"]["validate_certs"]["default"] is True
+
+
+def test_galaxy_metadata():
+    with open(os.path.join(ROOT, "galaxy.yml")) as handle:
+        galaxy = yaml.safe_load(handle)
+    assert (galaxy["namespace"], galaxy["name"]) == ("pexip", "infinity")
+    assert "amazon.aws" in galaxy["dependencies"]
