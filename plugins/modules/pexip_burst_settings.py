@@ -65,7 +65,7 @@ options:
     description:
       - V(on_change) sends O(aws_secret_key) only when O(aws_access_key) changes, or when bursting is being
         enabled while no access key was configured. A run with unchanged settings then reports no change.
-      - V(always) sends O(aws_secret_key) on every run (to rotate the secret); such a run always reports a change.
+      - V(always) sends O(aws_secret_key) (then required) on every run, to rotate the secret; such a run always reports a change.
     type: str
     choices: [always, on_change]
     default: on_change

@@ -33,9 +33,11 @@ attributes:
         (no change when the page says the node is configured).
   diff_mode:
     support: none
+    description: Returns no diff; the document is secret.
   platform:
     support: full
     platforms: pexip
+    description: Talks to the new Conferencing Node's bootstrap page over HTTPS; runs on any host that reaches it.
 options:
   address:
     description:

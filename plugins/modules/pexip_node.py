@@ -32,6 +32,7 @@ attributes:
   platform:
     support: full
     platforms: pexip
+    description: Talks to the Pexip Infinity Management Node REST API; runs on the controller or any host that reaches it.
 options:
   name:
     description:
@@ -97,7 +98,7 @@ options:
     description:
       - SSH access to the node. V(global) follows the platform setting, V(on) or V(off) overrides it.
     type: str
-    choices: [global, on, off]
+    choices: ["global", "on", "off"]
   ssh_password:
     description:
       - Password of the node's C(admin) operating system account. Required to create a node.
@@ -148,7 +149,8 @@ options:
     description:
       - File to write the bootstrap document to when the node is created (mode 0600, written atomically).
       - When not set, the document is returned as RV(bootstrap_config).
-      - Nothing is written when the node already exists; the document cannot be fetched again.
+      - Nothing is written when the node already exists; the document cannot be fetched again
+        (a warning says so when the file is missing).
     type: path
   wait_for_idle:
     description:
@@ -286,6 +288,8 @@ drain_log:
   sample: ["0s: node 10.0.1.10 carries 2 live call(s): 1 participant(s) and 1 conference shard(s)"]
 """
 
+import os
+
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 from ansible_collections.pexip.infinity.plugins.module_utils.api import object_id
 from ansible_collections.pexip.infinity.plugins.module_utils import nodes
@@ -378,9 +382,9 @@ class NodeModule(object):
         if conflicts:
             location_name = location_name or self.call(self.client.name_for, location_uri)
             other_role = nodes.NODE_TYPE_ROLES.get("PROXYING" if node_type == "CONFERENCING" else "CONFERENCING")
+            own_role = nodes.NODE_TYPE_ROLES.get(node_type)
             self.fail("system location '%s' already holds %s node(s) %s; a location must not mix proxying and transcoding nodes: "
-                      "use another location for this %s node." % (location_name, other_role, ", ".join(conflicts),
-                                                                   nodes.NODE_TYPE_ROLES.get(node_type)))
+                      "use another location for this %s node." % (location_name, other_role, ", ".join(conflicts), own_role))
 
     def guard_calls(self, current, action):
         """Refuse to drop calls unless force; returns the counts."""
@@ -482,7 +486,7 @@ class NodeModule(object):
         changed, obj, diff, dummy = self.module.ensure_present(nodes.WORKER_VM, current, wanted, create_only=create_only)
         self.result.update(changed=changed, node=self.show(obj))
         self.diff = diff
-        if p["config_dest"]:
+        if p["config_dest"] and not os.path.exists(p["config_dest"]):
             self.module.warn("node '%s' exists already: its bootstrap document is only produced when a node is created, "
                              "so nothing was written to %s" % (p["name"], p["config_dest"]))
         return self.drain(obj)

@@ -23,9 +23,11 @@ attributes:
     description: Only reads.
   diff_mode:
     support: none
+    description: Returns no diff; it changes nothing.
   platform:
     support: full
     platforms: pexip
+    description: Talks to the Pexip Infinity Management Node REST API; runs on the controller or any host that reaches it.
 options:
   name:
     description:

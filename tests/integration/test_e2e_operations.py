@@ -213,6 +213,9 @@ class Platform:
             cmd += ["-e", item]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False, cwd=REPO)
         output = proc.stdout + proc.stderr
+        if os.environ.get("E2E_LOG"):
+            with open(os.environ["E2E_LOG"], "a", encoding="utf-8") as handle:
+                handle.write("===== %s %s\n%s\n" % (os.path.basename(playbook), " ".join(extra), output))
         if check:
             assert proc.returncode == 0, output[-8000:]
         return proc.returncode, output, recap(proc.stdout)
@@ -240,102 +243,166 @@ def lab(lab_env):
     return Lab(lab_env)
 
 
-@pytest.fixture
-def platform_factory(lab, tmp_path_factory):
-    made = []
+@pytest.fixture(scope="module")
+def platform(lab, tmp_path_factory):
+    """Four nodes, deployed once (in parallel) for the whole file; each test works on its own node(s)."""
+    made = Platform(lab, tmp_path_factory.mktemp("ops"), 4, "ops")
+    try:
+        made.deploy()
+        yield made
+    finally:
+        made.cleanup()
 
-    def make(count, prefix="ops"):
-        platform = Platform(lab, tmp_path_factory.mktemp(prefix), count, prefix)
-        made.append(platform)
-        platform.deploy()
-        return platform
 
-    yield make
-    for platform in made:
-        platform.cleanup()
+def stop_node(lab, platform, name):
+    if lab.instance(name)["State"]["Name"] != "stopped":
+        platform.run("maintenance_stop.yml", "nodes=%s" % name, "maintenance_poll_interval=1")
 
 
 # ----- tests -----------------------------------------------------------------------------------------------------
 
 
-def test_maintenance_stop_waits_for_calls_then_stops(lab, platform_factory):
-    platform = platform_factory(1, "mst")
+def test_maintenance_stop_waits_for_calls_then_stops(lab, platform):
     name = platform.names[0]
     address = lab.worker(name)["address"]
     lab.place_calls(address, count=2, duration=6)
     started = time.time()
 
-    _rc, output, counts = platform.run("maintenance_stop.yml", "maintenance_idle_timeout=60", "maintenance_poll_interval=1")
+    _rc, output, counts = platform.run("maintenance_stop.yml", "nodes=%s" % name, "maintenance_idle_timeout=60",
+                                       "maintenance_poll_interval=1")
 
     assert time.time() - started >= 5, "the instance was stopped before the calls could have ended"
     assert counts[name]["changed"] >= 2 and counts[name]["failed"] == 0, output
     assert lab.instance(name)["State"]["Name"] == "stopped"
-    worker = lab.worker(name)
-    assert worker["maintenance_mode"] is True
+    assert lab.worker(name)["maintenance_mode"] is True
 
     # Already stopped and in maintenance mode: nothing to do.
-    _rc, output, counts = platform.run("maintenance_stop.yml")
+    _rc, output, counts = platform.run("maintenance_stop.yml", "nodes=%s" % name)
     assert counts[name]["changed"] == 0, output
 
 
-def test_maintenance_stop_refuses_to_stop_a_busy_node(lab, platform_factory):
-    platform = platform_factory(1, "bsy")
+def test_restart_new_public_ip_follows_static_nat_and_is_idempotent(lab, platform):
     name = platform.names[0]
-    address = lab.worker(name)["address"]
-    lab.place_calls(address, count=1, duration=120)
+    deployed_nat = lab.worker(name)["static_nat_address"]
+    stop_node(lab, platform, name)
+    assert lab.instance(name)["State"]["Name"] == "stopped"
+
+    _rc, output, counts = platform.run("restart.yml", "nodes=%s" % name, "reinstate_poll_interval=1")
+    after = lab.instance(name)
+    assert after["State"]["Name"] == "running"
+    assert after["PublicIpAddress"] and after["PublicIpAddress"] != deployed_nat
+    worker = lab.worker(name)
+    assert worker["static_nat_address"] == after["PublicIpAddress"], output
+    assert worker["maintenance_mode"] is False
+
+    _rc, output, counts = platform.run("restart.yml", "nodes=%s" % name, "reinstate_poll_interval=1")
+    assert counts[name]["changed"] == 0, output
+
+
+def test_maintenance_stop_refuses_to_stop_a_busy_node(lab, platform):
+    name = platform.names[1]
+    worker = lab.worker(name)
+    lab.place_calls(worker["address"], count=1, duration=120)
     try:
-        rc, output, counts = platform.run("maintenance_stop.yml", "maintenance_idle_timeout=3", "maintenance_poll_interval=1",
-                                          check=False)
+        rc, output, counts = platform.run("maintenance_stop.yml", "nodes=%s" % name, "maintenance_idle_timeout=3",
+                                          "maintenance_poll_interval=1", check=False)
         assert rc != 0 and counts[name]["failed"] == 1, output
         assert "was NOT stopped" in output
         assert lab.instance(name)["State"]["Name"] == "running"
         assert lab.worker(name)["maintenance_mode"] is True
     finally:
-        lab.end_calls(address)
+        lab.end_calls(worker["address"])
+        lab.api.patch(lab.mgmt + worker["resource_uri"], json={"maintenance_mode": False}, timeout=10)
 
 
-def test_restart_new_public_ip_follows_static_nat_and_is_idempotent(lab, platform_factory):
-    platform = platform_factory(1, "rst")
-    name = platform.names[0]
-    before = lab.instance(name)
-    assert lab.worker(name)["static_nat_address"] == before["PublicIpAddress"]
-    platform.run("maintenance_stop.yml", "maintenance_poll_interval=1")
-    assert lab.instance(name)["State"]["Name"] == "stopped"
+def test_rolling_maintenance_keeps_at_most_two_nodes_out(lab, platform, tmp_path):
+    names = platform.names
+    ids = {lab.worker(n)["id"]: n for n in names}
+    hook = tmp_path / "hook.yml"
+    hook.write_text("---\n- name: The operator's own work while the node is stopped\n"
+                    "  ansible.builtin.copy:\n    dest: \"%s/hook-{{ inventory_hostname }}\"\n"
+                    "    content: \"{{ now() }}\"\n    mode: \"0600\"\n" % tmp_path)
 
-    _rc, output, counts = platform.run("restart.yml", "reinstate_poll_interval=1")
-    after = lab.instance(name)
-    assert after["State"]["Name"] == "running"
-    assert after["PublicIpAddress"] and after["PublicIpAddress"] != before["PublicIpAddress"]
-    worker = lab.worker(name)
-    assert worker["static_nat_address"] == after["PublicIpAddress"], output
-    assert worker["maintenance_mode"] is False
+    # While the playbook runs: sample maintenance mode of the four nodes, and collect the request log as it grows
+    # (incrementally, because other tests on the shared lab may clear it).
+    samples, log, stop = [], [], threading.Event()
+    since = [lab.last_ts()]
 
-    _rc, output, counts = platform.run("restart.yml", "reinstate_poll_interval=1")
-    assert counts[name]["changed"] == 0, output
+    def sample():
+        while not stop.is_set():
+            try:
+                workers = lab.workers(names)
+                samples.append(sorted(n for n, w in workers.items() if w["maintenance_mode"]))
+                entries = lab.requests_log(since[0])
+                if entries:
+                    log.extend(entries)
+                    since[0] = entries[-1]["ts"]
+            except requests.RequestException:
+                pass
+            stop.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        _rc, output, counts = platform.run("rolling_maintenance.yml", "nodes=%s" % ",".join(names),
+                                           "rolling_maintenance_serial=2", "rolling_maintenance_hook_tasks=%s" % hook,
+                                           "maintenance_poll_interval=1", "reinstate_poll_interval=1")
+    finally:
+        stop.set()
+        sampler.join()
+    log.extend(lab.requests_log(since[0]))
+
+    assert all(counts[n]["failed"] == 0 for n in names), output
+    assert all((tmp_path / ("hook-%s" % n)).exists() for n in names)
+    # Sampling: never more than two nodes out, and never one of each batch.
+    assert samples and max(len(s) for s in samples) == 2, samples
+    assert all(set(s) <= set(names[:2]) or set(s) <= set(names[2:]) for s in samples), samples
+
+    # The request log: every write to the first batch's nodes (maintenance on, maintenance off, static NAT) comes
+    # before the first write to the second batch's nodes.
+    writes = []
+    for entry in log:
+        match = re.search(r"/configuration/v1/worker_vm/(\d+)/", entry["path"])
+        if entry["method"] == "PATCH" and match and int(match.group(1)) in ids:
+            writes.append(ids[int(match.group(1))])
+    assert set(writes) == set(names), writes
+    last_first_batch = max(i for i, n in enumerate(writes) if n in names[:2])
+    first_second_batch = min(i for i, n in enumerate(writes) if n in names[2:])
+    assert last_first_batch < first_second_batch, writes
+    for name in names:
+        assert lab.instance(name)["State"]["Name"] == "running"
+        assert lab.worker(name)["maintenance_mode"] is False
 
 
-def test_terminate_removes_node_and_instance(lab, platform_factory):
-    platform = platform_factory(1, "trm")
-    name = platform.names[0]
+def test_resize_c4_to_c5_adds_ena(lab, platform):
+    name = platform.names[2]
     instance_id = lab.instance(name)["InstanceId"]
+    # A node first deployed as c4 without ENA (Pexip Infinity 20 or earlier); both change only while it is stopped.
+    lab.ec2.stop_instances(InstanceIds=[instance_id])
+    lab.ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1})
+    lab.ec2.modify_instance_attribute(InstanceId=instance_id, InstanceType={"Value": "c4.2xlarge"})
+    lab.ec2.modify_instance_attribute(InstanceId=instance_id, EnaSupport={"Value": False})
+    lab.ec2.start_instances(InstanceIds=[instance_id])
+    lab.ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1})
+    instance = lab.instance_by_id(instance_id)
+    assert instance["InstanceType"] == "c4.2xlarge" and not instance.get("EnaSupport")
 
-    rc, output, _counts = platform.run("terminate.yml", "nodes=%s" % name, check=False)
-    assert rc != 0 and "decommission_confirm=true" in output
-    assert lab.worker(name) is not None
-
-    _rc, output, counts = platform.run("terminate.yml", "nodes=%s" % name, "decommission_confirm=true",
-                                       "decommission_poll_interval=1")
+    _rc, output, counts = platform.run("resize.yml", "nodes=%s" % name, "instance_family_instance_type=c5.2xlarge",
+                                       "maintenance_poll_interval=1", "reinstate_poll_interval=1")
     assert counts[name]["failed"] == 0, output
-    assert lab.worker(name) is None
-    assert lab.instance_by_id(instance_id)["State"]["Name"] == "terminated"
+    instance = lab.instance_by_id(instance_id)
+    assert instance["InstanceType"] == "c5.2xlarge"
+    assert instance["State"]["Name"] == "running"
+    assert instance.get("EnaSupport") is True
+    assert lab.worker(name)["maintenance_mode"] is False
+    assert lab.worker(name)["static_nat_address"] == instance["PublicIpAddress"]
 
-    _rc, output, counts = platform.run("terminate.yml", "nodes=%s" % name, "decommission_confirm=true")
+    _rc, output, counts = platform.run("resize.yml", "nodes=%s" % name, "instance_family_instance_type=c5.2xlarge")
     assert counts[name]["changed"] == 0, output
 
 
-def test_terminate_refuses_an_instance_tagged_for_another_node(lab, platform_factory, tmp_path):
-    platform = platform_factory(1, "grd")
-    name = platform.names[0]
+def test_terminate_refuses_an_instance_tagged_for_another_node(lab, platform):
+    name = platform.names[3]
     instance = lab.instance(name)
     # The instance at the node's address now claims to be another node's.
     lab.ec2.create_tags(Resources=[instance["InstanceId"]], Tags=[{"Key": "pexip:node", "Value": "someone-else"}])
@@ -350,79 +417,19 @@ def test_terminate_refuses_an_instance_tagged_for_another_node(lab, platform_fac
         lab.ec2.create_tags(Resources=[instance["InstanceId"]], Tags=[{"Key": "pexip:node", "Value": name}])
 
 
-def test_resize_c4_to_c5(lab, platform_factory):
-    platform = platform_factory(1, "rsz")
-    name = platform.names[0]
+def test_terminate_removes_node_and_instance(lab, platform):
+    name = platform.names[3]
     instance_id = lab.instance(name)["InstanceId"]
-    # Start from a c4 instance (the type can only change while it is stopped).
-    lab.ec2.stop_instances(InstanceIds=[instance_id])
-    lab.ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1})
-    lab.ec2.modify_instance_attribute(InstanceId=instance_id, InstanceType={"Value": "c4.2xlarge"})
-    lab.ec2.start_instances(InstanceIds=[instance_id])
-    lab.ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1})
-    time.sleep(4)  # let the node report again
 
-    _rc, output, counts = platform.run("resize.yml", "instance_family_instance_type=c5.2xlarge",
-                                       "maintenance_poll_interval=1", "reinstate_poll_interval=1")
+    rc, output, _counts = platform.run("terminate.yml", "nodes=%s" % name, check=False)
+    assert rc != 0 and "decommission_confirm=true" in output
+    assert lab.worker(name) is not None
+
+    _rc, output, counts = platform.run("terminate.yml", "nodes=%s" % name, "decommission_confirm=true",
+                                       "decommission_poll_interval=1")
     assert counts[name]["failed"] == 0, output
-    instance = lab.instance_by_id(instance_id)
-    assert instance["InstanceType"] == "c5.2xlarge"
-    assert instance["State"]["Name"] == "running"
-    assert instance.get("EnaSupport") is True
-    assert lab.worker(name)["maintenance_mode"] is False
+    assert lab.worker(name) is None
+    assert lab.instance_by_id(instance_id)["State"]["Name"] == "terminated"
 
-    _rc, output, counts = platform.run("resize.yml", "instance_family_instance_type=c5.2xlarge")
+    _rc, output, counts = platform.run("terminate.yml", "nodes=%s" % name, "decommission_confirm=true")
     assert counts[name]["changed"] == 0, output
-
-
-def test_rolling_maintenance_keeps_at_most_two_nodes_out(lab, platform_factory, tmp_path):
-    platform = platform_factory(4, "rol")
-    names = platform.names
-    ids = {lab.worker(n)["id"]: n for n in names}
-    hook = tmp_path / "hook.yml"
-    hook.write_text("---\n- name: The operator's own work while the node is stopped\n"
-                    "  ansible.builtin.copy:\n    dest: \"%s/hook-{{ inventory_hostname }}\"\n"
-                    "    content: \"{{ now() }}\"\n    mode: \"0600\"\n" % tmp_path)
-
-    # Sample maintenance mode of the four nodes while the playbook runs.
-    samples, stop = [], threading.Event()
-
-    def sample():
-        while not stop.is_set():
-            try:
-                workers = lab.workers(names)
-                samples.append(sorted(n for n, w in workers.items() if w["maintenance_mode"]))
-            except requests.RequestException:
-                pass
-            stop.wait(0.2)
-
-    since = lab.last_ts()
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        _rc, output, counts = platform.run("rolling_maintenance.yml", "rolling_maintenance_serial=2",
-                                           "rolling_maintenance_hook_tasks=%s" % hook,
-                                           "maintenance_poll_interval=1", "reinstate_poll_interval=1")
-    finally:
-        stop.set()
-        sampler.join()
-
-    assert all(counts[n]["failed"] == 0 for n in names), output
-    assert all((tmp_path / ("hook-%s" % n)).exists() for n in names)
-    assert samples and max(len(s) for s in samples) == 2, samples
-    assert all(not set(s) - set(names[:2]) or not set(s) - set(names[2:]) for s in samples), samples
-
-    # From the request log: every write to the first batch's nodes (maintenance on ... off, static NAT) comes before
-    # the first write to the second batch's nodes.
-    writes = []
-    for entry in lab.requests_log(since):
-        match = re.search(r"/configuration/v1/worker_vm/(\d+)/", entry["path"])
-        if entry["method"] == "PATCH" and match and int(match.group(1)) in ids:
-            writes.append(ids[int(match.group(1))])
-    assert set(writes) == set(names), writes
-    last_first_batch = max(i for i, n in enumerate(writes) if n in names[:2])
-    first_second_batch = min(i for i, n in enumerate(writes) if n in names[2:])
-    assert last_first_batch < first_second_batch, writes
-    for name in names:
-        assert lab.instance(name)["State"]["Name"] == "running"
-        assert lab.worker(name)["maintenance_mode"] is False

@@ -86,8 +86,17 @@ def moto_url():
     server.start()
     host, port = server.get_host_and_port()
     url = 'http://%s:%d' % (host, port)
-    # The first EC2 call initialises moto's backend (seconds); pay for it here, not inside a timed test.
-    boto3.client('ec2', endpoint_url=url, region_name=REGION, aws_access_key_id='testing', aws_secret_access_key='testing').describe_instances()
+    # The first EC2 call initialises moto's backend (seconds); pay for it here, not inside a timed test. The tests
+    # need no public AMIs, so skip loading them; the variable is only read while the backend is built.
+    saved = os.environ.get('MOTO_EC2_LOAD_DEFAULT_AMIS')
+    os.environ['MOTO_EC2_LOAD_DEFAULT_AMIS'] = 'false'
+    try:
+        boto3.client('ec2', endpoint_url=url, region_name=REGION, aws_access_key_id='testing', aws_secret_access_key='testing').describe_instances()
+    finally:
+        if saved is None:
+            del os.environ['MOTO_EC2_LOAD_DEFAULT_AMIS']
+        else:
+            os.environ['MOTO_EC2_LOAD_DEFAULT_AMIS'] = saved
     yield url
     server.stop()
 

@@ -12,6 +12,7 @@ import time
 import pytest
 import requests
 from labctl import LabControl, LabError
+from pexsim import PexSim
 
 LAB_DIR = os.path.dirname(os.path.abspath(__file__))
 CFG = '/api/admin/configuration/v1/'
@@ -246,8 +247,9 @@ def test_state_survives_a_restart(tmp_path):
 
 
 def test_refuses_non_loopback_addresses(tmp_path):
-    env = dict(os.environ, PYTHONPATH=LAB_DIR)
-    for args in (['--listen', '0.0.0.0:9443'], ['--listen', '127.0.0.1:0', '--aws-url', 'http://198.51.100.7:5000']):
-        result = subprocess.run([sys.executable, '-m', 'pexsim', '--tls-dir', str(tmp_path / 'tls')] + args, env=env,
-                                capture_output=True, text=True, timeout=30, check=False)
-        assert result.returncode == 2 and 'loopback' in result.stderr
+    for kwargs in ({'listen': '0.0.0.0:9443'}, {'listen': '192.0.2.1:9443'}, {'listen': '127.0.0.1:0', 'aws_url': 'http://198.51.100.7:5000'}):
+        with pytest.raises(ValueError, match='loopback'):
+            PexSim(tls_dir=str(tmp_path / 'tls'), **kwargs)
+    result = subprocess.run([sys.executable, '-m', 'pexsim', '--tls-dir', str(tmp_path / 'tls'), '--listen', '0.0.0.0:9443'],
+                            env=dict(os.environ, PYTHONPATH=LAB_DIR), capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 2 and 'loopback' in result.stderr

@@ -5,7 +5,7 @@
 Each public function is named after its status resource and takes (simulator, now); callers hold the lock.
 """
 
-import time
+import datetime
 import uuid
 
 # Capacity of one c5.2xlarge Transcoding Conferencing Node (AWS deployment guide); Proxying nodes host no media.
@@ -19,7 +19,7 @@ def iso(timestamp):
     """UTC time as Tastypie renders a naive datetime (no offset)."""
     if timestamp is None:
         return None
-    return time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(timestamp)) + '.%06d' % int(round((timestamp % 1) * 1e6) % 1000000)
+    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).replace(tzinfo=None).isoformat(timespec='microseconds')
 
 
 def _load(calls, max_hd):

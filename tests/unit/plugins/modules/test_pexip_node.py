@@ -233,8 +233,9 @@ def fake(monkeypatch):
     return client
 
 
-def run(mod, check_mode=False, diff=False, **args):
-    args = dict(args, host="mgr", password="pw", _ansible_check_mode=check_mode, _ansible_diff=diff)
+def run(mod, check_mode=False, diff=False, args=None, **kwargs):
+    args = dict(args or {}, **kwargs)
+    args.update(host="mgr", password="pw", _ansible_check_mode=check_mode, _ansible_diff=diff)
     basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
     try:
         mod.main()
@@ -248,25 +249,25 @@ def run(mod, check_mode=False, diff=False, **args):
 
 
 def test_create_returns_document_and_is_idempotent(fake):
-    result = run(pexip_node, check_mode=True, diff=True, **GOOD)
+    result = run(pexip_node, check_mode=True, diff=True, args=GOOD)
     assert result["changed"] and result["created"] and fake.writes == []
     assert "bootstrap_config" not in result
     assert result["diff"]["after"]["password"] == "********"
 
-    result = run(pexip_node, **GOOD)
+    result = run(pexip_node, args=GOOD)
     assert result["changed"] and result["bootstrap_config"].startswith("<?xml")
     post = fake.writes[0][2]
     assert post["deployment_type"] == "MANUAL-PROVISION-ONLY" and post["password"].startswith("$6$") and post["node_type"] == "CONFERENCING"
     assert result["node"]["role"] == "transcoding"
 
     fake.writes[:] = []
-    result = run(pexip_node, **GOOD)
+    result = run(pexip_node, args=GOOD)
     assert not result["changed"] and fake.writes == [] and "bootstrap_config" not in result
 
 
 def test_create_writes_config_dest(fake, tmp_path):
     dest = str(tmp_path / "cn-1.xml")
-    result = run(pexip_node, config_dest=dest, **GOOD)
+    result = run(pexip_node, config_dest=dest, args=GOOD)
     assert result["config_dest"] == dest and "bootstrap_config" not in result
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
     assert "secret='s3'" in open(dest).read()
@@ -274,7 +275,7 @@ def test_create_writes_config_dest(fake, tmp_path):
 
 def test_lost_document_is_recreated(fake):
     fake.lost_posts = 1
-    result = run(pexip_node, **GOOD)
+    result = run(pexip_node, args=GOOD)
     assert result["bootstrap_config"]
     kinds = [w[0] for w in fake.writes]
     assert kinds == ["POST", "DELETE", "POST"]
@@ -290,24 +291,24 @@ def test_create_needs_all_fields(fake):
 def test_validation_before_any_request(fake):
     calls = []
     fake.find = lambda *a, **k: calls.append(a)
-    result = run(pexip_node, **dict(GOOD, gateway="192.168.0.1"))
+    result = run(pexip_node, args=dict(GOOD, gateway="192.168.0.1"))
     assert result["failed"] and "not inside the node's subnet" in result["msg"] and calls == []
 
 
 def test_unknown_location(fake):
-    result = run(pexip_node, **dict(GOOD, system_location="Nowhere"))
+    result = run(pexip_node, args=dict(GOOD, system_location="Nowhere"))
     assert result["failed"] and "system location 'Nowhere' does not exist" in result["msg"] and fake.writes == []
 
 
 def test_role_mix_refused(fake):
     fake.add_node(name="edge-1", hostname="edge-1", address="10.0.2.10", system_location=EDGE, node_type="PROXYING")
-    result = run(pexip_node, **dict(GOOD, system_location="Edge"))
+    result = run(pexip_node, args=dict(GOOD, system_location="Edge"))
     assert result["failed"] and "already holds proxying node(s) edge-1" in result["msg"] and fake.writes == []
 
 
 def test_replace_field_refused_without_recreate(fake):
     fake.add_node()
-    result = run(pexip_node, **dict(GOOD, address="10.0.1.20"))
+    result = run(pexip_node, args=dict(GOOD, address="10.0.1.20"))
     assert result["failed"] and fake.writes == []
     assert "changing address of an existing node needs a new bootstrap document" in result["msg"]
     assert "set recreate: true to delete and recreate the node (its instance must then be re-bootstrapped)" in result["msg"]
@@ -315,7 +316,7 @@ def test_replace_field_refused_without_recreate(fake):
 
 def test_recreate(fake):
     fake.add_node()
-    result = run(pexip_node, recreate=True, **dict(GOOD, address="10.0.1.20"))
+    result = run(pexip_node, recreate=True, args=dict(GOOD, address="10.0.1.20"))
     assert result["changed"] and result["recreated"] and result["bootstrap_config"]
     assert [w[0] for w in fake.writes] == ["DELETE", "POST"]
     assert list(fake.objects["worker_vm"].values())[0]["address"] == "10.0.1.20"
@@ -324,7 +325,7 @@ def test_recreate(fake):
 def test_recreate_refused_with_calls(fake):
     fake.add_node()
     fake.status["conference_shard"] = [{"node": "10.0.1.10"}]
-    result = run(pexip_node, recreate=True, **dict(GOOD, address="10.0.1.20"))
+    result = run(pexip_node, recreate=True, args=dict(GOOD, address="10.0.1.20"))
     assert result["failed"] and "1 live call(s)" in result["msg"] and fake.writes == []
 
 
@@ -347,7 +348,7 @@ def test_update_password_always(fake):
 
 
 def test_hashed_password_passed_through(fake):
-    run(pexip_node, **dict(GOOD, ssh_password="$6$abc$def"))
+    run(pexip_node, args=dict(GOOD, ssh_password="$6$abc$def"))
     assert fake.writes[0][2]["password"] == "$6$abc$def"
 
 
@@ -411,7 +412,7 @@ def test_api_error_names_the_node(fake):
         raise PexipApiError("POST /x answered HTTP 500: oops", status=500)
 
     fake.create = boom
-    result = run(pexip_node, **GOOD)
+    result = run(pexip_node, args=GOOD)
     assert result["failed"] and result["msg"] == "pexip_node 'cn-1': POST /x answered HTTP 500: oops"
 
 

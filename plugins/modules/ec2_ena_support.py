@@ -10,13 +10,16 @@ DOCUMENTATION = r"""
 ---
 module: ec2_ena_support
 short_description: Enable or disable ENA support of a stopped EC2 instance
+version_added: 0.1.0
 description:
   - The equivalent of C(aws ec2 modify-instance-attribute --instance-id <id> --ena-support), which the Pexip AWS
     deployment guide runs before a node moves to an instance type that needs the Elastic Network Adapter (c5).
-  - M(amazon.aws.ec2_instance) (amazon.aws 9) cannot change this attribute, hence this role-local module.
+  - M(amazon.aws.ec2_instance) (amazon.aws 9) cannot change this attribute, hence this module; the role
+    C(pexip.infinity.instance_family) uses it.
   - AWS only changes it on a stopped instance; the module fails on any other.
   - Takes the usual amazon.aws connection options and environment variables (C(AWS_REGION), C(AWS_URL), ...).
-    C(module_defaults) for C(group/aws) do not reach it; pass O(region) and the like explicitly when needed.
+    It is not in the C(group/aws) action group of C(amazon.aws), so C(module_defaults) for that group do not reach it;
+    pass O(region) and the like explicitly when needed.
 options:
   instance_id:
     description: The instance.
@@ -26,6 +29,11 @@ options:
     description: Whether ENA support is wanted.
     type: bool
     default: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -35,7 +43,7 @@ author: pexip.infinity contributors (@pexip)
 
 EXAMPLES = r"""
 - name: Add ENA support to a stopped instance
-  ec2_ena_support:
+  pexip.infinity.ec2_ena_support:
     instance_id: i-0123456789abcdef0
 """
 
@@ -75,7 +83,9 @@ def main():
         module.exit_json(changed=False, ena_support=current)
     state = instance["State"]["Name"]
     if state != "stopped":
-        module.fail_json(msg="ENA support of %s can only be changed while it is stopped (it is %s)." % (instance_id, state))
+        module.fail_json(
+            msg="ENA support of %s can only be changed while it is stopped (it is %s)." % (instance_id, state)
+        )
     if not module.check_mode:
         try:
             client.modify_instance_attribute(InstanceId=instance_id, EnaSupport={"Value": wanted})
