@@ -26,12 +26,13 @@ IDEMPOTENT_METHODS = ("GET", "PUT", "PATCH", "DELETE")
 class PexipApiError(Exception):
     """A failed API call; ``msg`` says what to fix."""
 
-    def __init__(self, msg, status=None, body=None, field_errors=None):
+    def __init__(self, msg, status=None, body=None, field_errors=None, response=None):
         super(PexipApiError, self).__init__(msg)
         self.msg = msg
         self.status = status
         self.body = body
         self.field_errors = field_errors or {}
+        self.response = response
 
 
 def base_url(host):
@@ -105,7 +106,8 @@ class PexipClient(object):
     def _send(self, method, url, **kwargs):
         self.requests_made += 1
         try:
-            return self.session.request(method, url, timeout=self.timeout, **kwargs)
+            # verify passed explicitly: requests lets REQUESTS_CA_BUNDLE override session.verify (psf/requests#3829).
+            return self.session.request(method, url, timeout=self.timeout, verify=self.session.verify, **kwargs)
         except requests.exceptions.SSLError as exc:
             raise PexipApiError(
                 "The TLS certificate of %s could not be verified (%s). Give the CA that signed it with ca_path "
@@ -146,7 +148,8 @@ class PexipClient(object):
                                 status=403, body=body)
         if response.status_code == 400 and isinstance(body, dict):
             raise PexipApiError(field_errors_text(body), status=400, body=body, field_errors=body)
-        raise PexipApiError("%s %s answered HTTP %s: %s" % (method, path, response.status_code, body), status=response.status_code, body=body)
+        raise PexipApiError("%s %s answered HTTP %s: %s" % (method, path, response.status_code, body), status=response.status_code, body=body,
+                            response=response)
 
     # -- Tastypie helpers ------------------------------------------------------------------
     def get(self, path, params=None):
@@ -184,13 +187,15 @@ class PexipClient(object):
                 response = self.request("POST", path, retry=False, json=data)
             except PexipApiError as exc:
                 transient = exc.status in RETRY_STATUS or exc.status is None and "cannot reach" in exc.msg
-                if not transient or attempt >= self.retries:
+                # A 429 was refused before any work; anything else may have created the object,
+                # so only a lookup may decide to send the POST again.
+                if not transient or attempt >= self.retries or (exc.status != 429 and lookup is None):
                     raise
-                if exc.status != 429 and lookup is not None:
+                if exc.status != 429:
                     existing = lookup()
                     if existing:
                         return existing, None
-                self.sleep(self._delay(attempt))
+                self.sleep(self._delay(attempt, exc.response))
                 attempt += 1
                 continue
             location = response.headers.get("Location")

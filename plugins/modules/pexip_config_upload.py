@@ -22,9 +22,9 @@ description:
     O(wait_timeout) seconds.
   - An instance that already accepted a document says so; the module then reports no change. A document the
     instance rejects (another node's, or not a bootstrap document at all) fails with the instance's message.
-  - This module talks to the new instance, not to the Management Node, so it takes none of the Management Node
-    connection options (C(host), C(username), C(password)); it is still part of the C(pexip.infinity.pexip) action group,
-    so O(validate_certs) and O(ca_path) can be set there for all modules at once.
+  - This module talks to the new instance, not to the Management Node. It is part of the C(pexip.infinity.pexip) action
+    group all the same, so it accepts and ignores the Management Node options O(host), O(username) and O(password) that
+    C(module_defaults) set for the group.
 attributes:
   check_mode:
     support: full
@@ -70,6 +70,18 @@ options:
     description:
       - PEM file of the CA (or certificate) to trust for the instance's certificate.
     type: path
+  host:
+    description:
+      - Ignored (the Management Node's address, accepted so that group C(module_defaults) apply); see O(address).
+    type: str
+  username:
+    description:
+      - Ignored (accepted so that group C(module_defaults) apply).
+    type: str
+  password:
+    description:
+      - Ignored (accepted so that group C(module_defaults) apply).
+    type: str
   timeout:
     description:
       - Seconds to wait for each HTTP response.
@@ -269,6 +281,10 @@ def main():
             content=dict(type="str", no_log=True),
             validate_certs=dict(type="bool", default=True),
             ca_path=dict(type="path"),
+            # The Management Node settings of the group's module_defaults: accepted, not used.
+            host=dict(type="str"),
+            username=dict(type="str"),
+            password=dict(type="str", no_log=True),
             timeout=dict(type="int", default=30),
             retries=dict(type="int", default=5),
             wait_timeout=dict(type="int", default=300),

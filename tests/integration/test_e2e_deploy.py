@@ -96,9 +96,6 @@ def playbook_env(env):
     run_env = dict(os.environ, **env)
     run_env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
                    ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".venv", "collections"), ANSIBLE_STDOUT_CALLBACK="default")
-    # requests lets these override a session's own CA bundle (the lab CA given as ca_path); see the report.
-    for key in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        run_env.pop(key, None)
     return run_env
 
 

@@ -202,9 +202,6 @@ class Platform:
         if not os.path.isabs(playbook):
             playbook = os.path.join(PLAYBOOKS, playbook)
         env = dict(os.environ, **self.lab.env)
-        # requests lets REQUESTS_CA_BUNDLE override a session's CA (psf/requests#3829): keep the lab's CA in charge.
-        env.pop("REQUESTS_CA_BUNDLE", None)
-        env.pop("CURL_CA_BUNDLE", None)
         env.update(ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
                    ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".venv", "collections"), ANSIBLE_STDOUT_CALLBACK="default",
                    ANSIBLE_CALLBACK_RESULT_FORMAT="yaml")

@@ -40,7 +40,7 @@ NODES = [
 ]
 
 ENV_KEYS = [
-    "PEXIP_HOST", "PEXIP_USERNAME", "PEXIP_PASSWORD", "PEXIP_CA_PATH", "PEXIP_VALIDATE_CERTS",
+    "PEXIP_HOST", "PEXIP_USERNAME", "PEXIP_PASSWORD", "PEXIP_CA_PATH", "PEXIP_VALIDATE_CERTS", "PEXIP_NODE_SSH_PASSWORD",
     "LAB_CONTROL_URL", "LAB_NODE_PORT", "LAB_DIR",
     "AWS_URL", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION",
     "LAB_VPC_ID", "LAB_SUBNET_A", "LAB_SUBNET_B", "LAB_KEY_NAME", "LAB_KEY_FILE",
@@ -180,6 +180,7 @@ class Lab:
             "PEXIP_PASSWORD": password,
             "PEXIP_CA_PATH": self.ca_path,
             "PEXIP_VALIDATE_CERTS": "true",
+            "PEXIP_NODE_SSH_PASSWORD": secrets.token_urlsafe(12),
             "LAB_CONTROL_URL": "https://%s:%d/_lab" % (HOST, mgmt_port),
             "LAB_NODE_PORT": str(node_port),
             "LAB_DIR": self.dir,
@@ -197,7 +198,7 @@ class Lab:
         }
         self.write_private(self.env_file, "".join("export %s=%s\n" % (k, sh_quote(env[k])) for k in ENV_KEYS))
         self.write_private(self.inventory_file, render_inventory(self.dir, env, mgmt_port))
-        state["env"] = {k: v for k, v in env.items() if k != "PEXIP_PASSWORD"}
+        state["env"] = {k: v for k, v in env.items() if "PASSWORD" not in k}
         self.save_state(state)
         print("lab up in %.1fs: moto %s, manager https://%s:%d; run: source %s" % (
             time.monotonic() - started, aws_url, HOST, mgmt_port, self.env_file))

@@ -300,7 +300,7 @@ def apply_patches():
 
 
 def parse_listen(value):
-    host, _, port = value.rpartition(":")
+    host, dummy, port = value.rpartition(":")
     if not ipaddress.ip_address(host).is_loopback:
         raise argparse.ArgumentTypeError("the lab binds on loopback only, not %s" % host)
     return host, int(port)

@@ -178,7 +178,7 @@ def test_up_twice_is_idempotent(lab_run):
 
 
 def test_status(lab_run):
-    proc, _ = run_lab("status", lab_run["dir"], lab_run["ports"])
+    proc = run_lab("status", lab_run["dir"], lab_run["ports"])[0]
     assert proc.returncode == 0 and "lab is up" in proc.stdout
 
 
@@ -198,7 +198,7 @@ def test_up_down_cycle_leaves_nothing(tmp_path):
     pids = lab_pids(lab_dir)
     assert all(pid_alive(pid) for pid in pids.values())
 
-    proc, _ = run_lab("down", lab_dir, ports)
+    proc = run_lab("down", lab_dir, ports)[0]
     assert proc.returncode == 0, proc.stdout + proc.stderr
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and any(pid_alive(pid) for pid in pids.values()):
@@ -209,9 +209,9 @@ def test_up_down_cycle_leaves_nothing(tmp_path):
     assert not os.path.exists(os.path.join(lab_dir, "env"))
 
     # Safe when nothing is up.
-    proc, _ = run_lab("down", lab_dir, ports)
+    proc = run_lab("down", lab_dir, ports)[0]
     assert proc.returncode == 0 and "nothing" in proc.stdout
-    proc, _ = run_lab("status", lab_dir, ports)
+    proc = run_lab("status", lab_dir, ports)[0]
     assert proc.returncode == 3
 
 

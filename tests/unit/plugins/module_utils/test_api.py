@@ -399,7 +399,7 @@ def test_name_for_fetches_once_then_caches():
     assert session.calls[0]["url"] == BASE + LOC + "4/"
 
 
-# -- known defects, reported to the lead (remove the xfail marks with the fixes) ---------------------
+# -- regressions: CA bundle env, POST without lookup, Retry-After on POST ------------------------------
 class RecordingAdapter(requests.adapters.BaseAdapter):
     """A transport for a real requests.Session: records what the session finally sends."""
 
@@ -417,7 +417,6 @@ class RecordingAdapter(requests.adapters.BaseAdapter):
         pass
 
 
-@pytest.mark.xfail(strict=True, reason="api.py sets session.verify only; requests lets REQUESTS_CA_BUNDLE override it (psf/requests#3829)")
 def test_ca_path_wins_over_requests_ca_bundle(monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     session = requests.Session()
@@ -428,7 +427,6 @@ def test_ca_path_wins_over_requests_ca_bundle(monkeypatch):
     assert adapter.sent[0]["verify"] == "/lab/ca.pem"
 
 
-@pytest.mark.xfail(strict=True, reason="api.py create() re-sends the POST after a 503/reset when no lookup is given")
 def test_create_without_lookup_never_reposts():
     session = FakeSession(response(503), created(8), response(200, {"id": 8}))
     pc, dummy = client(session)
@@ -437,7 +435,6 @@ def test_create_without_lookup_never_reposts():
     assert session.methods() == ["POST"]
 
 
-@pytest.mark.xfail(strict=True, reason="api.py create() ignores Retry-After on a 429 answer to a POST")
 def test_create_honours_retry_after():
     session = FakeSession(response(429, headers={"Retry-After": "7"}), created(9), response(200, {"id": 9}))
     pc, sleeps = client(session, max_backoff=30.0)
