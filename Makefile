@@ -58,6 +58,9 @@ sanity: setup
 	for v in 24_2; do mkdir -p ~/.ansible/test/cache && cp tests/utils/get_pip.py ~/.ansible/test/cache/get_pip_$$v.py; done
 	rm -rf $(SANITY_DIR) && mkdir -p $(SANITY_DIR)/ansible_collections/pexip/infinity
 	git ls-files -co --exclude-standard | tar -cf - --ignore-failed-read -T - | tar -xf - -C $(SANITY_DIR)/ansible_collections/pexip/infinity
+	# ec2_ena_support builds on amazon.aws (doc fragments, module_utils): ansible-test finds it beside us.
+	mkdir -p $(SANITY_DIR)/ansible_collections/amazon
+	cp -r $$($(PY) -c 'import ansible, os; print(os.path.join(os.path.dirname(os.path.dirname(ansible.__file__)), "ansible_collections", "amazon", "aws"))') $(SANITY_DIR)/ansible_collections/amazon/aws
 	cd $(SANITY_DIR)/ansible_collections/pexip/infinity && git init -q && git add -A && \
 		$(BIN)/ansible-test sanity --venv --python 3.11 --color no
 

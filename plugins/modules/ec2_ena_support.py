@@ -32,8 +32,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Reports whether ENA support would change, without changing it.
   diff_mode:
     support: none
+    description: Returns no diff; RV(ena_support) tells the result.
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
