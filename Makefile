@@ -47,7 +47,8 @@ integration: setup
 
 molecule: setup
 	$(PY) tests/lab/lab.py up
-	set -a && . .lab/env && set +a && cd extensions && $(BIN)/molecule test --all; rc=$$?; $(PY) $(CURDIR)/tests/lab/lab.py down; exit $$rc
+	# From the collection root (molecule's collection mode: extensions/molecule/*), scenarios two at a time.
+	set -a && . "$${LAB_DIR:-.lab}/env" && set +a && $(BIN)/molecule test --all --workers 2; rc=$$?; $(PY) $(CURDIR)/tests/lab/lab.py down; exit $$rc
 
 lint: setup
 	$(BIN)/ansible-lint --profile production
