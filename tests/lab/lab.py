@@ -37,11 +37,16 @@ NODES = [
     {"name": "cn-lon-1", "role": "transcoding", "location": "London", "instance_type": "c5.2xlarge", "subnet": "a", "public_ip": "auto"},
     {"name": "cn-lon-2", "role": "transcoding", "location": "London", "instance_type": "c5.2xlarge", "subnet": "a", "public_ip": "auto"},
     {"name": "cn-edge-1", "role": "proxying", "location": "London Edge", "instance_type": "c5.xlarge", "subnet": "b", "public_ip": "elastic"},
+    # Bursting (overflow) nodes: group bursting_nodes, deployed by playbooks/bursting.yml (docs/bursting.md).
+    {"name": "cn-burst-1", "role": "transcoding", "location": "AWS burst", "instance_type": "c5.2xlarge", "subnet": "a", "public_ip": "elastic",
+     "bursting": True},
+    {"name": "cn-burst-2", "role": "transcoding", "location": "AWS burst", "instance_type": "c5.2xlarge", "subnet": "b", "public_ip": "none",
+     "bursting": True},
 ]
 
 ENV_KEYS = [
     "PEXIP_HOST", "PEXIP_USERNAME", "PEXIP_PASSWORD", "PEXIP_CA_PATH", "PEXIP_VALIDATE_CERTS", "PEXIP_NODE_SSH_PASSWORD",
-    "LAB_CONTROL_URL", "LAB_NODE_PORT", "LAB_DIR",
+    "LAB_CONTROL_URL", "LAB_NODE_PORT", "LAB_DIR", "LAB_MGMT_PORT", "LAB_SSH_PORT", "PEXIP_MANAGER_OS_PASSWORD",
     "AWS_URL", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION",
     "LAB_VPC_ID", "LAB_SUBNET_A", "LAB_SUBNET_B", "LAB_KEY_NAME", "LAB_KEY_FILE",
 ]
@@ -137,10 +142,12 @@ class Lab:
         moto_port = pick_port("LAB_MOTO_PORT", 5555)
         mgmt_port = pick_port("LAB_MGMT_PORT", 9443, avoid={moto_port})
         node_port = int(os.environ.get("LAB_NODE_PORT", "8443"))
+        # SSH first boot of Management Node instances, on <instance private ip>:<ssh_port> (docs/management_node.md).
+        ssh_port = pick_port("LAB_SSH_PORT", 2222, avoid={moto_port, mgmt_port})
         password = secrets.token_urlsafe(18)
         aws_url = "http://%s:%d" % (HOST, moto_port)
 
-        state = {"moto_port": moto_port, "mgmt_port": mgmt_port, "node_port": node_port, "processes": {}}
+        state = {"moto_port": moto_port, "mgmt_port": mgmt_port, "node_port": node_port, "ssh_port": ssh_port, "processes": {}}
         moto_cmd = [sys.executable, os.path.join(HERE, "moto_lab.py"), "--listen", "%s:%d" % (HOST, moto_port), "--region", REGION,
                     "--amis-file", os.path.join(self.dir, "amis.json")]
         state["processes"]["moto"] = self.spawn("moto", moto_cmd, {}, "moto_lab.py")
@@ -148,10 +155,13 @@ class Lab:
 
         sim_cmd = [sys.executable, "-m", "pexsim", "--listen", "%s:%d" % (HOST, mgmt_port),
                    "--state-file", self.sim_state, "--tls-dir", self.tls_dir,
-                   "--username", USERNAME, "--password", password, "--aws-url", aws_url,
+                   "--username", USERNAME, "--password=" + password,  # "=": a token may start with "-"
+                   "--aws-url", aws_url,
                    "--node-port", str(node_port),
                    "--boot-delay", os.environ.get("LAB_BOOT_DELAY", "3"),
                    "--sync-delay", os.environ.get("LAB_SYNC_DELAY", "2"),
+                   "--ssh-port", str(ssh_port), "--ssh-key-file", self.key_file, "--ssh-key-name", KEY_NAME,
+                   "--reboot-delay", os.environ.get("LAB_REBOOT_DELAY", "2"),
                    "--pid-file", os.path.join(self.dir, "pexsim.pid"),
                    "--log-file", os.path.join(self.logs, "pexsim.log")]
         # $LAB_PEXSIM_PATH: another directory holding a pexsim package (to test this plumbing on its own).
@@ -184,6 +194,9 @@ class Lab:
             "LAB_CONTROL_URL": "https://%s:%d/_lab" % (HOST, mgmt_port),
             "LAB_NODE_PORT": str(node_port),
             "LAB_DIR": self.dir,
+            "LAB_MGMT_PORT": str(mgmt_port),
+            "LAB_SSH_PORT": str(ssh_port),
+            "PEXIP_MANAGER_OS_PASSWORD": secrets.token_urlsafe(12),
             "AWS_URL": aws_url,
             "AWS_ENDPOINT_URL": aws_url,
             "AWS_ACCESS_KEY_ID": "testing",
@@ -244,7 +257,7 @@ class Lab:
         open_ports = [port for port in ports if port_in_use(port)]
         for path in [self.pid_file(name) for name in pids] + [self.state_file, self.env_file, self.inventory_file,
                                                               self.key_file, self.sim_state, os.path.join(self.dir, "pexsim.pid"),
-                                                              os.path.join(self.dir, "amis.json")]:
+                                                              os.path.join(self.dir, "amis.json"), os.path.join(self.dir, "known_hosts")]:
             remove(path)
         if left or open_ports:
             print("lab down: still running %s, ports still open %s" % (left, open_ports), file=sys.stderr)
@@ -427,7 +440,8 @@ def render_inventory(lab_dir, env, mgmt_port):
     subnet = {"a": env["LAB_SUBNET_A"], "b": env["LAB_SUBNET_B"]}
     nodes = [dict(node, subnet_id=subnet[node["subnet"]]) for node in NODES]
     return template.render(lab_dir=lab_dir, region=env["AWS_REGION"], vpc_id=env["LAB_VPC_ID"], key_name=env["LAB_KEY_NAME"],
-                           mgmt_port=mgmt_port, ca_path=env["PEXIP_CA_PATH"], nodes=nodes)
+                           mgmt_port=mgmt_port, ca_path=env["PEXIP_CA_PATH"], nodes=nodes, ssh_port=env["LAB_SSH_PORT"],
+                           subnet_a=env["LAB_SUBNET_A"])
 
 
 def main(argv=None):

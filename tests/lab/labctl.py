@@ -99,3 +99,16 @@ class LabControl:
     def poll(self):
         """Run one EC2 poll now instead of waiting for the next one."""
         return self._call('POST', '/_lab/poll')
+
+    # Management Node first boot over SSH (pexsim/sshboot.py)
+    def firstboot(self):
+        """Settings, SSH port and every Management Node instance (state, host key fingerprint; never a password)."""
+        return self._call('GET', '/_lab/firstboot')
+
+    def set_firstboot(self, **settings):
+        """ntp_reachable, extra_prompt ({"before": step, "text": ...} or None), stall_at, wizard_delay, reboot_delay."""
+        return self._call('POST', '/_lab/firstboot', settings)
+
+    def management_node(self, private_ip):
+        """The lab's record of the Management Node instance at ``private_ip`` (None if there is none)."""
+        return next((n for n in self.firstboot()['nodes'] if n['private_ip'] == private_ip), None)

@@ -36,6 +36,12 @@ def parse_args(argv=None):
     parser.add_argument('--poll-interval', type=float, default=float(_env('POLL_INTERVAL', '0.5')))
     parser.add_argument('--minute-seconds', type=float, default=float(_env('MINUTE_SECONDS', '60')))
     parser.add_argument('--strict-fields', action='store_true', default=_env('STRICT_FIELDS', '') not in ('', '0', 'false'))
+    parser.add_argument('--ssh-port', type=int, default=int(_env('SSH_PORT', '0')),
+                        help='SSH first boot of Management Node instances on <private ip>:PORT (0: off; needs --aws-url)')
+    parser.add_argument('--ssh-key-file', default=_env('SSH_KEY_FILE', None), help="private key of the instances' key pair")
+    parser.add_argument('--ssh-key-name', default=_env('SSH_KEY_NAME', 'pexip-lab'), help='name of that key pair in EC2')
+    parser.add_argument('--reboot-delay', type=float, default=float(_env('REBOOT_DELAY', '2')),
+                        help='seconds from the end of the installation wizard until the API answers')
     parser.add_argument('--pid-file', default=_env('PID_FILE', None))
     parser.add_argument('--log-file', default=_env('LOG_FILE', None))
     parser.add_argument('--log-level', default=_env('LOG_LEVEL', 'INFO'))
@@ -50,7 +56,9 @@ def main(argv=None):
               'poll_interval': args.poll_interval, 'minute_seconds': args.minute_seconds, 'strict_fields': args.strict_fields}
     try:
         sim = PexSim(listen=args.listen, state_file=args.state_file, tls_dir=args.tls_dir, username=args.username, password=args.password,
-                     aws_url=args.aws_url, node_port=args.node_port, mgmt_hostname=args.mgmt_hostname, timing=timing).start()
+                     aws_url=args.aws_url, node_port=args.node_port, mgmt_hostname=args.mgmt_hostname, timing=timing,
+                     ssh_port=args.ssh_port or None, ssh_key_file=args.ssh_key_file, ssh_key_name=args.ssh_key_name,
+                     firstboot={'reboot_delay': args.reboot_delay}).start()
     except (ValueError, OSError) as exc:
         sys.stderr.write('pexsim: %s\n' % exc)
         return 2

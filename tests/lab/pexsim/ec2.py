@@ -43,6 +43,9 @@ def describe(client):
                     'state': inst.get('State', {}).get('Name'),
                     'private_ip': inst.get('PrivateIpAddress'),
                     'tags': {tag['Key']: tag['Value'] for tag in inst.get('Tags', [])},
+                    'image_id': inst.get('ImageId'),
+                    'key_name': inst.get('KeyName'),
+                    'public_ip': inst.get('PublicIpAddress'),
                     'launch_time': status.iso(launch.timestamp()) if launch else None,
                 }
     return snapshot
@@ -100,6 +103,7 @@ class Ec2Watcher:
         self._poll_lock = threading.Lock()
         self._thread = None
         self.last_error = None
+        self.firstboot = None     # sshboot.FirstBoot: plays the Management Node instances (--ssh-port)
 
     def start_instance(self, iid):
         self.client.start_instances(InstanceIds=[iid])
@@ -116,6 +120,9 @@ class Ec2Watcher:
                 LOG.warning('describe_instances failed: %s', exc)
                 return False
             self.last_error = None
+            if self.firstboot is not None:
+                # Management Node instances are no Conferencing Nodes: they get the SSH first boot instead.
+                snapshot = self.firstboot.observe(snapshot, self.client)
             self.nodes.sync(self.sim.apply_snapshot(snapshot))
             for action, iid, reason in bursting_actions(self.sim, time.time()):
                 try:
@@ -142,3 +149,5 @@ class Ec2Watcher:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=10)
+        if self.firstboot is not None:
+            self.firstboot.stop()

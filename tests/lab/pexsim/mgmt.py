@@ -193,6 +193,8 @@ class MgmtApp:
             ('/_lab/nodes', 'GET'): self._lab_nodes,
             ('/_lab/events', 'GET'): lambda r: Response.json(200, list(self.sim.events)),
             ('/_lab/poll', 'POST'): self._lab_poll,
+            ('/_lab/firstboot', 'GET'): lambda r: Response.json(200, self._firstboot().view()),
+            ('/_lab/firstboot', 'POST'): lambda r: Response.json(200, self._firstboot().configure(_json_body(r))),
         }
         handler = handlers.get((route, method))
         if handler is None:
@@ -202,10 +204,16 @@ class MgmtApp:
             return Response.json(404, {'error': 'Unknown lab endpoint %s' % request.path})
         return handler(request)
 
+    def _firstboot(self):
+        firstboot = getattr(self.watcher, 'firstboot', None)
+        if firstboot is None:
+            raise ApiError(400, {'error': 'No Management Node first boot in this simulator (--ssh-port and --aws-url).'})
+        return firstboot
+
     def _lab_index(self, _request):
         return Response.json(200, {
             'endpoints': ['/_lab/calls', '/_lab/faults', '/_lab/requests', '/_lab/timing', '/_lab/reset', '/_lab/nodes', '/_lab/events',
-                          '/_lab/poll'],
+                          '/_lab/poll', '/_lab/firstboot'],
             'timing': dict(self.sim.timing),
             'mgmt_hostname': self.sim.mgmt_hostname,
             'ec2': self.watcher is not None,

@@ -27,7 +27,8 @@ class PexSim:
     """One simulated Pexip platform; usable in-process (tests) or through ``python -m pexsim``."""
 
     def __init__(self, listen='127.0.0.1:9443', state_file=None, tls_dir=None, username='admin', password='pexsim',
-                 aws_url=None, node_port=8443, mgmt_hostname='mgr-lab', timing=None):
+                 aws_url=None, node_port=8443, mgmt_hostname='mgr-lab', timing=None, ssh_port=None, ssh_key_file=None,
+                 ssh_key_name='pexip-lab', firstboot=None):
         self.host, self.requested_port = parse_listen(listen)
         self.tls_dir = tls_dir or tempfile.mkdtemp(prefix='pexsim-tls-')
         self.tls = TlsMaterial(self.tls_dir, mgmt_dns=('localhost', mgmt_hostname), mgmt_ips=tuple(sorted({'127.0.0.1', self.host})))
@@ -40,6 +41,17 @@ class PexSim:
             self.watcher = Ec2Watcher(self.sim, self.nodes, aws_url)
         self.app = MgmtApp(self.sim, username, password, self.watcher)
         self.server = None
+        if ssh_port and self.watcher:
+            # New Management Node instances: SSH first boot, then the API on <private ip>:<this port> (sshboot.py).
+            from .sshboot import FirstBoot  # pylint: disable=import-outside-toplevel
+            self.watcher.firstboot = FirstBoot(self.sim, self.tls, ssh_port, ssh_key_file, ssh_key_name, self._serve_installed, firstboot)
+
+    def _serve_installed(self, ip, username, password):
+        """The API of a Management Node installed by the wizard: same platform model, its own web credentials."""
+        server = TlsServer((ip, self.port), MgmtApp(self.sim, username, password, self.watcher), self.tls.mgmt_context_for(ip))
+        server.start('mgmt-%s' % ip)
+        LOG.info('Management Node API on https://%s:%d (installed by the wizard)', ip, self.port)
+        return server
 
     @property
     def port(self):

@@ -132,6 +132,15 @@ class TlsMaterial:
     def mgmt_context(self):
         return self._context(self.mgmt_cert, self.mgmt_key)
 
+    def mgmt_context_for(self, ip):
+        """A context for a Management Node installed at ``ip`` (lab CA, like the main listener's)."""
+        cert_path = os.path.join(self.tls_dir, 'mgmt-%s.pem' % ip)
+        key_path = os.path.join(self.tls_dir, 'mgmt-%s.key' % ip)
+        with _LOCK:
+            if not (os.path.exists(cert_path) and os.path.exists(key_path)):
+                _issue(self._ca[0], self._ca[1], cert_path, key_path, ip, ('localhost',), (ip,))
+        return self._context(cert_path, key_path)
+
     def node_context(self, ip):
         """A context for the node at ``ip``; the certificate is issued once and reused from ``nodes/``."""
         cert_path = os.path.join(self.tls_dir, 'nodes', '%s.pem' % ip)

@@ -1,0 +1,250 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Management Node's first boot over SSH (AWS guide, "Deploying a Management Node in AWS", steps 12-14).
+
+Transport-free: ``run_first_boot`` drives sessions that a caller opens (paramiko channels in the module, fakes in
+the unit tests). Every prompt is recognised by its text, waited for with a timeout, and answered once; anything
+else fails with the prompt and what to fix. Secrets never appear in a message (``mask``).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import socket
+import time
+
+# (key, pattern on the last output line, stripped). Order matters: "Retype new UNIX password" before "new password".
+PROMPTS = (
+    ("retype_password", r"^retype new (unix )?password:$"),
+    ("new_password", r"^(enter )?new (unix )?password:$"),
+    ("sudo", r"^\[sudo\] password for \S+:$"),
+    ("ip_address", r"^ip address( \[[^\]]*\])?:$"),
+    ("netmask", r"^network mask( \[[^\]]*\])?:$"),
+    ("gateway", r"^(default )?gateway( \[[^\]]*\])?:$"),
+    ("hostname", r"^hostname( \[[^\]]*\])?:$"),
+    ("domain", r"^domain suffix( \[[^\]]*\])?:$"),
+    ("dns_servers", r"^dns servers?( \[[^\]]*\])?:$"),
+    ("ntp_servers", r"^ntp servers?( \[[^\]]*\])?:$"),
+    ("web_username", r"^web administration username( \[[^\]]*\])?:$"),
+    ("web_password_again", r"^(re-?enter|confirm|retype)( the)? web administration password:$"),
+    ("web_password", r"^web administration password:$"),
+    ("incident_reporting", r"^enable incident reporting.*:$"),
+    ("usage_statistics", r"^send deployment and usage statistics.*:$"),
+    ("shell", r"^\S+@\S+:.*[$#]$"),
+)
+WIZARD = ("ip_address", "netmask", "gateway", "hostname", "domain", "dns_servers", "ntp_servers", "web_username",
+          "web_password", "web_password_again", "incident_reporting", "usage_statistics")
+LABELS = {
+    "ip_address": "IP address", "netmask": "network mask", "gateway": "gateway", "hostname": "hostname",
+    "domain": "domain suffix", "dns_servers": "DNS servers", "ntp_servers": "NTP servers",
+    "web_username": "web administration username", "web_password": "web administration password",
+    "web_password_again": "web administration password (again)", "incident_reporting": "incident reporting",
+    "usage_statistics": "usage statistics",
+}
+SECRET_KEYS = ("new_password", "retype_password", "sudo", "web_password", "web_password_again")
+# A line that waits for input although no known prompt matched it.
+LOOKS_LIKE_PROMPT = re.compile(r"[:?\]>)]$")
+MASK = "********"
+
+
+class FirstBootError(Exception):
+    """The first boot cannot go on; ``msg`` says what happened and what to fix."""
+
+    def __init__(self, msg, prompt=None):
+        super(FirstBootError, self).__init__(msg)
+        self.msg = msg
+        self.prompt = prompt
+
+
+def mask(text, secrets):
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def last_line(text):
+    return text.replace("\r", "").split("\n")[-1].strip()
+
+
+def classify(line):
+    """Key of the known prompt ``line`` is, or None."""
+    for key, pattern in PROMPTS:
+        if re.match(pattern, line, re.I):
+            return key
+    return None
+
+
+def tail(text, lines=6):
+    """The last few non-empty output lines, for messages."""
+    kept = [line.strip() for line in text.replace("\r", "").split("\n") if line.strip()]
+    return " | ".join(kept[-lines:])
+
+
+class Session(object):
+    """Prompts on one interactive channel (anything with recv, sendall, settimeout, closed, exit_status_ready)."""
+
+    def __init__(self, channel, prompt_timeout, secrets=(), quiet=1.0, clock=time.monotonic):
+        self.channel = channel
+        self.prompt_timeout = prompt_timeout
+        self.secrets = [s for s in secrets if s]
+        self.quiet = quiet
+        self.clock = clock
+        self.output = ""        # everything read (the node never echoes a password)
+        self.pending = ""       # read since the last prompt was returned
+        self.last_answered = None
+        channel.settimeout(0.2)
+
+    def _recv(self):
+        """Some output, "" for nothing yet, None once the node closed the session."""
+        try:
+            data = self.channel.recv(4096)
+        except socket.timeout:
+            return ""
+        except (OSError, EOFError):
+            return None
+        if not data:
+            return None
+        return data.decode("utf-8", "replace")
+
+    def expect(self):
+        """Wait for the next prompt: (key, prompt line, output before it). key "closed" when the session ends."""
+        started = self.clock()
+        quiet_since = self.clock()
+        while True:
+            line = last_line(self.pending)
+            key = classify(line) if line else None
+            if key:
+                before = self.pending[:self.pending.rfind(line)] if line in self.pending else self.pending
+                self.pending = ""
+                return key, line, before
+            data = self._recv()
+            if data is None:
+                before, self.pending = self.pending, ""
+                return "closed", None, before
+            if data:
+                self.output += data
+                self.pending += data
+                quiet_since = self.clock()
+                continue
+            now = self.clock()
+            if line and LOOKS_LIKE_PROMPT.search(line) and now - quiet_since >= self.quiet:
+                raise FirstBootError(
+                    "the Management Node asked %s, which this module does not know (output before it: %s). Answer it in "
+                    "an SSH session of your own (ssh admin@<address>) and run again, or report the prompt so that it "
+                    "can be supported." % (self.quote(line), self.quote(tail(before_prompt(self.pending)))), prompt=line)
+            if now - started >= self.prompt_timeout:
+                after = ("after the answer to the %s prompt" % LABELS.get(self.last_answered, self.last_answered)
+                         if self.last_answered else "after logging in")
+                raise FirstBootError(
+                    "no prompt came from the Management Node within %s seconds %s (last output: %s). The node may "
+                    "still be starting or be overloaded: raise prompt_timeout, or look at the instance's console "
+                    "(EC2 > Instance > Monitor and troubleshoot > Get system log)." % (
+                        self.prompt_timeout, after, self.quote(tail(self.output) or "nothing")), prompt=line or None)
+
+    def answer(self, key, text):
+        self.last_answered = key
+        self.channel.sendall((text + "\n").encode("utf-8"))
+
+    def quote(self, text):
+        return "'%s'" % mask(text, self.secrets)
+
+
+def before_prompt(text):
+    lines = text.replace("\r", "").split("\n")
+    return "\n".join(lines[:-1])
+
+
+def wizard_answers(params):
+    """The wizard's answers by prompt key; "" accepts the default the wizard shows."""
+    def listed(values):
+        return " ".join(values) if values else ""
+
+    return {
+        "ip_address": params.get("ip_address") or "",
+        "netmask": params.get("netmask") or "",
+        "gateway": params.get("gateway") or "",
+        "hostname": params["hostname"],
+        "domain": params["domain"],
+        "dns_servers": listed(params.get("dns_servers")),
+        "ntp_servers": listed(params.get("ntp_servers")),
+        "web_username": params["username"],
+        "web_password": params["password"],
+        "web_password_again": params["password"],
+        "incident_reporting": "yes" if params.get("incident_reporting") else "no",
+        "usage_statistics": "yes" if params.get("usage_statistics") else "no",
+    }
+
+
+def shown(key, value):
+    return MASK if key in SECRET_KEYS else "'%s'" % value
+
+
+def run_first_boot(open_session, os_password, answers, secrets):
+    """Drive the node from wherever it is to a finished wizard. Returns the steps done.
+
+    ``open_session()`` logs in (key authentication) and returns a ``Session``; it is called again after the node
+    drops the first session.
+    """
+    steps = []
+    session = open_session()
+    key, line, before = session.expect()
+    if key == "new_password":
+        session.answer(key, os_password)
+        key, line, before = session.expect()
+        if key != "retype_password":
+            raise FirstBootError("after the new UNIX password the node did not ask to retype it (it showed %s)." % session.quote(
+                line or tail(before)), prompt=line)
+        session.answer(key, os_password)
+        key, line, before = session.expect()
+        if key != "closed" or not re.search(r"updated successfully", before, re.I):
+            raise FirstBootError(
+                "the node did not accept the new UNIX password (%s). Choose an os_password the node's password rules "
+                "accept (at least 8 characters, not based on a dictionary word) and run again." % session.quote(tail(before)), prompt=line)
+        steps.append("unix_password")
+        # "This will then log you out and terminate your SSH session." Log in again.
+        session = open_session()
+        key, line, before = session.expect()
+    if key == "new_password":
+        raise FirstBootError("the node asks for a new UNIX password again after it was set; log in by hand to see why.", prompt=line)
+    if key == "shell":
+        # Installed already (the wizard ran before): nothing to answer; the caller waits for the API.
+        return steps
+    if key != "sudo":
+        raise FirstBootError("expected the '[sudo] password for admin:' prompt after logging in, but the node %s." % (
+            "closed the session (%s)" % session.quote(tail(before)) if key == "closed" else "showed %s" % session.quote(line)), prompt=line)
+    session.answer(key, os_password)
+    key, line, before = session.expect()
+    if key == "sudo":
+        raise FirstBootError(
+            "the node refused the UNIX password at the sudo prompt (%s): os_password is not the password that was set at the "
+            "first login. Give that password (or, if it is lost, replace the instance) and run again." % session.quote(tail(before)), prompt=line)
+
+    answered = []
+    while key != "closed":
+        if key not in WIZARD:
+            raise FirstBootError("the installation wizard showed %s, which is not one of its known prompts; answer it by hand "
+                                 "(ssh admin@<address>) and run again." % session.quote(line), prompt=line)
+        if answered and (key == answered[-1] or (key == "web_password" and answered[-1] == "web_password_again")):
+            previous = answered[-1]
+            raise FirstBootError(
+                "the installation wizard refused the %s %s: %s. Correct the option and run again." % (
+                    LABELS[previous], shown(previous, answers[previous]), session.quote(tail(before, 2))), prompt=line)
+        session.answer(key, answers[key])
+        answered.append(key)
+        key, line, before = session.expect()
+    if re.search(r"\b(error|failed|fail)\b", before, re.I):
+        hint = ""
+        if re.search(r"ntp", before, re.I):
+            hint = (" The guide: the installation wizard fails if the NTP server address cannot be resolved and reached. Give "
+                    "ntp_servers that the instance can reach (in a private VPC, for example the Amazon Time Sync Service "
+                    "169.254.169.123; the default pool needs a public IP address) and run again: the wizard starts over.")
+        raise FirstBootError("the installation wizard failed: %s.%s" % (session.quote(tail(before, 3)), hint))
+    if answered[-1:] != ["usage_statistics"] or not re.search(r"reboot", before, re.I):
+        raise FirstBootError("the node closed the session during the installation wizard (after the %s prompt; last output %s). "
+                             "Run again: the wizard starts over." % (
+                                 LABELS.get(answered[-1], "sudo") if answered else "sudo", session.quote(tail(before))))
+    steps.append("installation_wizard")
+    return steps

@@ -1,0 +1,473 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: pexip_management_node_first_boot
+short_description: Set the admin password and run the installation wizard of a new Pexip Infinity Management Node
+version_added: 0.2.0
+author: pexip.infinity contributors (@pexip)
+description:
+  - Does over SSH what the AWS deployment guide has you type after launching a Management Node instance
+    ("Deploying a Management Node in AWS", steps 12 to 14) - log in as C(admin) with the instance's key pair, answer
+    C(Enter new UNIX password) twice (the node then drops the session), log in again, answer
+    C([sudo] password for admin), and answer the installation wizard - IP address, network mask and gateway
+    (defaults accepted unless given), hostname, domain suffix, DNS servers, NTP servers, web administration
+    username and password, incident reporting, usage statistics. The node then reboots.
+  - Then, with O(wait), waits until the Management Node API accepts the web administration credentials.
+  - Idempotent. When the API at O(host) already accepts O(username) and O(password), nothing is done and SSH is
+    not used. A node whose password was set by an earlier, interrupted run continues at the sudo prompt; a wizard that
+    failed (for example because NTP could not be reached) starts over on the next run.
+  - Uses paramiko, not C(expect). Every prompt is recognised by its text and waited for at most O(prompt_timeout)
+    seconds. A prompt the module does not know, a refused answer or a wizard error fails the task with the prompt
+    or the node's message and what to fix.
+  - The passwords are never written to the output, even at C(-vvv) (they are C(no_log), the node does not echo them,
+    and messages mask them).
+extends_documentation_fragment:
+  - pexip.infinity.api
+attributes:
+  check_mode:
+    description: In check mode only the API is asked; SSH is not used. C(changed) says whether the first boot would run.
+    support: full
+  diff_mode:
+    description: No diff is returned.
+    support: none
+options:
+  host:
+    description:
+      - Address of the Management Node's API once installed, as C(name), C(name:port) or C(https://name[:port])
+        (normally the instance's private IP address). It is only asked, never configured, by this module.
+      - If not set, the E(PEXIP_HOST) environment variable is used.
+    type: str
+    required: true
+  username:
+    description:
+      - The web administration username to give the wizard, and to check against the API.
+      - If not set, the E(PEXIP_USERNAME) environment variable is used.
+    type: str
+    default: admin
+  password:
+    description:
+      - The web administration password to give the wizard, and to check against the API.
+      - If not set, the E(PEXIP_PASSWORD) environment variable is used.
+    type: str
+    required: true
+  address:
+    description:
+      - Address to SSH to; defaults to the host part of O(host).
+    type: str
+  ssh_port:
+    description: SSH port of the node.
+    type: int
+    default: 22
+  ssh_username:
+    description: The OS account to log in with (the guide - C(admin)).
+    type: str
+    default: admin
+  private_key_file:
+    description:
+      - Private key file of the key pair the instance was launched with.
+      - One of O(private_key_file) and O(private_key) is needed unless the API already accepts the credentials.
+    type: path
+  private_key:
+    description: The same private key, as text (for example from a vault).
+    type: str
+  private_key_passphrase:
+    description: Passphrase of the private key, if it has one.
+    type: str
+  os_password:
+    description:
+      - The UNIX password of the node's C(admin) account - set at the first login, then given at the sudo prompt.
+      - At least 8 characters. Keep it in a vault.
+    type: str
+    required: true
+  host_key_policy:
+    description:
+      - How the node's SSH host key is trusted. A new instance's key is not known in advance.
+      - V(accept_new) (like OpenSSH's C(StrictHostKeyChecking=accept-new)) trusts the key on first use, records it in
+        O(known_hosts_file), and refuses a different key later (a replaced instance at the same address - remove the
+        old line with C(ssh-keygen -R '[address]:port' -f known_hosts_file)).
+      - V(strict) only connects when O(known_hosts_file) already holds the key.
+      - O(host_key_fingerprint), when given, pins the key whatever the policy.
+    type: str
+    choices: [accept_new, strict]
+    default: accept_new
+  host_key_fingerprint:
+    description:
+      - The SHA256 fingerprint of the node's host key (C(SHA256:...)), as the instance prints it in its system log
+        (EC2 console - Get system log, or C(aws ec2 get-console-output)). The connection is refused when the key
+        does not match; O(known_hosts_file) is then neither read nor written.
+    type: str
+  known_hosts_file:
+    description: The known_hosts file read (and, with V(accept_new), written).
+    type: path
+    default: ~/.ssh/known_hosts
+  ip_address:
+    description: IPv4 address to give the wizard; by default the wizard's own (the instance's private address) is accepted.
+    type: str
+  netmask:
+    description: Network mask for the wizard; by default the wizard's is accepted.
+    type: str
+  gateway:
+    description: Gateway for the wizard; by default the wizard's is accepted.
+    type: str
+  hostname:
+    description: Host name of the Management Node (without the domain).
+    type: str
+    required: true
+  domain:
+    description: Domain suffix of the Management Node.
+    type: str
+    required: true
+  dns_servers:
+    description:
+      - DNS servers (IPv4 addresses) for the wizard. Without them the wizard's defaults are accepted, which are only
+        reachable with a public IP address - override them in a private deployment.
+    type: list
+    elements: str
+  ntp_servers:
+    description:
+      - NTP servers for the wizard. The wizard fails when they cannot be resolved and reached. Without them the
+        wizard's defaults are accepted (reachable only with a public IP address).
+    type: list
+    elements: str
+  incident_reporting:
+    description: Answer to "Enable incident reporting".
+    type: bool
+    default: false
+  usage_statistics:
+    description: Answer to "Send deployment and usage statistics to Pexip".
+    type: bool
+    default: false
+  connect_timeout:
+    description: Seconds to keep trying to reach SSH (a new instance takes a while before it answers).
+    type: int
+    default: 300
+  prompt_timeout:
+    description: Seconds to wait for each prompt.
+    type: int
+    default: 60
+  wait:
+    description: After the wizard, wait until the API accepts O(username) and O(password) (the node reboots first).
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait for the API with O(wait).
+    type: int
+    default: 900
+requirements:
+  - paramiko
+  - requests
+notes:
+  - Runs on the controller, which must reach the instance's SSH port (the security group's SSH rule from the
+    management station) and the API.
+seealso:
+  - module: pexip.infinity.pexip_location
+"""
+
+EXAMPLES = r"""
+- name: SSH into the Management Node, set the administrator password and complete the installation wizard
+  pexip.infinity.pexip_management_node_first_boot:
+    host: "{{ mgr_private_ip }}"
+    username: admin
+    password: "{{ vault_web_admin_password }}"
+    validate_certs: false  # the new node's self-signed certificate
+    private_key_file: ~/.ssh/pexip.pem
+    os_password: "{{ vault_mgr_os_password }}"
+    hostname: mgr01
+    domain: example.com
+    dns_servers: [10.0.0.2]
+    ntp_servers: [169.254.169.123]
+
+- name: The same, pinning the host key printed in the instance's system log
+  pexip.infinity.pexip_management_node_first_boot:
+    host: 10.0.0.10
+    password: "{{ vault_web_admin_password }}"
+    ca_path: /etc/pki/pexip-ca.pem
+    private_key: "{{ vault_pexip_key }}"
+    os_password: "{{ vault_mgr_os_password }}"
+    host_key_fingerprint: SHA256:Ew1ZtbUoKzo3rrSjHqx2m9XuYkyIeJbV5Mw9zyXbb5M
+    hostname: mgr01
+    domain: example.com
+    ntp_servers: [169.254.169.123, 0.pool.ntp.org, 1.pool.ntp.org]
+"""
+
+RETURN = r"""
+steps:
+  description:
+    - What this run did - V(unix_password) (the first login), V(installation_wizard) and V(api_ready) (waited until
+      the API accepted the credentials). Empty when the API already accepted them.
+  returned: always
+  type: list
+  elements: str
+  sample: [unix_password, installation_wizard, api_ready]
+host_key_fingerprint:
+  description: SHA256 fingerprint of the node's SSH host key, when SSH was used.
+  returned: when SSH was used
+  type: str
+  sample: SHA256:Ew1ZtbUoKzo3rrSjHqx2m9XuYkyIeJbV5Mw9zyXbb5M
+api_ready:
+  description: Whether the API accepts the web administration credentials at the end of the run.
+  returned: always
+  type: bool
+  sample: true
+"""
+
+import base64
+import hashlib
+import io
+import os
+import re
+import socket
+import time
+import traceback
+
+try:
+    import paramiko
+    HAS_PARAMIKO = True
+    PARAMIKO_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - reported by the module
+    HAS_PARAMIKO = False
+    PARAMIKO_IMPORT_ERROR = traceback.format_exc()
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError, PexipClient, resource_path
+from ansible_collections.pexip.infinity.plugins.module_utils.first_boot import FirstBootError, Session, mask, run_first_boot, wizard_answers
+from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
+
+
+QUIET = 3.0
+
+
+def fingerprint(key):
+    """OpenSSH's SHA256 fingerprint (``SHA256:<base64 without padding>``) of a paramiko key."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode("ascii").rstrip("=")
+
+
+def ssh_address(params):
+    if params.get("address"):
+        return params["address"]
+    host = re.sub(r"^https?://", "", params["host"].strip()).split("/")[0]
+    if host.startswith("["):
+        return host[1:host.index("]")]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def api_state(module):
+    """'accepted', 'refused' (401: installed with other credentials) or 'down'. A TLS failure fails the module."""
+    p = module.params
+    client = PexipClient(p["host"], p["username"], p["password"], validate_certs=p["validate_certs"], ca_path=p["ca_path"],
+                         timeout=min(p["timeout"], 10), retries=0)
+    try:
+        client.request("GET", resource_path("system_location"), params={"limit": 1})
+        return "accepted"
+    except PexipApiError as exc:
+        if exc.status == 401:
+            return "refused"
+        if exc.status is None and "could not be verified" in exc.msg:
+            module.fail(exc.msg)
+        return "down"
+
+
+def bare(text):
+    """A SHA256 fingerprint without its prefix and padding, to compare however it was copied."""
+    text = text.strip()
+    return (text[7:] if text.upper().startswith("SHA256:") else text).rstrip("=")
+
+
+class PinnedKey(paramiko.MissingHostKeyPolicy if HAS_PARAMIKO else object):
+    """Accept exactly the host key with the given fingerprint."""
+
+    def __init__(self, wanted):
+        self.wanted = wanted.strip()
+        self.seen = None
+
+    def missing_host_key(self, client, hostname, key):
+        self.seen = fingerprint(key)
+        if bare(self.seen) != bare(self.wanted):
+            raise paramiko.SSHException("host key mismatch: the node presented %s, host_key_fingerprint is %s" % (self.seen, self.wanted))
+
+
+class SshLogin(object):
+    """Opens interactive sessions on the node with the host key policy; each call is one login."""
+
+    def __init__(self, module):
+        self.module = module
+        p = module.params
+        self.address = ssh_address(p)
+        self.port = p["ssh_port"]
+        self.secrets = [p["password"], p["os_password"], p.get("private_key_passphrase")]
+        self.pkey = self.load_key()
+        self.fingerprint = None
+        self.clients = []
+
+    def load_key(self):
+        p = self.module.params
+        text = p.get("private_key")
+        if not text:
+            path = p.get("private_key_file")
+            if not path or not os.path.exists(path):
+                self.module.fail("private_key_file %s does not exist: give the private key of the key pair the instance was launched "
+                                 "with (private_key_file or private_key)." % (path or "(not set)"))
+            with open(path) as handle:
+                text = handle.read()
+        for kind in (paramiko.RSAKey, paramiko.ECDSAKey, paramiko.Ed25519Key):
+            try:
+                return kind.from_private_key(io.StringIO(text), password=p.get("private_key_passphrase"))
+            except paramiko.PasswordRequiredException:
+                self.module.fail("the private key is encrypted: give its passphrase with private_key_passphrase.")
+            except (paramiko.SSHException, ValueError):
+                continue
+        self.module.fail("the private key could not be read as an RSA, ECDSA or Ed25519 key in OpenSSH/PEM format.")
+        return None
+
+    def client(self):
+        p = self.module.params
+        client = paramiko.SSHClient()
+        if p.get("host_key_fingerprint"):
+            client.set_missing_host_key_policy(PinnedKey(p["host_key_fingerprint"]))
+            return client, None
+        known = os.path.expanduser(p["known_hosts_file"])
+        if os.path.exists(known):
+            client.load_host_keys(known)
+        if p["host_key_policy"] == "accept_new":
+            directory = os.path.dirname(known)
+            if directory and not os.path.isdir(directory):
+                os.makedirs(directory, 0o700)
+            if not os.path.exists(known):
+                os.close(os.open(known, os.O_WRONLY | os.O_CREAT, 0o600))
+                client.load_host_keys(known)
+            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        else:
+            client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        return client, known
+
+    def __call__(self):
+        p = self.module.params
+        deadline = time.monotonic() + p["connect_timeout"]
+        where = "%s port %s" % (self.address, self.port)
+        while True:
+            client, known = self.client()
+            try:
+                client.connect(self.address, port=self.port, username=p["ssh_username"], pkey=self.pkey, look_for_keys=False,
+                               allow_agent=False, timeout=10, banner_timeout=30, auth_timeout=30)
+                break
+            except paramiko.BadHostKeyException as exc:
+                self.module.fail(
+                    "the SSH host key of %s is not the one recorded in %s (it presented %s). If the instance was replaced, remove the "
+                    "old entry (ssh-keygen -R '[%s]:%s' -f %s) and run again; otherwise do not connect: someone may be in the middle."
+                    % (where, known, fingerprint(exc.key), self.address, self.port, known))
+            except paramiko.AuthenticationException:
+                self.module.fail(
+                    "%s refused the private key for user %s. Give the private key of the key pair the instance was launched with "
+                    "(private_key_file or private_key)." % (where, p["ssh_username"]))
+            except (socket.error, EOFError, paramiko.SSHException) as exc:
+                message = str(exc)
+                if "not found in known_hosts" in message:
+                    self.module.fail(
+                        "the SSH host key of %s is not in %s and host_key_policy is strict. Pin it with host_key_fingerprint (from "
+                        "the instance's system log) or add it to the file." % (where, known))
+                if "host key mismatch" in message:
+                    self.module.fail("refusing %s: %s. Check the fingerprint in the instance's system log." % (where, message))
+                client.close()
+                if time.monotonic() >= deadline:
+                    self.module.fail("cannot reach SSH on %s within %s seconds (%s). Check that the instance runs, that the security "
+                                     "group allows TCP %s from this controller, and the address." % (where, p["connect_timeout"], message, self.port))
+                time.sleep(2)
+        if known and p["host_key_policy"] == "accept_new" and not p.get("host_key_fingerprint"):
+            client.save_host_keys(known)
+        self.fingerprint = fingerprint(client.get_transport().get_remote_server_key())
+        self.clients.append(client)
+        channel = client.invoke_shell(term="vt100", width=200, height=50)
+        # A line ending in ':' or '?' that stays unanswered for QUIET seconds is a prompt the module does not know.
+        return Session(channel, p["prompt_timeout"], secrets=self.secrets, quiet=QUIET)
+
+    def close(self):
+        for client in self.clients:
+            client.close()
+
+
+def wait_for_api(module):
+    p = module.params
+    deadline = time.monotonic() + p["wait_timeout"]
+    while True:
+        state = api_state(module)
+        if state == "accepted":
+            return
+        if time.monotonic() >= deadline:
+            if state == "refused":
+                module.fail("the Management Node API at %s answers but refuses user '%s' after %s seconds: the wizard was given "
+                            "other credentials? Log in to the Administrator interface to check." % (p["host"], p["username"], p["wait_timeout"]))
+            module.fail("the Management Node API at %s did not answer within %s seconds after the installation wizard. The node may "
+                        "still be rebooting (raise wait_timeout), or the controller cannot reach HTTPS on it (security group)."
+                        % (p["host"], p["wait_timeout"]))
+        time.sleep(2)
+
+
+def main():
+    argument_spec = dict(
+        address=dict(type="str"),
+        ssh_port=dict(type="int", default=22),
+        ssh_username=dict(type="str", default="admin"),
+        private_key_file=dict(type="path", no_log=False),
+        private_key=dict(type="str", no_log=True),
+        private_key_passphrase=dict(type="str", no_log=True),
+        os_password=dict(type="str", required=True, no_log=True),
+        host_key_policy=dict(type="str", default="accept_new", choices=["accept_new", "strict"], no_log=False),
+        host_key_fingerprint=dict(type="str", no_log=False),
+        known_hosts_file=dict(type="path", default="~/.ssh/known_hosts", no_log=False),
+        ip_address=dict(type="str"),
+        netmask=dict(type="str"),
+        gateway=dict(type="str"),
+        hostname=dict(type="str", required=True),
+        domain=dict(type="str", required=True),
+        dns_servers=dict(type="list", elements="str"),
+        ntp_servers=dict(type="list", elements="str"),
+        incident_reporting=dict(type="bool", default=False),
+        usage_statistics=dict(type="bool", default=False),
+        connect_timeout=dict(type="int", default=300),
+        prompt_timeout=dict(type="int", default=60),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=900),
+    )
+    module = PexipModule(argument_spec=argument_spec, supports_check_mode=True,
+                         mutually_exclusive=[("private_key_file", "private_key")])
+    p = module.params
+    module.label = "pexip_management_node_first_boot %s" % ssh_address(p)
+    if not HAS_PARAMIKO:
+        module.fail_json(msg=missing_required_lib("paramiko"), exception=PARAMIKO_IMPORT_ERROR)
+    if len(p["os_password"]) < 8:
+        module.fail("os_password must have at least 8 characters (the node's password rules).")
+
+    state = api_state(module)
+    if state == "accepted":
+        module.exit_json(changed=False, steps=[], api_ready=True)
+    if state == "refused":
+        module.fail("the Management Node at %s is installed already but refuses user '%s': its web administration credentials "
+                    "were set to something else. Give those (username/password); the wizard cannot be run again." % (p["host"], p["username"]))
+    if module.check_mode:
+        module.exit_json(changed=True, steps=[], api_ready=False, msg="would set the UNIX password and run the installation wizard over SSH")
+
+    login = SshLogin(module)
+    try:
+        steps = run_first_boot(login, p["os_password"], wizard_answers(p), login.secrets)
+    except FirstBootError as exc:
+        login.close()
+        module.fail(mask(exc.msg, login.secrets), prompt=mask(exc.prompt or "", login.secrets), host_key_fingerprint=login.fingerprint)
+    login.close()
+    # Only waiting for a node installed earlier (it showed a shell) changes nothing.
+    changed = bool(steps)
+    if p["wait"]:
+        wait_for_api(module)
+        steps.append("api_ready")
+    module.exit_json(changed=changed, steps=steps, host_key_fingerprint=login.fingerprint, api_ready=p["wait"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,390 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Management Node from nothing, against the lab (moto + the simulator's SSH first boot, pexsim/sshboot.py).
+
+- site.yml on an inventory with a Management Node at a fixed private address (subnet B) and one Conferencing Node:
+  the instance is launched, the first boot runs over SSH, the platform is configured through the NEW node's API
+  (with the web credentials the wizard set), the Conferencing Node deploys; the second run changes nothing.
+- The first-boot module alone, each on its own instance: wrong key, NTP unreachable, an unexpected prompt and a
+  wizard timeout fail with a clear message, and the run after fixing the cause converges.
+- The full -vvv output of a first-boot run holds neither password.
+"""
+
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import uuid
+
+import paramiko
+import pytest
+import requests
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
+sys.path.insert(0, HERE)
+
+import labctl  # noqa: E402  pylint: disable=wrong-import-position
+import labenv  # noqa: E402  pylint: disable=wrong-import-position
+from test_e2e_deploy import RECAP, output, playbook_env  # noqa: E402  pylint: disable=wrong-import-position
+
+SUFFIX = uuid.uuid4().hex[:6]
+# Addresses for this module's Management Nodes: subnet B, above what moto hands out in order.
+ADDRESSES = iter(random.sample(range(100, 250), 150))
+OS_PASSWORD = "os-" + uuid.uuid4().hex[:12]
+WEB_USER = "web-" + SUFFIX
+WEB_PASSWORD = "web-" + uuid.uuid4().hex[:12]
+
+
+def next_address(env):
+    """A free address: the lab is shared and long-lived, and moto answers 500 for an address in use."""
+    used = {i.get("PrivateIpAddress") for r in labenv.ec2_client(env).describe_instances()["Reservations"] for i in r["Instances"]}
+    return next(address for address in ("127.20.2.%d" % n for n in ADDRESSES) if address not in used)
+
+
+def control(env):
+    return labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
+
+
+def api_get(env, host, username, password, path):
+    session = requests.Session()
+    session.trust_env = False
+    return session.get("https://%s/api/admin/%s" % (host, path), auth=(username, password), verify=env["PEXIP_CA_PATH"], timeout=10)
+
+
+def launch(env, address, key_name=None):
+    """A Management Node instance, launched as the AWS console would (boto3), at ``address``."""
+    ec2 = labenv.ec2_client(env)
+    images = ec2.describe_images(Owners=["686087431763"], Filters=[{"Name": "name", "Values": ["Pexip Infinity Management Node * build *"]}])["Images"]
+    image_id = max(images, key=lambda i: i["CreationDate"])["ImageId"]
+    instance = ec2.run_instances(
+        ImageId=image_id, InstanceType="m5.xlarge", MinCount=1, MaxCount=1, KeyName=key_name or env["LAB_KEY_NAME"],
+        Placement={"Tenancy": "dedicated"},
+        NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": env["LAB_SUBNET_B"], "PrivateIpAddress": address}],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "e2e-mgr-%s" % SUFFIX}]}])["Instances"][0]
+    return instance["InstanceId"]
+
+
+def terminate(env, instance_ids):
+    if instance_ids:
+        labenv.ec2_client(env).terminate_instances(InstanceIds=list(instance_ids))
+
+
+def wait_ssh(env, address):
+    lab = control(env)
+    lab.poll()
+    for dummy in range(100):
+        node = lab.management_node(address)
+        if node and node["ssh_listening"]:
+            return node
+        lab.poll()
+    raise AssertionError("the lab never listened on SSH for %s" % address)
+
+
+def first_boot(env, address, tmp_path, verbose=False, **overrides):
+    """pexip_management_node_first_boot ad hoc (``overrides``: module arguments); returns (proc, all output)."""
+    args = {
+        "host": "%s:%s" % (address, env["LAB_MGMT_PORT"]), "username": WEB_USER, "password": WEB_PASSWORD, "ssh_port": int(env["LAB_SSH_PORT"]),
+        "private_key_file": env["LAB_KEY_FILE"], "os_password": OS_PASSWORD, "known_hosts_file": str(tmp_path / "known_hosts"),
+        "hostname": "mgr-" + SUFFIX, "domain": "e2e.example.com", "dns_servers": ["127.0.0.53"],
+        "ntp_servers": ["127.0.0.123", "127.0.0.124", "127.0.0.125"], "connect_timeout": 20, "prompt_timeout": 10,
+        "wait_timeout": 60,
+    }
+    args.update(overrides)
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", "pexip.infinity.pexip_management_node_first_boot",
+           "-a", json.dumps(args)] + (["-vvv"] if verbose else [])
+    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env), capture_output=True, text=True, timeout=240, check=False)
+    # The YAML callback folds long messages and doubles quotes: compare with those undone.
+    return proc, " ".join((proc.stdout + proc.stderr).split()).replace("''", "'")
+
+
+def changed(text):
+    """The ``changed`` of an ad hoc module run (None if the output has none)."""
+    match = re.search(r'"?changed"?: (true|false)', text)
+    return None if match is None else match.group(1) == "true"
+
+
+@pytest.fixture
+def firstboot_knobs(lab_env):
+    """Lab first-boot settings for one test, always put back."""
+    lab = control(lab_env)
+    yield lab
+    lab.set_firstboot(ntp_reachable=True, extra_prompt=None, stall_at=None)
+
+
+@pytest.fixture
+def instance(lab_env):
+    """One fresh Management Node instance; terminated afterwards."""
+    address = next_address(lab_env)
+    instance_id = launch(lab_env, address)
+    wait_ssh(lab_env, address)
+    yield address
+    terminate(lab_env, [instance_id])
+
+
+# ---- site.yml from nothing ------------------------------------------------------------------------------------------
+
+def site_inventory(env, manager_address, tmp, manager_name=None):
+    location = "E2E mgr %s" % SUFFIX
+    return {"all": {"children": {"pexip_platform": {
+        "vars": {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+            "pexip_region": env["AWS_REGION"],
+            "pexip_vpc_id": env["LAB_VPC_ID"],
+            "pexip_key_name": env["LAB_KEY_NAME"],
+            "pexip_security_group_name": "e2e-mgr-sg-%s" % SUFFIX,
+            "pexip_management_cidr": "127.0.0.0/8",
+            # Everything Pexip goes to the NEW Management Node, with the credentials its wizard sets.
+            "pexip_manager_host": "%s:%s" % (manager_address, env["LAB_MGMT_PORT"]),
+            "pexip_manager_username": WEB_USER,
+            "pexip_manager_password": WEB_PASSWORD,
+            "pexip_manager_ca_path": env["PEXIP_CA_PATH"],
+            "pexip_manager_validate_certs": True,
+            "pexip_dns_servers": ["127.0.0.53"],
+            "pexip_ntp_servers": ["127.0.0.123", "127.0.0.124", "127.0.0.125"],
+            "pexip_node_domain": "e2e.example.com",
+            "pexip_node_ssh_password": "e2e-" + uuid.uuid4().hex,
+            "pexip_node_bootstrap_ca_path": os.path.join(os.path.dirname(env["PEXIP_CA_PATH"]), "node-ca.pem"),
+            "pexip_node_bootstrap_port": int(env.get("LAB_NODE_PORT") or 8443),
+            "pexip_node_sync_poll": 2,
+            "pexip_node_sync_timeout": 120,
+            "pexip_node_bootstrap_timeout": 60,
+            "pexip_locations": [{"name": location, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}],
+        },
+        "children": {
+            "management_node": {"hosts": {manager_name or "e2e-mgr-%s" % SUFFIX: {
+                "pexip_manager_hostname": "mgr-" + SUFFIX,
+                "pexip_manager_domain": "e2e.example.com",
+                "pexip_manager_subnet_id": env["LAB_SUBNET_B"],
+                "pexip_manager_private_ip": manager_address,
+                "pexip_manager_os_password": OS_PASSWORD,
+                "pexip_manager_ssh_port": int(env["LAB_SSH_PORT"]),
+                "pexip_manager_private_key_file": env["LAB_KEY_FILE"],
+                "pexip_manager_known_hosts_file": str(tmp / "known_hosts"),
+                "pexip_manager_ssh_timeout": 60,
+                "pexip_manager_prompt_timeout": 20,
+                "pexip_manager_api_timeout": 60,
+            }}},
+            "conferencing_nodes": {"hosts": {"e2e-mgr-cn-%s" % SUFFIX: {
+                "pexip_node_name": "e2e-mgr-cn-%s" % SUFFIX, "pexip_node_role": "transcoding", "pexip_node_location": location,
+                "pexip_node_subnet_id": env["LAB_SUBNET_A"], "pexip_node_public_ip": "none", "pexip_node_bursting": False,
+            }}},
+        },
+    }}}}
+
+
+def run_site(env, inventory_file, *args, playbook="site.yml"):
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory_file, os.path.join(REPO, playbook)] + list(args)
+    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env), capture_output=True, text=True, timeout=900, check=False)
+    recap = {m.group(1): dict(ok=int(m.group(2)), changed=int(m.group(3)), failed=int(m.group(5))) for m in RECAP.finditer(proc.stdout)}
+    return proc, recap
+
+
+@pytest.fixture(scope="module")
+def site(lab_env, tmp_path_factory):
+    env = dict(lab_env)
+    tmp = tmp_path_factory.mktemp("e2e-mgr")
+    address = next_address(env)
+    inventory_file = str(tmp / "inventory.yml")
+    with open(inventory_file, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(site_inventory(env, address, tmp), handle, sort_keys=False)
+    proc, recap = run_site(env, inventory_file)
+    yield dict(env=env, address=address, inventory=inventory_file, proc=proc, recap=recap, host="%s:%s" % (address, env["LAB_MGMT_PORT"]))
+    ec2 = labenv.ec2_client(env)
+    ids = [i["InstanceId"] for r in ec2.describe_instances(Filters=[
+        {"Name": "tag:Name", "Values": ["e2e-mgr-%s" % SUFFIX, "e2e-mgr-cn-%s" % SUFFIX]},
+        {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}])["Reservations"] for i in r["Instances"]]
+    terminate(env, ids)
+    session = requests.Session()
+    session.trust_env = False
+    base = "https://%s/api/admin/configuration/v1/" % env["PEXIP_HOST"]
+    auth, verify = (env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"]), env["PEXIP_CA_PATH"]
+    for node in session.get(base + "worker_vm/", params={"name": "e2e-mgr-cn-%s" % SUFFIX}, auth=auth, verify=verify, timeout=10).json()["objects"]:
+        session.delete(base + "worker_vm/%d/" % node["id"], auth=auth, verify=verify, timeout=10)
+    for loc in session.get(base + "system_location/", params={"name": "E2E mgr %s" % SUFFIX}, auth=auth, verify=verify, timeout=10).json()["objects"]:
+        session.delete(base + "system_location/%d/" % loc["id"], auth=auth, verify=verify, timeout=10)
+
+
+def test_site_from_nothing(site):
+    proc, recap = site["proc"], site["recap"]
+    assert proc.returncode == 0, output(proc)
+    assert recap["e2e-mgr-%s" % SUFFIX]["changed"] > 0 and recap["e2e-mgr-cn-%s" % SUFFIX]["changed"] > 0, recap
+    assert "SSH into the Management Node, set the administrator password and complete the installation wizard" in proc.stdout
+
+
+def test_management_node_instance_and_wizard(site):
+    env, address = site["env"], site["address"]
+    summary = labenv.instance_summary(env, name="e2e-mgr-%s" % SUFFIX)
+    assert summary["private_ip"] == address and summary["instance_type"] == "m5.xlarge" and summary["tenancy"] == "dedicated"
+    assert summary["public_ip"] is None
+    node = control(env).management_node(address)
+    assert node["state"] == "installed" and node["web_username"] == WEB_USER, node
+    assert node["answers"]["hostname"] == "mgr-" + SUFFIX and node["answers"]["ntp_servers"] == ["127.0.0.123", "127.0.0.124", "127.0.0.125"]
+    assert node["answers"]["ip_address"] == address and node["answers"]["gateway"] == "127.20.2.1"
+
+
+def test_new_api_takes_only_the_wizards_credentials(site):
+    env = site["env"]
+    assert api_get(env, site["host"], WEB_USER, WEB_PASSWORD, "configuration/v1/ntp_server/").status_code == 200
+    assert api_get(env, site["host"], env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"], "configuration/v1/ntp_server/").status_code == 401
+
+
+def test_platform_configured_and_node_deployed_through_the_new_node(site):
+    env = site["env"]
+    ntp = {o["address"] for o in api_get(env, site["host"], WEB_USER, WEB_PASSWORD, "configuration/v1/ntp_server/?limit=0").json()["objects"]}
+    dns = {o["address"] for o in api_get(env, site["host"], WEB_USER, WEB_PASSWORD, "configuration/v1/dns_server/?limit=0").json()["objects"]}
+    assert {"127.0.0.123", "127.0.0.124", "127.0.0.125"} <= ntp and "127.0.0.53" in dns
+    status = api_get(env, site["host"], WEB_USER, WEB_PASSWORD, "status/v1/worker_vm/?name=e2e-mgr-cn-%s" % SUFFIX).json()["objects"]
+    assert status and status[0]["sync_status"] == "SYNCED" and status[0]["system_location"] == "E2E mgr %s" % SUFFIX
+
+
+def test_second_site_run_changes_nothing(site):
+    proc, recap = run_site(site["env"], site["inventory"])
+    assert proc.returncode == 0, output(proc)
+    assert {host: r["changed"] for host, r in recap.items()} == {host: 0 for host in recap}, output(proc)
+    assert len(recap) == 2
+
+
+def test_check_mode_on_the_installed_node_changes_nothing(site):
+    proc, recap = run_site(site["env"], site["inventory"], "--check", playbook="playbooks/management_node.yml")
+    assert proc.returncode == 0, output(proc)
+    assert recap == {"e2e-mgr-%s" % SUFFIX: dict(ok=recap["e2e-mgr-%s" % SUFFIX]["ok"], changed=0, failed=0)}, output(proc)
+
+
+def test_check_mode_on_nothing_says_what_it_would_do(lab_env, tmp_path):
+    env = dict(lab_env)
+    address, manager = next_address(env), "e2e-mgr-check-%s" % SUFFIX
+    inventory_file = str(tmp_path / "inventory.yml")
+    with open(inventory_file, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(site_inventory(env, address, tmp_path, manager_name=manager), handle, sort_keys=False)
+    proc, recap = run_site(env, inventory_file, "--check", playbook="playbooks/management_node.yml")
+    assert proc.returncode == 0, output(proc)
+    assert recap[manager]["changed"] > 0 and recap[manager]["failed"] == 0, recap
+    assert "would launch m5.xlarge (dedicated)" in proc.stdout, output(proc)
+    assert labenv.instance_summary(env, name=manager) is None
+    assert control(env).management_node(address) is None
+
+
+# ---- failures, each fixed and converged -------------------------------------------------------------------------------
+
+def assert_converges(env, address, tmp_path, **kwargs):
+    proc, text = first_boot(env, address, tmp_path, **kwargs)
+    assert proc.returncode == 0 and changed(text) is True, text[-3000:]
+    assert control(env).management_node(address)["state"] == "installed"
+    proc, text = first_boot(env, address, tmp_path, **kwargs)
+    assert proc.returncode == 0 and changed(text) is False, text[-3000:]
+
+
+def test_wrong_key_fails_then_the_right_key_converges(lab_env, instance, tmp_path):
+    other = tmp_path / "other.pem"
+    paramiko.RSAKey.generate(2048).write_private_key_file(str(other))
+    proc, text = first_boot(lab_env, instance, tmp_path, private_key_file=str(other))
+    assert proc.returncode != 0
+    assert "refused the private key for user admin" in text and "key pair the instance was launched with" in text, text[-2000:]
+    assert control(lab_env).management_node(instance)["state"] == "new"
+    assert_converges(lab_env, instance, tmp_path)
+
+
+def test_ntp_unreachable_fails_then_converges(lab_env, instance, tmp_path, firstboot_knobs):
+    firstboot_knobs.set_firstboot(ntp_reachable=False)
+    proc, text = first_boot(lab_env, instance, tmp_path)
+    assert proc.returncode != 0
+    assert "the installation wizard failed" in text and "Unable to reach NTP server(s)" in text, text[-2000:]
+    assert "ntp_servers that the instance can reach" in text
+    assert control(lab_env).management_node(instance)["state"] == "password_set"
+    firstboot_knobs.set_firstboot(ntp_reachable=True)
+    assert_converges(lab_env, instance, tmp_path)
+
+
+def test_unexpected_prompt_fails_then_converges(lab_env, instance, tmp_path, firstboot_knobs):
+    firstboot_knobs.set_firstboot(extra_prompt={"before": "dns_servers", "text": "Enable SSH root login (yes/no):"})
+    proc, text = first_boot(lab_env, instance, tmp_path)
+    assert proc.returncode != 0
+    assert "Enable SSH root login (yes/no):" in text and "which this module does not know" in text, text[-2000:]
+    firstboot_knobs.set_firstboot(extra_prompt=None)
+    assert_converges(lab_env, instance, tmp_path)
+
+
+def test_wizard_timeout_fails_then_converges(lab_env, instance, tmp_path, firstboot_knobs):
+    firstboot_knobs.set_firstboot(stall_at="ntp_servers")
+    proc, text = first_boot(lab_env, instance, tmp_path, prompt_timeout=3)
+    assert proc.returncode != 0
+    assert "no prompt came from the Management Node within 3 seconds after the answer to the DNS servers prompt" in text, text[-2000:]
+    firstboot_knobs.set_firstboot(stall_at=None)
+    assert_converges(lab_env, instance, tmp_path)
+
+
+def test_accept_new_records_the_host_key(lab_env, instance, tmp_path):
+    node = control(lab_env).management_node(instance)
+    proc, text = first_boot(lab_env, instance, tmp_path)
+    assert proc.returncode == 0, text[-2000:]
+    assert node["host_key_fingerprint"] in text
+    with open(tmp_path / "known_hosts", encoding="utf-8") as handle:
+        assert "[%s]:%s %s" % (instance, lab_env["LAB_SSH_PORT"], node["host_key"]) in handle.read()
+
+
+def test_strict_policy_refuses_an_unknown_host_key(lab_env, instance, tmp_path):
+    proc, text = first_boot(lab_env, instance, tmp_path, host_key_policy="strict")
+    assert proc.returncode != 0 and "is not in %s and host_key_policy is strict" % (tmp_path / "known_hosts") in text, text[-2000:]
+    assert control(lab_env).management_node(instance)["state"] == "new"
+
+
+def test_pinned_fingerprint(lab_env, instance, tmp_path):
+    node = control(lab_env).management_node(instance)
+    proc, text = first_boot(lab_env, instance, tmp_path, host_key_fingerprint="SHA256:" + "A" * 43)
+    assert proc.returncode != 0 and "host key mismatch" in text and node["host_key_fingerprint"] in text, text[-2000:]
+    assert control(lab_env).management_node(instance)["state"] == "new"
+    proc, text = first_boot(lab_env, instance, tmp_path, host_key_fingerprint=node["host_key_fingerprint"])
+    assert proc.returncode == 0 and changed(text) is True, text[-2000:]
+    # A pinned key is neither read from nor written to known_hosts.
+    assert not os.path.exists(tmp_path / "known_hosts")
+
+
+def test_passwords_never_in_the_vvv_output(lab_env, instance, tmp_path):
+    proc, text = first_boot(lab_env, instance, tmp_path, verbose=True)
+    assert proc.returncode == 0, text[-3000:]
+    assert "installation_wizard" in text and "ESTABLISH LOCAL CONNECTION" in text, text[-3000:]
+    raw = proc.stdout + proc.stderr
+    joined = "".join(raw.split())  # a secret folded over two lines would still show here
+    for secret in (OS_PASSWORD, WEB_PASSWORD):
+        assert secret not in raw and secret not in joined
+    # The output is the one of a real first boot: the key file and the wizard's answers are in it.
+    assert lab_env["LAB_KEY_FILE"] in text and "mgr-" + SUFFIX in text
+
+
+# ---- pexip_system_servers (on the lab's installed Management Node) ----------------------------------------------------
+
+def system_servers(env, **args):
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", "pexip.infinity.pexip_system_servers",
+           "-a", json.dumps(args), "--diff"]
+    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env), capture_output=True, text=True, timeout=120, check=False)
+    return proc, " ".join((proc.stdout + proc.stderr).split()).replace("''", "'")
+
+
+def test_system_servers_create_warn_and_stay(lab_env):
+    names = ["ntp%d-%s.example.com" % (n, SUFFIX) for n in (1, 2)]
+    session = requests.Session()
+    session.trust_env = False
+    base = "https://%s/api/admin/configuration/v1/ntp_server/" % lab_env["PEXIP_HOST"]
+    auth, verify = (lab_env["PEXIP_USERNAME"], lab_env["PEXIP_PASSWORD"]), lab_env["PEXIP_CA_PATH"]
+    before = session.get(base, params={"limit": 0}, auth=auth, verify=verify, timeout=10).json()["objects"]
+    try:
+        proc, text = system_servers(lab_env, ntp_servers=names)
+        assert proc.returncode == 0 and changed(text) is True, text[-2000:]
+        assert "ntp_server %s" % names[0] in text and "ntp_server %s" % names[1] in text
+        after = {o["address"] for o in session.get(base, params={"limit": 0}, auth=auth, verify=verify, timeout=10).json()["objects"]}
+        assert set(names) <= after
+        if len(before) + 2 < 3:
+            assert "strongly recommends at least 3 distinct NTP servers" in text, text[-2000:]
+        proc, text = system_servers(lab_env, ntp_servers=names)
+        assert proc.returncode == 0 and changed(text) is False, text[-2000:]
+        proc, text = system_servers(lab_env, dns_servers=["not-an-ip"])
+        assert proc.returncode != 0 and "dns_servers: 'not-an-ip' is not an IPv4 or IPv6 address" in text, text[-2000:]
+    finally:
+        for obj in session.get(base, params={"limit": 0}, auth=auth, verify=verify, timeout=10).json()["objects"]:
+            if obj["address"] in names:
+                session.delete(base + "%d/" % obj["id"], auth=auth, verify=verify, timeout=10)

@@ -1,0 +1,231 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Management Node first boot (module_utils/first_boot.py) against scripted SSH channels."""
+
+import socket
+
+import pytest
+
+from ansible_collections.pexip.infinity.plugins.module_utils import first_boot as fb
+from ansible_collections.pexip.infinity.plugins.modules import pexip_management_node_first_boot as mod
+
+OS_PW = "os-Secret-123"
+WEB_PW = "web-Secret-456"
+PARAMS = dict(hostname="mgr01", domain="example.com", dns_servers=["10.0.0.2"], ntp_servers=["169.254.169.123", "0.pool.ntp.org"],
+              username="webadmin", password=WEB_PW, incident_reporting=False, usage_statistics=True)
+ANSWERS = fb.wizard_answers(PARAMS)
+WIZARD = [
+    ("IP address [10.0.0.10]: ", ""), ("Network mask [255.255.255.0]: ", ""), ("Gateway [10.0.0.1]: ", ""),
+    ("Hostname: ", "mgr01"), ("Domain suffix: ", "example.com"), ("DNS servers [8.8.8.8 8.8.4.4]: ", "10.0.0.2"),
+    ("NTP servers [0.pexip.pool.ntp.org 1.pexip.pool.ntp.org]: ", "169.254.169.123 0.pool.ntp.org"),
+    ("Web administration username [admin]: ", "webadmin"), ("Web administration password: ", WEB_PW),
+    ("Re-enter web administration password: ", WEB_PW), ("Enable incident reporting (yes/no) [no]: ", "no"),
+    ("Send deployment and usage statistics to Pexip (yes/no) [no]: ", "yes"),
+]
+REBOOT = "\r\nApplying configuration...\r\nChecking NTP server(s) ... ok\r\nConfiguration complete. The system will now reboot.\r\n"
+
+
+class Clock:
+    """Fake monotonic clock: every read advances it, so timeouts come without waiting."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 0.05
+        return self.now
+
+
+class FakeChannel:
+    """A node's side of one session: ``script`` is a list of (output, expected answer); answer None = then close."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.out = b""
+        self.sent = []
+        self.closed = False
+        self.waiting = False
+        self._next()
+
+    def _next(self):
+        if not self.script:
+            self.closed = True
+            return
+        output, expected = self.script.pop(0)
+        self.out += output.encode("utf-8")
+        self.waiting = expected
+        if expected is None:
+            self.closed = True
+
+    def settimeout(self, value):
+        pass
+
+    def recv(self, size):
+        if self.out:
+            data, self.out = self.out[:size], self.out[size:]
+            return data
+        if self.closed:
+            return b""
+        raise socket.timeout()
+
+    def sendall(self, data):
+        text = data.decode("utf-8")
+        assert text.endswith("\n")
+        self.sent.append(text[:-1])
+        self._next()
+
+
+def opener(*channels):
+    """open_session for run_first_boot: each login gets the next channel."""
+    queue = list(channels)
+    logins = []
+
+    def open_session():
+        channel = queue.pop(0)
+        logins.append(channel)
+        return fb.Session(channel, prompt_timeout=5, secrets=[OS_PW, WEB_PW], quiet=0.5, clock=Clock())
+
+    open_session.logins = logins
+    return open_session
+
+
+def password_session(outcome="passwd: password updated successfully\r\nConnection to 10.0.0.10 closed.\r\n"):
+    return FakeChannel([
+        ("You are required to change your password immediately (administrator enforced)\r\nEnter new UNIX password: ", OS_PW),
+        ("\r\nRetype new UNIX password: ", OS_PW),
+        ("\r\n" + outcome, None),
+    ])
+
+
+def wizard_session(steps=None, end=REBOOT, sudo_reply=""):
+    steps = WIZARD if steps is None else steps
+    script = [("[sudo] password for admin: ", OS_PW)]
+    first_output = "\r\n" + sudo_reply + "\r\nWelcome to the Pexip Infinity installation wizard.\r\n\r\n"
+    for index, (prompt, answer) in enumerate(steps):
+        script.append(((first_output if index == 0 else "\r\n") + prompt, answer))
+    script.append((end, None))
+    return FakeChannel(script)
+
+
+def test_new_node_password_then_wizard():
+    first, second = password_session(), wizard_session()
+    steps = fb.run_first_boot(opener(first, second), OS_PW, ANSWERS, [OS_PW, WEB_PW])
+    assert steps == ["unix_password", "installation_wizard"]
+    assert first.sent == [OS_PW, OS_PW]
+    assert second.sent == [OS_PW] + [answer for dummy, answer in WIZARD]
+
+
+def test_password_set_earlier_continues_at_sudo():
+    channel = wizard_session()
+    open_session = opener(channel)
+    assert fb.run_first_boot(open_session, OS_PW, ANSWERS, [OS_PW, WEB_PW]) == ["installation_wizard"]
+    assert len(open_session.logins) == 1
+
+
+def test_installed_node_shows_a_shell_and_nothing_is_answered():
+    channel = FakeChannel([("Pexip Infinity Management Node mgr01.example.com\r\n\r\nadmin@mgr01:~$ ", "x")])
+    assert fb.run_first_boot(opener(channel), OS_PW, ANSWERS, [OS_PW, WEB_PW]) == []
+    assert channel.sent == []
+
+
+def test_unknown_prompt_fails_with_its_text():
+    steps = WIZARD[:4] + [("Enable SSH root login (yes/no): ", "never answered")] + WIZARD[4:]
+    with pytest.raises(fb.FirstBootError) as err:
+        fb.run_first_boot(opener(wizard_session(steps)), OS_PW, ANSWERS, [OS_PW, WEB_PW])
+    assert "Enable SSH root login (yes/no):" in err.value.msg and "does not know" in err.value.msg
+    assert err.value.prompt == "Enable SSH root login (yes/no):"
+
+
+def test_refused_answer_names_the_field_and_the_nodes_error():
+    steps = WIZARD[:5] + [("DNS servers [8.8.8.8]: ", "10.0.0.2"),
+                          ("Invalid DNS server address '10.0.0.2'. Please try again.\r\nDNS servers [8.8.8.8]: ", "never")]
+    with pytest.raises(fb.FirstBootError) as err:
+        fb.run_first_boot(opener(wizard_session(steps)), OS_PW, ANSWERS, [OS_PW, WEB_PW])
+    assert "refused the DNS servers '10.0.0.2'" in err.value.msg
+    assert "Invalid DNS server address" in err.value.msg
+
+
+def test_refused_password_is_never_shown():
+    steps = WIZARD[:8] + [("Web administration password: ", WEB_PW),
+                          ("Password '%s' is too weak. Please try again.\r\nWeb administration password: " % WEB_PW, "never")]
+    with pytest.raises(fb.FirstBootError) as err:
+        fb.run_first_boot(opener(wizard_session(steps)), OS_PW, ANSWERS, [OS_PW, WEB_PW])
+    assert "web administration password ********" in err.value.msg
+    assert WEB_PW not in err.value.msg and OS_PW not in err.value.msg
+
+
+def test_ntp_unreachable_fails_with_the_guides_hint():
+    end = "\r\nChecking NTP server(s) 169.254.169.123 ... failed\r\nERROR: Unable to reach NTP server(s) 169.254.169.123.\r\n"
+    with pytest.raises(fb.FirstBootError) as err:
+        fb.run_first_boot(opener(wizard_session(end=end)), OS_PW, ANSWERS, [OS_PW, WEB_PW])
+    assert "Unable to reach NTP server(s)" in err.value.msg
+    assert "ntp_servers that the instance can reach" in err.value.msg
+
+
+def test_no_prompt_within_the_timeout():
+    steps = WIZARD[:6]  # then nothing: the node stalls
+    channel = wizard_session(steps)
+    channel.script[-1] = ("", "never")  # no reboot message, the session stays open
+    with pytest.raises(fb.FirstBootError) as err:
+        fb.run_first_boot(opener(channel), OS_PW, ANSWERS, [OS_PW, WEB_PW])
+    assert "no prompt came from the Management Node within 5 seconds after the answer to the DNS servers prompt" in err.value.msg
+    assert "prompt_timeout" in err.value.msg
+
+
+def test_wrong_os_password_at_sudo():
+    channel = FakeChannel([("[sudo] password for admin: ", OS_PW), ("\r\nSorry, try again.\r\n[sudo] password for admin: ", "x")])
+    with pytest.raises(fb.FirstBootError) as err:
+        fb.run_first_boot(opener(channel), OS_PW, ANSWERS, [OS_PW, WEB_PW])
+    assert "refused the UNIX password at the sudo prompt" in err.value.msg
+
+
+def test_weak_new_password_is_reported():
+    bad = password_session("BAD PASSWORD: The password is shorter than 8 characters\r\npasswd: password unchanged\r\n")
+    with pytest.raises(fb.FirstBootError) as err:
+        fb.run_first_boot(opener(bad), OS_PW, ANSWERS, [OS_PW, WEB_PW])
+    assert "did not accept the new UNIX password" in err.value.msg and "shorter than 8" in err.value.msg
+
+
+def test_session_dropped_mid_wizard():
+    channel = wizard_session(WIZARD[:3], end="\r\nConnection reset.\r\n")
+    with pytest.raises(fb.FirstBootError) as err:
+        fb.run_first_boot(opener(channel), OS_PW, ANSWERS, [OS_PW, WEB_PW])
+    assert "closed the session during the installation wizard (after the gateway prompt" in err.value.msg
+
+
+@pytest.mark.parametrize("line,key", [
+    ("Enter new UNIX password:", "new_password"), ("New password:", "new_password"), ("Retype new UNIX password:", "retype_password"),
+    ("[sudo] password for admin:", "sudo"), ("IP address [127.20.1.5]:", "ip_address"), ("Network mask [255.255.255.0]:", "netmask"),
+    ("Gateway [127.20.1.1]:", "gateway"), ("Hostname:", "hostname"), ("Domain suffix:", "domain"), ("DNS servers [8.8.8.8 8.8.4.4]:", "dns_servers"),
+    ("NTP servers [0.pexip.pool.ntp.org]:", "ntp_servers"), ("Web administration username [admin]:", "web_username"),
+    ("Web administration password:", "web_password"), ("Re-enter web administration password:", "web_password_again"),
+    ("Enable incident reporting (yes/no) [no]:", "incident_reporting"),
+    ("Send deployment and usage statistics to Pexip (yes/no) [no]:", "usage_statistics"), ("admin@mgr01:~$", "shell"),
+    ("Upgrade now? (yes/no):", None),
+])
+def test_prompt_table(line, key):
+    assert fb.classify(line) == key
+
+
+def test_wizard_answers_accept_defaults_unless_given():
+    answers = fb.wizard_answers(dict(PARAMS, dns_servers=None, ntp_servers=[], ip_address="10.0.0.20"))
+    assert answers["ip_address"] == "10.0.0.20" and answers["netmask"] == "" and answers["gateway"] == ""
+    assert answers["dns_servers"] == "" and answers["ntp_servers"] == ""
+    assert answers["incident_reporting"] == "no" and answers["usage_statistics"] == "yes"
+
+
+@pytest.mark.parametrize("host,address", [
+    ("10.0.0.10", "10.0.0.10"), ("10.0.0.10:9443", "10.0.0.10"), ("https://mgr.example.com:443/", "mgr.example.com"),
+    ("https://[2001:db8::1]:443", "2001:db8::1"), ("2001:db8::1", "2001:db8::1"),
+])
+def test_ssh_address_from_host(host, address):
+    assert mod.ssh_address(dict(host=host, address=None)) == address
+    assert mod.ssh_address(dict(host=host, address="192.0.2.1")) == "192.0.2.1"
+
+
+def test_pinned_host_key():
+    paramiko = pytest.importorskip("paramiko")
+    key = paramiko.ECDSAKey.generate()
+    mod.PinnedKey(mod.fingerprint(key)).missing_host_key(None, "10.0.0.10", key)
+    mod.PinnedKey(mod.fingerprint(key)[7:] + "=").missing_host_key(None, "10.0.0.10", key)  # copied without prefix, padded
+    with pytest.raises(paramiko.SSHException, match="host key mismatch"):
+        mod.PinnedKey(mod.fingerprint(paramiko.ECDSAKey.generate())).missing_host_key(None, "10.0.0.10", key)

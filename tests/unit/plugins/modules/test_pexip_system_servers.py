@@ -1,0 +1,93 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pexip_system_servers: checks, creation, purge, check mode and the NTP warning, against a fake client."""
+
+import pytest
+
+from ansible_collections.pexip.infinity.plugins.modules import pexip_system_servers as mod
+
+
+class FakeClient(object):
+    def __init__(self, tables):
+        self.tables = tables
+        self.writes = []
+
+    def list(self, resource, limit=None):
+        return [dict(o) for o in self.tables[resource]]
+
+    def find(self, resource, address):
+        return next((dict(o) for o in self.tables[resource] if o["address"] == address), None)
+
+    def create(self, resource, data, lookup=None):
+        self.writes.append(("POST", resource, data["address"]))
+        oid = len(self.tables[resource]) + 100
+        self.tables[resource].append(dict(data, id=oid, resource_uri="/api/admin/configuration/v1/%s/%d/" % (resource, oid)))
+        return self.tables[resource][-1], object()
+
+    def delete(self, uri):
+        self.writes.append(("DELETE", uri))
+        for resource in self.tables:
+            self.tables[resource] = [o for o in self.tables[resource] if o["resource_uri"] != uri]
+
+
+class FakeModule(object):
+    def __init__(self, tables, check_mode=False, **params):
+        self.client = FakeClient(tables)
+        self.params = dict(dns_servers=None, ntp_servers=None, description="", purge=False)
+        self.params.update(params)
+        self.check_mode = check_mode
+        self.warnings = []
+
+    def call(self, func, *args, **kwargs):
+        return func(*args, **kwargs)
+
+    def warn(self, text):
+        self.warnings.append(text)
+
+
+def tables():
+    def server(resource, oid, address):
+        return dict(id=oid, address=address, description="", resource_uri="/api/admin/configuration/v1/%s/%d/" % (resource, oid))
+
+    return {"dns_server": [server("dns_server", 1, "10.0.0.2")],
+            "ntp_server": [server("ntp_server", 1, "169.254.169.123"), server("ntp_server", 2, "old.example.com")]}
+
+
+def test_creates_the_missing_and_warns_below_three():
+    module = FakeModule(tables(), dns_servers=["10.0.0.2"], ntp_servers=["169.254.169.123"])
+    result, dummy, after = mod.ensure(module)
+    assert result["changed"] is False and module.client.writes == []
+    # Two NTP servers exist (one not listed, kept without purge): still fewer than three.
+    assert after["ntp_servers"] == ["169.254.169.123", "old.example.com"]
+    assert len(module.warnings) == 1 and "at least 3 distinct NTP servers" in module.warnings[0]
+    module = FakeModule(tables(), ntp_servers=["169.254.169.123", "0.pool.ntp.org"])
+    result, dummy, after = mod.ensure(module)
+    assert result["changed"] is True and result["created"] == ["ntp_server 0.pool.ntp.org"]
+    assert module.client.writes == [("POST", "ntp_server", "0.pool.ntp.org")]
+    assert module.warnings == []
+
+
+def test_purge_deletes_only_the_kinds_given():
+    module = FakeModule(tables(), ntp_servers=["169.254.169.123", "a.example.com", "b.example.com"], purge=True)
+    result, before, after = mod.ensure(module)
+    assert result["deleted"] == ["ntp_server old.example.com"]
+    assert after["dns_servers"] == before["dns_servers"] == ["10.0.0.2"]
+    assert ("DELETE", "/api/admin/configuration/v1/ntp_server/2/") in module.client.writes
+
+
+def test_check_mode_writes_nothing():
+    module = FakeModule(tables(), check_mode=True, dns_servers=["10.0.0.3"], ntp_servers=["169.254.169.123"], purge=True)
+    result, dummy, after = mod.ensure(module)
+    assert result["changed"] is True and module.client.writes == []
+    assert result["created"] == ["dns_server 10.0.0.3"]
+    assert sorted(result["deleted"]) == ["dns_server 10.0.0.2", "ntp_server old.example.com"]
+    assert after["dns_servers"] == ["10.0.0.3"]
+
+
+@pytest.mark.parametrize("params,fragment", [
+    (dict(dns_servers=["ntp.example.com"]), "dns_servers: 'ntp.example.com' is not an IPv4 or IPv6 address"),
+    (dict(ntp_servers=["10.0.0"]), "ntp_servers: '10.0.0' is not an IP address or host name"),
+    (dict(ntp_servers=["a.example.com", "a.example.com"]), "ntp_servers lists 'a.example.com' twice"),
+])
+def test_validate(params, fragment):
+    assert any(fragment in error for error in mod.validate(dict(dict(dns_servers=None, ntp_servers=None), **params)))
+    assert mod.validate(dict(dns_servers=["10.0.0.2", "2001:db8::1"], ntp_servers=["169.254.169.123", "pool.ntp.org"])) == []
