@@ -333,7 +333,7 @@ class SshLogin(object):
         if p.get("host_key_fingerprint"):
             client.set_missing_host_key_policy(PinnedKey(p["host_key_fingerprint"]))
             return client, None
-        known = os.path.expanduser(p["known_hosts_file"])
+        known = p["known_hosts_file"]  # type=path: already expanded
         if os.path.exists(known):
             client.load_host_keys(known)
         if p["host_key_policy"] == "accept_new":
