@@ -43,7 +43,7 @@ unit: setup
 # Integration and molecule run against .lab (started if needed) and stop it afterwards, pass or fail.
 integration: setup
 	$(PY) tests/lab/lab.py up
-	$(BIN)/pytest -q tests/integration; rc=$$?; $(PY) tests/lab/lab.py down; exit $$rc
+	$(BIN)/pytest -q --durations=10 tests/integration; rc=$$?; $(PY) tests/lab/lab.py down; exit $$rc
 
 molecule: setup
 	$(PY) tests/lab/lab.py up
