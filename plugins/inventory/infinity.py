@@ -143,8 +143,8 @@ notes:
 """
 
 EXAMPLES = r"""
-# lab.pexip.yml -- credentials from PEXIP_HOST, PEXIP_USERNAME, PEXIP_PASSWORD, PEXIP_CA_PATH
-plugin: pexip.infinity.infinity
+# lab.pexip.yml holds one line; the credentials come from PEXIP_HOST, PEXIP_USERNAME, PEXIP_PASSWORD, PEXIP_CA_PATH:
+#   plugin: pexip.infinity.infinity
 
 # prod.pexip.yml -- with the EC2 instances, cached for 5 minutes, extra groups
 plugin: pexip.infinity.infinity
