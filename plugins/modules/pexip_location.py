@@ -198,11 +198,9 @@ diff:
   sample: {before: {mtu: 1500}, after: {mtu: 1400}}
 """
 
-import ipaddress
-import re
-
 from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError, object_id
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule, related_uri
+from ansible_collections.pexip.infinity.plugins.module_utils.servers import SERVERS, server_errors
 
 SCALARS = ("description", "mtu", "media_qos", "signalling_qos")
 # option / API field -> how a message names it
@@ -211,35 +209,10 @@ RELATIONS = (
     ("overflow_location2", "secondary overflow location"),
     ("transcoding_location", "transcoding location"),
 )
-# option / API field -> server resource
-SERVERS = (("dns_servers", "dns_server"), ("ntp_servers", "ntp_server"))
 RANGES = dict(mtu=(512, 1500), media_qos=(0, 63), signalling_qos=(0, 63))
 MAX_TEXT = 250
 # One page big enough for every location or node of a deployment (Tastypie caps it at its max_limit and pages).
 PAGE = 1000
-_LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
-
-
-def valid_ip(address):
-    try:
-        ipaddress.ip_address(address)
-        return True
-    except ValueError:
-        return False
-
-
-def valid_address(address):
-    """True for an IPv4/IPv6 address or a DNS host name."""
-    if valid_ip(address):
-        return True
-    name = address[:-1] if address.endswith(".") else address
-    if not name or len(name) > 253:
-        return False
-    labels = name.split(".")
-    if not all(_LABEL.match(label) for label in labels):
-        return False
-    # "10.0.0" or "300.1.1.1" is a mistyped address, not a host name.
-    return not labels[-1].isdigit()
 
 
 def validate(params):
@@ -258,17 +231,7 @@ def validate(params):
         value = params.get(key)
         if value is not None and not low <= value <= high:
             errors.append("%s must be between %d and %d, not %d" % (key, low, high, value))
-    for key, dummy in SERVERS:
-        seen = set()
-        for address in params.get(key) or []:
-            address = (address or "").strip()
-            if key == "dns_servers" and not valid_ip(address):
-                errors.append("dns_servers: '%s' is not an IPv4 or IPv6 address" % address)
-            elif not valid_address(address):
-                errors.append("%s: '%s' is not an IP address or host name" % (key, address))
-            elif address.lower() in seen:
-                errors.append("%s lists '%s' twice" % (key, address))
-            seen.add(address.lower())
+    errors.extend(server_errors(params))
     for key, label in RELATIONS:
         if params.get(key) and params[key] == name and key != "transcoding_location":
             errors.append("the %s cannot be the location itself ('%s'); give another location or \"\" for none" % (label, name))

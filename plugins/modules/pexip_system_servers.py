@@ -89,47 +89,11 @@ deleted:
   elements: str
 """
 
-import ipaddress
-import re
-
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
+from ansible_collections.pexip.infinity.plugins.module_utils.servers import SERVERS, server_errors
 
-KINDS = (("dns_servers", "dns_server"), ("ntp_servers", "ntp_server"))
 RECOMMENDED_NTP = 3
 PAGE = 1000
-_LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
-
-
-def valid_ip(address):
-    try:
-        ipaddress.ip_address(address)
-        return True
-    except ValueError:
-        return False
-
-
-def valid_address(address):
-    """An IP address or a DNS host name ("10.0.0" or "300.1.1.1" is a mistyped address, not a name)."""
-    if valid_ip(address):
-        return True
-    labels = (address[:-1] if address.endswith(".") else address).split(".")
-    return 0 < len(address) <= 253 and all(_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
-
-
-def validate(params):
-    errors = []
-    for key, dummy in KINDS:
-        seen = set()
-        for address in params.get(key) or []:
-            address = (address or "").strip()
-            if key == "dns_servers" and not valid_ip(address):
-                errors.append("dns_servers: '%s' is not an IPv4 or IPv6 address" % address)
-            elif not valid_address(address):
-                errors.append("%s: '%s' is not an IP address or host name" % (key, address))
-            elif address.lower() in seen:
-                errors.append("%s lists '%s' twice" % (key, address))
-            seen.add(address.lower())
-    return errors
 
 
 def ensure(module):
@@ -138,7 +102,7 @@ def ensure(module):
     client = module.client
     result = dict(changed=False, created=[], deleted=[])
     before, after = {}, {}
-    for key, resource in KINDS:
+    for key, resource in SERVERS:
         current = module.call(client.list, resource, limit=PAGE)
         addresses = sorted(obj["address"] for obj in current)
         before[key] = addresses
@@ -180,7 +144,7 @@ def main():
         purge=dict(type="bool", default=False),
     ), supports_check_mode=True)
     module.label = "pexip_system_servers"
-    errors = validate(module.params)
+    errors = server_errors(module.params)
     if errors:
         module.fail("; ".join(errors) + ".")
     result, before, after = ensure(module)

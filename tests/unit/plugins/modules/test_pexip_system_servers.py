@@ -89,5 +89,5 @@ def test_check_mode_writes_nothing():
     (dict(ntp_servers=["a.example.com", "a.example.com"]), "ntp_servers lists 'a.example.com' twice"),
 ])
 def test_validate(params, fragment):
-    assert any(fragment in error for error in mod.validate(dict(dict(dns_servers=None, ntp_servers=None), **params)))
-    assert mod.validate(dict(dns_servers=["10.0.0.2", "2001:db8::1"], ntp_servers=["169.254.169.123", "pool.ntp.org"])) == []
+    assert any(fragment in error for error in mod.server_errors(dict(dict(dns_servers=None, ntp_servers=None), **params)))
+    assert mod.server_errors(dict(dns_servers=["10.0.0.2", "2001:db8::1"], ntp_servers=["169.254.169.123", "pool.ntp.org"])) == []
