@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared pytest set-up: the collection importable as ansible_collections.pexip.infinity, and the lab."""
 
+import json
 import os
 import sys
 
@@ -18,3 +19,12 @@ def lab_env():
     import labenv  # pylint: disable=import-outside-toplevel
 
     return labenv.ensure_lab()
+
+
+@pytest.fixture
+def guide_policy():
+    """The IAM policy of the guide's "Configuring an AWS user and policy for controlling overflow nodes" (step 2b,
+    verbatim in tests/utils/guide_bursting_policy.json), as a function of the bursting tag value."""
+    with open(os.path.join(ROOT, "tests", "utils", "guide_bursting_policy.json"), encoding="utf-8") as handle:
+        text = handle.read()
+    return lambda tag_value: json.loads(text.replace("<bursting-tag-value>", tag_value))

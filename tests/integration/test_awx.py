@@ -27,7 +27,6 @@ from ansible.parsing.ajson import AnsibleJSONDecoder
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "utils"))
-sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
 
 import awx  # noqa: E402  pylint: disable=wrong-import-position
 import labenv  # noqa: E402  pylint: disable=wrong-import-position

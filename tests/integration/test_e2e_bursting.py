@@ -25,7 +25,6 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
 
 import labctl  # noqa: E402  pylint: disable=wrong-import-position
 import labenv  # noqa: E402  pylint: disable=wrong-import-position
@@ -40,35 +39,6 @@ SSH_PASSWORD = "e2e-" + uuid.uuid4().hex
 THRESHOLD = 5
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
-
-# The policy of the guide's "Configuring an AWS user and policy for controlling overflow nodes", step 2b, verbatim.
-GUIDE_POLICY = """
-{
-  "Version": "2012-10-17",
-   "Statement": [
-    {
-      "Action": [
-        "ec2:Describe*"
-        ],
-      "Effect": "Allow",
-      "Resource": "*"
-    },
-    {
-      "Action": [
-        "ec2:StartInstances",
-        "ec2:StopInstances"
-        ],
-      "Effect": "Allow",
-      "Resource": "*",
-      "Condition": {
-        "StringEquals": {
-          "ec2:ResourceTag/pexip-cloud": "<bursting-tag-value>"
-        }
-      }
-    }
-  ]
-}
-"""
 
 
 def name(short):
@@ -351,7 +321,7 @@ def test_first_run_sets_up_bursting(platform):
     assert all(r["failed"] == 0 and r["changed"] > 0 for r in recap.values()), recap
 
 
-def test_policy_document_is_the_guides_with_the_tag_value(platform):
+def test_policy_document_is_the_guides_with_the_tag_value(platform, guide_policy):
     env, api = platform["env"], platform["api"]
     tag_value = api.global_settings()["cloud_bursting_tag_value"]
     assert tag_value == "mgr-lab"  # the lab Management Node's hostname
@@ -362,7 +332,7 @@ def test_policy_document_is_the_guides_with_the_tag_value(platform):
     document = version["Document"]
     if isinstance(document, str):
         document = json.loads(requests.utils.unquote(document))
-    assert document == json.loads(GUIDE_POLICY.replace("<bursting-tag-value>", tag_value))
+    assert document == guide_policy(tag_value)
     # The user has that policy and nothing else, and one access key: the one the Management Node holds.
     attached = iam.list_attached_user_policies(UserName=IAM_USER)["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == [policies[0]["Arn"]]

@@ -24,7 +24,6 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
 sys.path.insert(0, HERE)
 
 import labctl  # noqa: E402  pylint: disable=wrong-import-position
