@@ -259,6 +259,19 @@ def stop_node(lab, platform, name):
 # ----- tests -----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("playbook", ["maintenance_stop.yml", "restart.yml", "resize.yml", "terminate.yml"])
+def test_node_playbooks_refuse_to_run_without_named_nodes(lab, platform, playbook):
+    """Without -e nodes=... these playbooks once acted on every Conferencing Node at once; now they stop first."""
+    before = {name: lab.instance(name)["State"]["Name"] for name in platform.names}
+    since = lab.last_ts()
+    rc, output, _counts = platform.run(playbook, check=False)
+    assert rc != 0
+    assert "Name the nodes to" in output and "-e nodes=" in output, output[-3000:]
+    assert {name: lab.instance(name)["State"]["Name"] for name in platform.names} == before
+    writes = [r for r in lab.requests_log(since) if r["method"] not in ("GET", "HEAD")]
+    assert writes == []
+
+
 def test_maintenance_stop_waits_for_calls_then_stops(lab, platform):
     name = platform.names[0]
     address = lab.worker(name)["address"]
