@@ -30,10 +30,10 @@ lab-down:
 demo: lab-up
 	set -a && . .lab/env && set +a && $(BIN)/ansible-playbook -i .lab/inventory.yml site.yml
 
+# The Molecule scenarios run inside `make integration` (tests/integration/test_molecule.py), spread over its workers.
 test: setup
 	$(MAKE) unit
 	$(MAKE) integration
-	$(MAKE) molecule
 	$(MAKE) lint
 	$(MAKE) sanity
 
@@ -41,9 +41,13 @@ unit: setup
 	$(BIN)/pytest -q tests/unit tests/lab
 
 # Integration and molecule run against .lab (started if needed) and stop it afterwards, pass or fail.
+# Integration: INTEGRATION_WORKERS pytest-xdist workers, each on a lab of its own (.lab, .lab-gw1, ...; tests/conftest.py);
+# the tests of one file stay on one worker (xdist_group), the slowest ten are listed at the end.
+INTEGRATION_WORKERS ?= 2
 integration: setup
 	$(PY) tests/lab/lab.py up
-	$(BIN)/pytest -q --durations=10 tests/integration; rc=$$?; $(PY) tests/lab/lab.py down; exit $$rc
+	$(BIN)/pytest -q -n $(INTEGRATION_WORKERS) --dist loadgroup --durations=10 tests/integration; rc=$$?; \
+		$(PY) tests/lab/lab.py down; for d in .lab-gw*; do [ -d "$$d" ] && $(PY) tests/lab/lab.py down --dir "$$d"; done; exit $$rc
 
 molecule: setup
 	$(PY) tests/lab/lab.py up

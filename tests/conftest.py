@@ -15,10 +15,23 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lab"))
 
 @pytest.fixture(scope="session")
 def lab_env():
-    """The lab's environment (.lab/env), bringing the lab up first when it is not running."""
+    """The lab's environment (.lab/env), bringing the lab up first when it is not running.
+
+    Under pytest-xdist (make integration runs two workers) every worker but the first gets a lab of its own
+    (.lab-gwN, its own ports), stopped at the end of its session: tests that count the lab's requests or inject
+    faults never meet another worker's traffic.
+    """
     import labenv  # pylint: disable=import-outside-toplevel
 
-    return labenv.ensure_lab()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    if worker == "gw0":
+        yield labenv.ensure_lab()
+        return
+    directory = os.path.join(os.environ.get("LAB_WORKERS_DIR") or ROOT, ".lab-%s" % worker)
+    try:
+        yield labenv.ensure_lab(directory, ports=labenv.worker_lab_ports(int(worker[2:])))
+    finally:
+        labenv.stop_lab(directory)
 
 
 @pytest.fixture

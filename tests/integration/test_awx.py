@@ -24,6 +24,9 @@ import requests
 import yaml
 from ansible.parsing.ajson import AnsibleJSONDecoder
 
+# The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
+pytestmark = pytest.mark.xdist_group("test_awx")
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "utils"))

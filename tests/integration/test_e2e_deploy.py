@@ -23,6 +23,9 @@ import pytest
 import requests
 import yaml
 
+# The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
+pytestmark = pytest.mark.xdist_group("test_e2e_deploy")
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 

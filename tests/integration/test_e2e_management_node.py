@@ -22,6 +22,9 @@ import pytest
 import requests
 import yaml
 
+# The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
+pytestmark = pytest.mark.xdist_group("test_e2e_management_node")
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)

@@ -29,12 +29,29 @@ def load_env(path=None):
     return env
 
 
-def ensure_lab(directory=None, timeout=60):
-    """Bring the lab up unless it already is (lab.py up is idempotent); return its env."""
+def ensure_lab(directory=None, timeout=60, ports=None):
+    """Bring the lab up unless it already is (lab.py up is idempotent); return its env.
+
+    ``ports``: LAB_*_PORT variables for a lab of its own beside another (see worker_lab_ports).
+    """
     directory = directory or lab_dir()
     subprocess.run([sys.executable, os.path.join(HERE, "lab.py"), "up", "--dir", directory],
-                   check=True, timeout=timeout, cwd=REPO)
+                   check=True, timeout=timeout, cwd=REPO, env=dict(os.environ, **(ports or {})))
     return load_env(os.path.join(directory, "env"))
+
+
+def stop_lab(directory):
+    subprocess.run([sys.executable, os.path.join(HERE, "lab.py"), "down", "--dir", directory],
+                   check=False, timeout=60, cwd=REPO)
+
+
+def worker_lab_ports(number):
+    """Ports of pytest-xdist worker ``number``'s own lab (worker 0 uses the default lab and its ports).
+
+    Every lab's moto hands out the same 127.20.x.y addresses, so two labs differ by their node and SSH ports too.
+    """
+    return {"LAB_MOTO_PORT": str(25550 + number), "LAB_MGMT_PORT": str(29440 + number),
+            "LAB_NODE_PORT": str(28440 + number), "LAB_SSH_PORT": str(22220 + number)}
 
 
 def _client(service, env):
