@@ -233,7 +233,7 @@ def playbook_env(env):
     run_env = dict(os.environ, **env)
     run_env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
                    ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".venv", "collections"), ANSIBLE_STDOUT_CALLBACK="default",
-                   ANSIBLE_CALLBACK_RESULT_FORMAT="yaml")
+                   ANSIBLE_CALLBACK_RESULT_FORMAT="json")
     return run_env
 
 
@@ -445,3 +445,89 @@ def test_catalogue_created_nothing(catalogue):
     assert catalogue["security_groups"] == []
     print("catalogue: %d cases + %d whole-inventory cases in one ansible-playbook run, %.1fs"
           % (len(CASES) + len(ISOLATED), len(PLATFORM_CASES), catalogue["seconds"]))
+
+
+# ----- deploy.yml: refused before the first instance, and failures are shown -------------------------------------
+
+
+def deploy_inventory(env, nodes):
+    """An inventory for playbooks/deploy.yml: {short name: overrides of node()}; names are unique per test run."""
+    hosts = {}
+    for short, overrides in nodes.items():
+        name = "reldep%s-%s" % (SUFFIX, short)
+        declared = dict(pexip_node_name=name, pexip_node_hostname=name, pexip_node_subnet_id=env["LAB_SUBNET_A"],
+                        pexip_node_bootstrap_ca_path=os.path.join(env["LAB_DIR"], "tls", "node-ca.pem"),
+                        pexip_node_bootstrap_port=int(env["LAB_NODE_PORT"]), pexip_node_bootstrap_timeout=60,
+                        pexip_node_sync_timeout=60, pexip_node_sync_poll=1)
+        declared.update(overrides)
+        hosts[name] = node(**declared)
+    variables = base_vars(env)
+    variables.update(pexip_security_group_name="reldep-sg-%s" % SUFFIX, pexip_management_cidr="127.0.0.0/8",
+                     pexip_locations=[{"name": LOCATION}])
+    return {"all": {"vars": variables, "children": {"conferencing_nodes": {"hosts": hosts}}}}
+
+
+def write_inventory(tmp_path, data):
+    path = str(tmp_path / "inventory.yml")
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(data, handle, sort_keys=False)
+    return path
+
+
+@pytest.mark.parametrize("bad, expected", [
+    ({"pexip_node_location": "Londn"}, ["'Londn'", "does not exist on the Management Node"]),
+    ({"pexip_node_hostname": "cn_lon_1"}, ["'cn_lon_1'", "no underscore"]),
+], ids=["typo-location", "underscore-hostname"])
+def test_deploy_refuses_bad_node_before_any_instance_is_launched(lab, tmp_path, bad, expected):
+    """Once deploy.yml launched a dedicated instance first and failed afterwards, at node creation. Now one bad node
+    stops the whole run (the good one too) before the security group, the locations or any instance is created."""
+    inventory_file = write_inventory(tmp_path, deploy_inventory(lab.env, {"good": {}, "bad": bad}))
+    names = ["reldep%s-good" % SUFFIX, "reldep%s-bad" % SUFFIX]
+    since = lab.last_ts()
+    before = lab.instance_ids()
+    try:
+        rc, output = run(lab.env, inventory_file, os.path.join(REPO, "playbooks", "deploy.yml"))
+        assert rc != 0, output[-4000:]
+        for text in expected:
+            assert text in output, output[-4000:]
+        assert lab.instance_ids() == before
+        assert lab.instances_tagged(names) == []
+        assert lab.writes(since) == []
+        assert lab.security_groups("reldep-sg-%s" % SUFFIX) == []
+        assert "Launch the instance" not in output
+    finally:
+        lab.terminate_tagged(names)
+        lab.release_tagged_eips(names)
+
+
+def test_node_creation_failure_says_what_to_fix(lab, tmp_path):
+    """The node-creation task once ran with no_log: its failure read "the output has been hidden due to no_log".
+    Here the Management Node refuses the new node (an injected 400 naming the field); the run shows why."""
+    import labctl  # pylint: disable=import-outside-toplevel
+
+    control = labctl.LabControl(lab.env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], lab.env["PEXIP_CA_PATH"])
+    inventory_file = write_inventory(tmp_path, deploy_inventory(lab.env, {"nolog": {"pexip_node_public_ip": "none"}}))
+    name = "reldep%s-nolog" % SUFFIX
+    reason = "Hostname reldep-nolog is already used by another node"
+    control.inject_fault(path="/configuration/v1/worker_vm/$", method="POST", count=0, status=400,
+                         body={"worker_vm": {"hostname": [reason]}})
+    try:
+        rc, output = run(lab.env, inventory_file, os.path.join(REPO, "playbooks", "deploy.yml"))
+        assert rc != 0, output[-4000:]
+        assert "hidden due to" not in output, output[-4000:]
+        assert reason in output, output[-4000:]
+        # The module still hides the SSH password.
+        assert "reliability-ssh-password" not in output
+    finally:
+        control.clear_faults()
+        lab.terminate_tagged([name])
+        lab.release_tagged_eips([name])
+        worker = lab.worker(name)
+        if worker:
+            lab.delete(worker["resource_uri"])
+        for group in lab.ec2.describe_security_groups(
+                Filters=[{"Name": "group-name", "Values": ["reldep-sg-%s" % SUFFIX]}])["SecurityGroups"]:
+            try:
+                lab.ec2.delete_security_group(GroupId=group["GroupId"])
+            except Exception:  # pylint: disable=broad-except
+                pass  # still referenced by a terminating instance; harmless in the lab
