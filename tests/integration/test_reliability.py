@@ -42,7 +42,8 @@ def node(**overrides):
         "pexip_node_ssh_password": "reliability-ssh-password",
     }
     declared.update(overrides)
-    return declared
+    # None: the variable is not declared at all.
+    return {key: value for key, value in declared.items() if value is not None}
 
 
 # (case id, role, tasks_from, host variables, substrings the failure message must contain). The host's name is
@@ -66,6 +67,8 @@ CASES = [
     ("role-typo", CN, node(pexip_node_role="transcode"), ["'transcode'", "transcoding or proxying"]),
     ("public-ip-unknown", CN, node(pexip_node_public_ip="dynamic"), ["'dynamic'", "none, auto or elastic"]),
     ("public-ip-case", CN, node(pexip_node_public_ip="Elastic"), ["'Elastic'", "none, auto or elastic"]),
+    # No silent auto: the public address mode must be chosen.
+    ("public-ip-unset", CN, node(pexip_node_public_ip=None), ["public IP ''", "pexip_node_public_ip", "recommends elastic"]),
     ("two-problems", CN, node(pexip_node_hostname="a_b", pexip_node_role="edge"), ["'a_b'", "'edge'"]),
     ("ssh-password-empty", CN, node(pexip_node_ssh_password=""), ["pexip_node_ssh_password"]),
     ("type-transcoding-large", CN, node(pexip_node_instance_type="c5.large"), ["'c5.large'", "transcoding"]),
@@ -107,6 +110,12 @@ CASES = [
      {"pexip_management_cidr": "0.0.0.0/0", "pexip_security_group_name": "rel-sg-{name}"}, ["0.0.0.0/0", "refused"]),
     ("sg-empty-management", ("pexip.infinity.security_group", "main.yml"),
      {"pexip_management_cidr": "", "pexip_security_group_name": "rel-sg-{name}"}, ["pexip_management_cidr"]),
+    ("sg-peer-no-mask", ("pexip.infinity.security_group", "main.yml"),
+     {"pexip_management_cidr": "127.0.0.0/8", "pexip_ipsec_peers": ["10.20.0.0"], "pexip_security_group_name": "rel-sg-{name}"},
+     ["10.20.0.0", "CIDR"]),
+    ("sg-peer-open", ("pexip.infinity.security_group", "main.yml"),
+     {"pexip_management_cidr": "127.0.0.0/8", "pexip_ipsec_peers": ["0.0.0.0/0"], "pexip_security_group_name": "rel-sg-{name}"},
+     ["0.0.0.0/0", "other than /0"]),
     ("manager-broadcast-ip", ("pexip.infinity.management_node", "validate.yml"),
      {"pexip_manager_private_ip": "{broadcast}"}, ["{broadcast}", "broadcast address"]),
     ("manager-gateway-ip", ("pexip.infinity.management_node", "validate.yml"),
@@ -531,3 +540,83 @@ def test_node_creation_failure_says_what_to_fix(lab, tmp_path):
                 lab.ec2.delete_security_group(GroupId=group["GroupId"])
             except Exception:  # pylint: disable=broad-except
                 pass  # still referenced by a terminating instance; harmless in the lab
+
+
+# ----- security group: IPsec peers, hand-added rules kept unless purge -------------------------------------------
+
+SG_PLAYBOOK = """
+- name: The security group
+  hosts: localhost
+  gather_facts: false
+  vars_files: ["%(repo)s/playbooks/vars/connection.yml"]
+  module_defaults:
+    group/aws: "{{ pexip_aws_module_defaults }}"
+  tasks:
+    - name: Create or update the group (purge as asked)
+      ansible.builtin.include_role:
+        name: pexip.infinity.security_group
+      vars:
+        security_group_purge: "{{ purge | default(false) }}"
+    - name: Read it
+      amazon.aws.ec2_security_group_info:
+        filters:
+          group-name: "{{ pexip_security_group_name }}"
+      register: group_info
+    - name: Write it for the test
+      ansible.builtin.copy:
+        dest: "%(out)s"
+        mode: "0600"
+        content: "{{ group_info.security_groups[0] | to_json }}"
+"""
+
+
+def ingress(group):
+    """(protocol, from port, CIDR or group id) of each inbound rule."""
+    rules = set()
+    for permission in group["ip_permissions"]:
+        for cidr in permission.get("ip_ranges", []):
+            rules.add((permission["ip_protocol"], permission.get("from_port"), cidr["cidr_ip"]))
+        for pair in permission.get("user_id_group_pairs", []):
+            rules.add((permission["ip_protocol"], permission.get("from_port"), pair["group_id"]))
+    return rules
+
+
+def test_security_group_ipsec_peers_and_hand_added_rules(lab, tmp_path):
+    """Peers get IKE (UDP 500) and ESP like the group itself; a rule added by hand survives a re-run, and only
+    security_group_purge removes it."""
+    name = "relsg-%s" % SUFFIX
+    out = str(tmp_path / "group.json")
+    playbook = str(tmp_path / "sg.yml")
+    with open(playbook, "w", encoding="utf-8") as handle:
+        handle.write(SG_PLAYBOOK % {"repo": REPO, "out": out})
+    variables = base_vars(lab.env)
+    variables.update(pexip_security_group_name=name, pexip_management_cidr="127.0.0.0/8",
+                     pexip_ipsec_peers=["10.20.0.0/16"])
+    inventory_file = write_inventory(tmp_path, {"all": {"vars": variables, "hosts": {"localhost": None}}})
+
+    def read():
+        with open(out, encoding="utf-8") as handle:
+            return json.load(handle)
+
+    try:
+        rc, output = run(lab.env, inventory_file, playbook)
+        assert rc == 0, output[-4000:]
+        group = read()
+        rules = ingress(group)
+        assert ("udp", 500, "10.20.0.0/16") in rules and ("50", None, "10.20.0.0/16") in rules, rules
+        assert ("udp", 500, group["group_id"]) in rules and ("50", None, group["group_id"]) in rules, rules
+
+        hand = {"IpProtocol": "tcp", "FromPort": 9999, "ToPort": 9999, "IpRanges": [{"CidrIp": "198.51.100.0/24"}]}
+        lab.ec2.authorize_security_group_ingress(GroupId=group["group_id"], IpPermissions=[hand])
+        rc, output = run(lab.env, inventory_file, playbook)
+        assert rc == 0, output[-4000:]
+        assert ("tcp", 9999, "198.51.100.0/24") in ingress(read())
+
+        rc, output = run(lab.env, inventory_file, playbook, "purge=true")
+        assert rc == 0, output[-4000:]
+        rules = ingress(read())
+        assert ("tcp", 9999, "198.51.100.0/24") not in rules
+        assert ("udp", 500, "10.20.0.0/16") in rules
+    finally:
+        for group in lab.ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"]:
+            lab.ec2.delete_security_group(GroupId=group["GroupId"])
