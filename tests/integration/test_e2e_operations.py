@@ -262,7 +262,8 @@ def stop_node(lab, platform, name):
 # ----- tests -----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("playbook", ["maintenance_stop.yml", "restart.yml", "resize.yml", "terminate.yml"])
+@pytest.mark.parametrize("playbook", ["maintenance_stop.yml", "restart.yml", "resize.yml", "terminate.yml",
+                                      "rolling_maintenance.yml", "convert_node.yml"])
 def test_node_playbooks_refuse_to_run_without_named_nodes(lab, platform, playbook):
     """Without -e nodes=... these playbooks once acted on every Conferencing Node at once; now they stop first."""
     before = {name: lab.instance(name)["State"]["Name"] for name in platform.names}
@@ -385,6 +386,35 @@ def test_rolling_maintenance_keeps_at_most_two_nodes_out(lab, platform, tmp_path
     for name in names:
         assert lab.instance(name)["State"]["Name"] == "running"
         assert lab.worker(name)["maintenance_mode"] is False
+
+
+def test_rolling_maintenance_brings_a_failed_batch_back_and_stops(lab, platform):
+    """A node of the first batch still carries calls and cannot be stopped. Once the failure aborted the whole batch
+    at once and left its other node in maintenance mode (out of service). Now every node of the batch is back in
+    service, the run stops with each node's state, and the second batch is not touched."""
+    names = platform.names
+    busy = lab.worker(names[1])
+    lab.place_calls(busy["address"], count=1, duration=120)
+    since = lab.last_ts()
+    try:
+        rc, output, counts = platform.run("rolling_maintenance.yml", "nodes=%s" % ",".join(names),
+                                          "rolling_maintenance_serial=2", "maintenance_idle_timeout=3",
+                                          "maintenance_poll_interval=1", "reinstate_poll_interval=1", check=False)
+    finally:
+        lab.end_calls(busy["address"])
+    assert rc != 0, output[-4000:]
+    assert "Rolling maintenance stopped" in output, output[-4000:]
+    assert "%s: failed at" % names[1] in output and "still carries live calls" in output, output[-4000:]
+    assert "%s: done, in service" % names[0] in output, output[-4000:]
+    for name in names:
+        assert lab.instance(name)["State"]["Name"] == "running", name
+        assert lab.worker(name)["maintenance_mode"] is False, name
+    # The second batch was not touched.
+    second = {lab.worker(n)["id"] for n in names[2:]}
+    writes = [e for e in lab.requests_log(since) if e["method"] != "GET"
+              and any(e["path"].rstrip("/").endswith("/worker_vm/%d" % i) for i in second)]
+    assert writes == [], writes
+    assert names[2] not in counts and names[3] not in counts, counts
 
 
 def test_resize_c4_to_c5_adds_ena(lab, platform):
