@@ -9,7 +9,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 
-.PHONY: setup lab-up lab-down demo test sanity unit integration lint molecule clean
+.PHONY: setup lab-up lab-down demo test sanity unit integration lint molecule bench clean
 
 setup: $(VENV)/.installed
 
@@ -53,6 +53,10 @@ molecule: setup
 	$(PY) tests/lab/lab.py up
 	# From the collection root (molecule's collection mode: extensions/molecule/*), scenarios two at a time.
 	set -a && . "$${LAB_DIR:-.lab}/env" && set +a && $(BIN)/molecule test --all --workers 2; rc=$$?; $(PY) $(CURDIR)/tests/lab/lab.py down; exit $$rc
+
+# Not part of `make test`: fleet-size benchmark on a lab of its own (docs/bench.md). BENCH_SIZES=1,10 for a quick run.
+bench: setup
+	$(PY) tests/bench/bench.py
 
 lint: setup
 	$(BIN)/ansible-lint --profile production

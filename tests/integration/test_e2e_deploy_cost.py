@@ -1,0 +1,182 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a no-op deploy.yml and its --check cost, pinned so that per-node reads cannot creep back (issue 13).
+
+Three nodes (public IP none, auto and elastic) are deployed once; then the no-op re-run and --check must read the
+fleet once per play, not once per node: at most 3 Management Node requests per node, no request about a single
+node, one DescribeInstances naming every node, no more AWS calls than a fixed handful, and no write at all.
+AWS calls are counted by a small proxy in front of moto that only the playbook uses (the simulator's own EC2
+polling goes straight to moto). `make bench` measures the same at 1, 10 and 50 nodes.
+"""
+
+import http.client
+import http.server
+import os
+import re
+import threading
+import uuid
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import yaml
+
+import labctl  # pylint: disable=wrong-import-order
+import labenv  # pylint: disable=wrong-import-order
+from test_e2e_deploy import Api, output, run_playbook  # pylint: disable=wrong-import-order
+
+SUFFIX = uuid.uuid4().hex[:6]
+PREFIX = "e2e-cost-%s" % SUFFIX
+LOCATION = "E2E cost %s" % SUFFIX
+NODES = {"%s-%d" % (PREFIX, i): public_ip for i, public_ip in enumerate(("none", "auto", "elastic"), 1)}
+WRITES = ("POST", "PATCH", "PUT", "DELETE")
+AWS_READ = re.compile(r"^(Describe|Get|List)")
+# The fleet-wide reads and the platform play: one security group lookup and its rules, one DescribeInstances, one
+# DescribeAddresses. Anything per node would add 3 or more at N=3.
+AWS_CALLS_MAX = 8
+MGMT_REQUESTS_PER_NODE_MAX = 3
+
+
+class AwsCounter:
+    """HTTP proxy to moto that records the Action of every request passing through it."""
+
+    def __init__(self, target):
+        self.target = urlparse(target)
+        self.actions = []
+        self.lock = threading.Lock()
+        counter = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                params = parse_qs(body.decode("utf-8", "replace"))
+                with counter.lock:
+                    counter.actions.append((params.get("Action", ["?"])[0], params))
+                upstream = http.client.HTTPConnection(counter.target.hostname, counter.target.port, timeout=60)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                upstream.request("POST", self.path, body=body, headers=headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                upstream.close()
+
+            def log_message(self, *args):  # quiet
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def take(self):
+        with self.lock:
+            actions, self.actions = self.actions, []
+        return actions
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def inventory(env):
+    hosts = {node: {"pexip_node_public_ip": public_ip} for node, public_ip in NODES.items()}
+    return {"all": {"children": {"pexip_platform": {
+        "vars": {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+            "pexip_region": env["AWS_REGION"],
+            "pexip_vpc_id": env["LAB_VPC_ID"],
+            "pexip_key_name": env["LAB_KEY_NAME"],
+            "pexip_security_group_name": PREFIX,
+            "pexip_management_cidr": "127.0.0.0/8",
+            "pexip_node_domain": "e2e.example.com",
+            "pexip_node_ssh_password": "e2e-" + uuid.uuid4().hex,
+            "pexip_node_location": LOCATION,
+            "pexip_node_subnet_id": env["LAB_SUBNET_A"],
+            "pexip_node_bootstrap_ca_path": os.path.join(os.path.dirname(env["PEXIP_CA_PATH"]), "node-ca.pem"),
+            "pexip_node_bootstrap_port": int(env["LAB_NODE_PORT"]),
+            "pexip_node_sync_timeout": 120,
+            "pexip_node_bootstrap_timeout": 60,
+            "pexip_locations": [{"name": LOCATION, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}],
+        },
+        "children": {"conferencing_nodes": {"hosts": hosts}},
+    }}}}
+
+
+def clean_up(env, api):
+    ec2 = labenv.ec2_client(env)
+    for node in NODES:
+        config = api.node(node)
+        if config:
+            api.delete("configuration/v1/worker_vm/%d/" % config["id"])
+        for address in ec2.describe_addresses(Filters=[{"Name": "tag:pexip:node", "Values": [node]}])["Addresses"]:
+            if address.get("AssociationId"):
+                ec2.disassociate_address(AssociationId=address["AssociationId"])
+            ec2.release_address(AllocationId=address["AllocationId"])
+        reservations = ec2.describe_instances(Filters=[{"Name": "tag:pexip:node", "Values": [node]}])["Reservations"]
+        ids = [i["InstanceId"] for r in reservations for i in r["Instances"]]
+        if ids:
+            ec2.terminate_instances(InstanceIds=ids)
+    for location_id in api.location_ids([LOCATION]):
+        api.delete("configuration/v1/system_location/%d/" % location_id)
+    for group in ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [PREFIX]}])["SecurityGroups"]:
+        try:
+            ec2.delete_security_group(GroupId=group["GroupId"])
+        except Exception:  # pylint: disable=broad-except
+            pass  # still referenced by terminating instances; harmless in the lab
+
+
+@pytest.fixture(scope="module")
+def fleet(lab_env, tmp_path_factory):
+    counter = AwsCounter(lab_env["AWS_URL"])
+    # Only the playbooks go through the proxy.
+    env = dict(lab_env, AWS_URL=counter.url, AWS_ENDPOINT_URL=counter.url)
+    inventory_file = str(tmp_path_factory.mktemp("e2e-cost") / "inventory.yml")
+    with open(inventory_file, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(inventory(env), handle, sort_keys=False)
+    api = Api(lab_env)
+    control = labctl.LabControl(lab_env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], lab_env["PEXIP_CA_PATH"])
+    proc, recap = run_playbook(env, inventory_file, playbook="playbooks/deploy.yml")
+    assert proc.returncode == 0, output(proc)
+    assert set(recap) == set(NODES), output(proc)
+    counter.take()
+
+    def measure(*args):
+        since = control.last_ts()
+        proc, recap = run_playbook(env, inventory_file, *args, playbook="playbooks/deploy.yml")
+        return dict(proc=proc, recap=recap, requests=control.requests_log(since), aws=counter.take())
+
+    yield measure
+    counter.close()
+    clean_up(lab_env, api)
+
+
+def assert_fleet_cost(run):
+    proc, recap, requests, aws = run["proc"], run["recap"], run["requests"], run["aws"]
+    assert proc.returncode == 0, output(proc)
+    assert {host: r["changed"] for host, r in recap.items()} == {node: 0 for node in NODES}, output(proc)
+    mgmt = [e for e in requests if e["target"] == "mgmt"]
+    print("%d nodes: %d Management Node requests, %d AWS calls %s" % (len(NODES), len(mgmt), len(aws), [a for a, _ in aws]))
+    assert len(mgmt) <= MGMT_REQUESTS_PER_NODE_MAX * len(NODES), [e["path"] for e in mgmt]
+    # No request about one node: neither a name filter nor a node's own resource, nor its bootstrap page.
+    single = [e["path"] for e in mgmt if "worker_vm" in e["path"] and re.search(r"name=|worker_vm/\d+/", e["path"])]
+    assert single == [], single
+    assert [e for e in requests if e["target"] != "mgmt"] == []
+    assert [e for e in requests if e["method"] in WRITES] == []
+    assert [action for action, _ in aws if not AWS_READ.match(action)] == [], aws
+    assert len(aws) <= AWS_CALLS_MAX, [action for action, _ in aws]
+    describes = [params for action, params in aws if action == "DescribeInstances"]
+    assert len(describes) == 1, [action for action, _ in aws]
+    named = {value for key, values in describes[0].items() if re.match(r"Filter\.\d+\.Value\.\d+$", key) for value in values}
+    assert set(NODES) <= named, describes[0]
+
+
+def test_noop_run_reads_the_fleet_once(fleet):
+    assert_fleet_cost(fleet())
+
+
+def test_check_run_costs_the_same_and_writes_nothing(fleet):
+    assert_fleet_cost(fleet("--check"))
