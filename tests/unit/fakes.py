@@ -51,7 +51,8 @@ class FakeApi(object):
     """A Management Node API over ``tables`` (configuration) and ``status`` (status), speaking like a requests.Session.
 
     ``log`` records every request as (method, path, params or body). ``faults`` is a list of callables
-    ``(method, path) -> None | Response | exception`` consulted before each request (a fault returning None is kept).
+    ``(method, path) -> None | Response | exception`` consulted before each request; the first answer other than None
+    is the request's (a one-off fault removes itself from ``faults``).
     ``on_create(resource, obj)`` may return the answer body of a POST (worker_vm: its bootstrap document).
     """
 
@@ -110,7 +111,6 @@ class FakeApi(object):
         for fault in list(self.faults):
             outcome = fault(method, path)
             if outcome is not None:
-                self.faults.remove(fault)
                 if isinstance(outcome, Exception):
                     raise outcome
                 return outcome

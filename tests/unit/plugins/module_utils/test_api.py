@@ -13,7 +13,13 @@ import requests
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import (
     PexipApiError,
+    PexipBusyError,
     PexipClient,
+    PexipConnectionError,
+    PexipNotFoundError,
+    PexipResponseError,
+    PexipTLSError,
+    PexipValidationError,
     field_errors_text,
     object_id,
     resource_path,
@@ -440,3 +446,86 @@ def test_create_honours_retry_after():
     pc, sleeps = client(session, max_backoff=30.0)
     pc.create("system_location", {"name": "Lyon"})
     assert sleeps == [7.0]
+
+
+# -- typed errors, robustness (issue 12) ----------------------------------------------------------
+def test_errors_are_typed():
+    session = FakeSession(response(400, {"error": "bad"}), response(404, {"error": "gone"}), response(503, text="busy"),
+                          requests.exceptions.ConnectionError("refused"), requests.exceptions.SSLError("self-signed"))
+    pc, dummy = client(session, retries=0)
+    with pytest.raises(PexipValidationError):
+        pc.get(LOC)
+    with pytest.raises(PexipNotFoundError):
+        pc.get(LOC + "9/")
+    with pytest.raises(PexipBusyError):
+        pc.get(LOC)
+    with pytest.raises(PexipConnectionError):
+        pc.get(LOC)
+    with pytest.raises(PexipTLSError):
+        pc.get(LOC)
+
+
+@pytest.mark.parametrize("answer,fragment", [
+    (response(200, text="<html><body>Proxy error</body></html>", headers={"Content-Type": "text/html"}), "with text/html instead of a JSON object"),
+    (response(200, text=""), "with no content type instead of a JSON object"),
+    (response(200, ["not", "an", "object"]), "with application/json instead of a JSON object"),
+])
+def test_a_2xx_answer_that_is_not_the_json_expected_is_a_clear_error(answer, fragment):
+    answer.url = BASE + LOC
+    pc, dummy = client(FakeSession(answer))
+    with pytest.raises(PexipResponseError) as err:
+        pc.list("system_location")
+    assert fragment in err.value.msg and BASE + LOC in err.value.msg and err.value.status == 200
+
+
+def test_a_page_without_a_list_of_objects_is_a_clear_error():
+    pc, dummy = client(FakeSession(response(200, {"objects": "nope"})))
+    with pytest.raises(PexipResponseError) as err:
+        pc.list("system_location")
+    assert "without a list of objects" in err.value.msg
+
+
+def test_delete_whose_retry_finds_nothing_succeeded():
+    session = FakeSession(requests.exceptions.ReadTimeout("timed out"), response(404, {"error": "not found"}))
+    pc, dummy = client(session)
+    pc.delete(LOC + "4/")
+    assert session.methods() == ["DELETE", "DELETE"]
+    with pytest.raises(PexipNotFoundError):  # a first answer of 404 still is an error
+        client(FakeSession(response(404, {"error": "not found"})))[0].delete(LOC + "4/")
+
+
+def test_any_base_url_and_port():
+    session = FakeSession(response(200, text="<p>not configured</p>"))
+    pc = PexipClient("https://10.0.1.10:8443", session=session, sleep=lambda s: None)
+    resp = pc.request("GET", "/", check=False)
+    assert session.calls[0]["url"] == "https://10.0.1.10:8443/" and resp.status_code == 200
+    assert session.auth is None  # no Management Node credentials for another server
+
+
+def test_connect_window_retries_connection_errors_for_a_time_not_a_count():
+    now = [0.0]
+    session = FakeSession(*[requests.exceptions.ConnectionError("refused")] * 20)
+    pc = PexipClient("https://10.0.1.10:8443", session=session, retries=1, connect_window=30, clock=lambda: now[0],
+                     sleep=lambda s: now.__setitem__(0, now[0] + s), backoff=1.0, max_backoff=10.0)
+    with pytest.raises(PexipConnectionError):
+        pc.request("GET", "/")
+    assert now[0] == 30 and len(session.calls) > 2
+
+
+def test_a_write_lost_in_flight_is_remembered():
+    session = FakeSession(requests.exceptions.ReadTimeout("timed out"))
+    pc, dummy = client(session)
+    with pytest.raises(PexipConnectionError) as err:
+        pc.request("POST", LOC, json={})
+    assert err.value.sent is True and pc.maybe_sent is True
+
+
+def test_command_asks_done_after_a_lost_answer():
+    session = FakeSession(response(503), response(502))
+    pc, sleeps = client(session)
+    assert pc.command("platform", "start_cloudnode", {"instance_id": "i-1"}, done=lambda: True) == {}
+    assert session.methods() == ["POST"] and not sleeps
+    session = FakeSession(response(503), response(202, {"status": "success"}))
+    pc, sleeps = client(session)
+    assert pc.command("platform", "start_cloudnode", {"instance_id": "i-1"}, done=lambda: False) == {"status": "success"}
+    assert session.methods() == ["POST", "POST"] and len(sleeps) == 1
