@@ -6,10 +6,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
 import pytest
 import requests
+
+from fakes import BASE, HOST, ScriptedSession as FakeSession, response
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import (
     PexipApiError,
@@ -25,59 +25,8 @@ from ansible_collections.pexip.infinity.plugins.module_utils.api import (
     resource_path,
 )
 
-HOST = "mgr.example.com"
-BASE = "https://" + HOST
 LOC = "/api/admin/configuration/v1/system_location/"
 NODE = "/api/admin/configuration/v1/worker_vm/"
-
-
-def response(status=200, body=None, headers=None, text=None):
-    """A real ``requests.Response`` with a JSON (or text) body."""
-    resp = requests.Response()
-    resp.status_code = status
-    resp.headers.update(headers or {})
-    if text is not None:
-        resp._content = text.encode("utf-8")  # pylint: disable=protected-access
-    else:
-        resp._content = json.dumps(body if body is not None else {}).encode("utf-8")  # pylint: disable=protected-access
-        resp.headers.setdefault("Content-Type", "application/json")
-    return resp
-
-
-class FakeSession(object):
-    """Stands in for ``requests.Session``: answers from a script and records every call.
-
-    ``script`` items are a Response, an exception instance (raised), or a callable
-    ``(method, url, kwargs) -> Response``. Routes (method, path prefix) -> list of items let
-    one test answer different URLs; when a route's list holds one item it is reused.
-    """
-
-    def __init__(self, *script, **routes):
-        self.script = list(script)
-        self.routes = routes.get("routes", {})
-        self.calls = []
-        self.headers = {}
-        self.auth = None
-        self.verify = None
-
-    def request(self, method, url, timeout=None, **kwargs):
-        self.calls.append(dict(method=method, url=url, timeout=timeout, **kwargs))
-        item = None
-        for (route_method, prefix), items in self.routes.items():
-            if route_method == method and url.split("?")[0] == BASE + prefix:
-                item = items.pop(0) if len(items) > 1 else items[0]
-                break
-        if item is None:
-            assert self.script, "unexpected request %s %s" % (method, url)
-            item = self.script.pop(0)
-        if isinstance(item, Exception):
-            raise item
-        if callable(item):
-            return item(method, url, kwargs)
-        return item
-
-    def methods(self):
-        return [c["method"] for c in self.calls]
 
 
 def client(session, **kwargs):
