@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Conferencing Node helpers: input validation, payloads, call counting and draining.
+"""Conferencing Node helpers: input validation, the bootstrap document, call counting and draining.
 
 Everything here is pure logic or takes a ``PexipClient``; the modules stay thin.
 """
@@ -114,7 +114,7 @@ def missing_on_create(params):
     return [field for field in REQUIRED_ON_CREATE if params.get(field) in (None, "")]
 
 
-# -- payloads -----------------------------------------------------------------------------------
+# -- roles and the bootstrap document ------------------------------------------------------------
 def role_conflicts(nodes, node_type, own_name=None):
     """Names of ``nodes`` (worker_vm objects of one location) whose role differs from ``node_type``."""
     return sorted(n.get("name") for n in nodes

@@ -17,17 +17,6 @@ description:
     number of live participants and conference shards on each node's address.
   - RV(nodes[].reported) and RV(nodes[].synced) tell whether a new node has joined the platform, for example
     to wait on after M(pexip.infinity.pexip_config_upload).
-attributes:
-  check_mode:
-    support: full
-    description: Only reads.
-  diff_mode:
-    support: none
-    description: Returns no diff; it changes nothing.
-  platform:
-    support: full
-    platforms: pexip
-    description: Talks to the Pexip Infinity Management Node REST API; runs on the controller or any host that reaches it.
 options:
   name:
     description:
@@ -44,6 +33,7 @@ options:
     choices: [transcoding, proxying]
 extends_documentation_fragment:
   - pexip.infinity.api
+  - pexip.infinity.attributes.info
 seealso:
   - module: pexip.infinity.pexip_node
 """

@@ -47,11 +47,35 @@ def response(status=200, body=None, headers=None, text=None, url=BASE):
     return resp
 
 
+class ScriptedSession(object):
+    """Stands in for ``requests.Session``: answers from a script (a Response, or an exception instance to raise) and
+    records every call as a dict (method, url, timeout and the other keyword arguments)."""
+
+    def __init__(self, *script):
+        self.script = list(script)
+        self.calls = []
+        self.headers = {}
+        self.auth = None
+        self.verify = None
+
+    def request(self, method, url, timeout=None, **kwargs):
+        self.calls.append(dict(method=method, url=url, timeout=timeout, **kwargs))
+        assert self.script, "unexpected request %s %s" % (method, url)
+        item = self.script.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def methods(self):
+        return [c["method"] for c in self.calls]
+
+
 class FakeApi(object):
     """A Management Node API over ``tables`` (configuration) and ``status`` (status), speaking like a requests.Session.
 
     ``log`` records every request as (method, path, params or body). ``faults`` is a list of callables
-    ``(method, path) -> None | Response | exception`` consulted before each request (a fault returning None is kept).
+    ``(method, path) -> None | Response | exception`` consulted before each request; the first answer other than None
+    is the request's (a one-off fault removes itself from ``faults``).
     ``on_create(resource, obj)`` may return the answer body of a POST (worker_vm: its bootstrap document).
     """
 
@@ -110,7 +134,6 @@ class FakeApi(object):
         for fault in list(self.faults):
             outcome = fault(method, path)
             if outcome is not None:
-                self.faults.remove(fault)
                 if isinstance(outcome, Exception):
                     raise outcome
                 return outcome
@@ -159,7 +182,15 @@ class FakeApi(object):
 
 
 class Failed(Exception):
+    """FakeModule.fail: the message with the module's label."""
+
+
+class Exit(Exception):
     pass
+
+
+class Fail(Exception):
+    """fail_json: its keyword arguments."""
 
 
 class FakeModule(object):
@@ -182,19 +213,14 @@ class FakeModule(object):
     def fail(self, msg, **kwargs):
         raise Failed("%s: %s" % (self.label, msg))
 
+    def fail_json(self, **kwargs):
+        raise Fail(kwargs)
+
     def warn(self, text):
         self.warnings.append(text)
 
     def log(self, text):
         pass
-
-
-class Exit(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
 
 
 @pytest.fixture
