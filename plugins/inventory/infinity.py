@@ -190,6 +190,16 @@ except ImportError:
     HAS_BOTO3 = False
 
 LIVE_STATES = ("pending", "running", "stopping", "stopped")
+# The only node fields the plugin keeps (in host variables and in the cache): a worker_vm also carries secrets
+# (SNMP community and passwords, the admin password hash), which must never reach a cache file.
+CONFIG_FIELDS = ("id", "name", "hostname", "domain", "node_type", "system_location", "address", "static_nat_address",
+                 "maintenance_mode", "maintenance_mode_reason", "cloud_bursting")
+STATUS_FIELDS = ("configuration_id", "name", "system_location", "sync_status", "deploy_status", "last_updated",
+                 "last_reported", "boot_time", "version", "maintenance_mode", "maintenance_mode_reason", "node_type")
+
+
+def allowed(obj, fields):
+    return dict((key, obj[key]) for key in fields if key in obj)
 
 
 def group_slug(value):
@@ -240,7 +250,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for config in configs:
             status = by_config_id.get(config.get("id")) or by_name.get(config.get("name")) or {}
             location = config.get("system_location")
-            nodes.append({"config": config, "status": status,
+            nodes.append({"config": allowed(config, CONFIG_FIELDS), "status": allowed(status, STATUS_FIELDS),
                           "location": locations.get(location) or status.get("system_location")})
         return nodes
 

@@ -403,9 +403,11 @@ def test_rolling_maintenance_brings_a_failed_batch_back_and_stops(lab, platform)
     finally:
         lab.end_calls(busy["address"])
     assert rc != 0, output[-4000:]
-    assert "Rolling maintenance stopped" in output, output[-4000:]
-    assert "%s: failed at" % names[1] in output and "still carries live calls" in output, output[-4000:]
-    assert "%s: done, in service" % names[0] in output, output[-4000:]
+    flat = " ".join(output.split())  # messages are wrapped in the output
+    assert "Rolling maintenance stopped" in flat, output[-4000:]
+    assert "%s: failed at" % names[1] in flat and "still carries live calls" in flat, output[-4000:]
+    assert "— back in service" in flat, output[-4000:]
+    assert "%s: done, in service" % names[0] in flat, output[-4000:]
     for name in names:
         assert lab.instance(name)["State"]["Name"] == "running", name
         assert lab.worker(name)["maintenance_mode"] is False, name

@@ -34,5 +34,21 @@ def test_no_usable_address(value):
         network.first_usable(value)
 
 
+@pytest.mark.parametrize("address, problem", [
+    ("10.0.1.10", ""),
+    ("10.0.1.254", ""),
+    ("10.0.1.0", "is the network address of 10.0.1.0/24"),
+    ("10.0.1.1", "is the gateway (router) address of 10.0.1.0/24"),
+    ("10.0.1.2", "is reserved by AWS (DNS) in 10.0.1.0/24"),
+    ("10.0.1.3", "is reserved by AWS in 10.0.1.0/24"),
+    ("10.0.1.255", "is the broadcast address of 10.0.1.0/24"),
+    ("10.0.2.10", "is not in the subnet 10.0.1.0/24"),
+    ("10.0.1.300", "is not an IPv4 address"),
+    ("", "is not an IPv4 address"),
+])
+def test_host_address_problem(address, problem):
+    assert network.host_address_problem(address, "10.0.1.0/24") == problem
+
+
 def test_filters_registered():
-    assert set(network.FilterModule().filters()) == {"netmask", "first_usable"}
+    assert set(network.FilterModule().filters()) == {"netmask", "first_usable", "host_address_problem"}

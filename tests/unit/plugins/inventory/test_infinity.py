@@ -21,7 +21,10 @@ LOC = "/api/admin/configuration/v1/system_location/%d/"
 CONFIG = [
     {"id": 1, "name": "cn-lon-1", "hostname": "cn-lon-1", "domain": "example.com", "address": "10.0.1.10", "node_type": "CONFERENCING",
      "system_location": LOC % 1, "maintenance_mode": False, "maintenance_mode_reason": "", "static_nat_address": "198.51.100.1",
-     "cloud_bursting": False},
+     "cloud_bursting": False,
+     # Secrets a worker_vm carries: never kept by the plugin.
+     "snmp_community": "secret-community", "snmp_authentication_password": "secret-snmp-auth",
+     "snmp_privacy_password": "secret-snmp-priv", "password": "$6$secret-hash"},
     {"id": 2, "name": "cn-lon-2", "hostname": "cn-lon-2", "domain": "example.com", "address": "10.0.1.11", "node_type": "CONFERENCING",
      "system_location": LOC % 1, "maintenance_mode": True, "maintenance_mode_reason": "patching", "static_nat_address": None,
      "cloud_bursting": False},
@@ -176,6 +179,16 @@ def test_cache(tmp_path):
     assert len(FakeClient.calls) == 2
     run(tmp_path, cache_store=store, cache=True, host="other-mgr")  # another Management Node: own entry
     assert len(FakeClient.calls) == 3 and len(store) == 2
+
+
+def test_cache_and_host_variables_hold_only_allowed_node_fields(tmp_path):
+    store = {}
+    inventory = run(tmp_path, cache_store=store, cache=True)
+    cached = json.dumps(list(store.values()))
+    host = json.dumps(hostvars(inventory, "cn-lon-1"), default=str)
+    for secret in ("secret-community", "secret-snmp-auth", "secret-snmp-priv", "secret-hash", "snmp_"):
+        assert secret not in cached and secret not in host
+    assert set(list(store.values())[0]["nodes"][0]["config"]) <= set(infinity.CONFIG_FIELDS)
 
 
 def test_cache_off_always_asks(tmp_path):
