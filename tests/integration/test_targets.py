@@ -21,7 +21,7 @@ def test_target(lab_env, target):
     env["ANSIBLE_ROLES_PATH"] = TARGETS
     env["ANSIBLE_FORCE_COLOR"] = "0"
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), os.path.join(HERE, "run_target.yml"), "-e", "target=%s" % target]
-    control = LabControl(lab_env["LAB_CONTROL_URL"], lab_env["PEXIP_CA_PATH"])
+    control = LabControl(lab_env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], lab_env["PEXIP_CA_PATH"])
     before = control.requests_log()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
