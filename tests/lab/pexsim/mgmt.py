@@ -9,7 +9,7 @@ import logging
 import time
 
 from .httpbase import Response
-from . import status
+from . import documents, status
 from .resources import COMMAND_BASE, RESOURCES
 from .sim import ApiError, apply_fault, fault_kind
 from .tastypie import RESERVED_PARAMS, ListError, apply_list
@@ -139,7 +139,7 @@ class MgmtApp:
             return Response(201, headers=headers)
         worker = self.sim.store.get('worker_vm', oid)
         headers['Content-Disposition'] = 'attachment; filename=pexip-%s.%s.xml' % (worker['hostname'], worker['domain'])
-        return Response(201, document, 'text/xml', headers)
+        return Response(201, document, documents.CONTENT_TYPE, headers)
 
     def _detail(self, request, resource, key):
         method = request.method.lower()
