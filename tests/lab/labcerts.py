@@ -48,7 +48,8 @@ def make_ca(common_name='Pexip lab operator CA'):
 
 
 def issue(ca, fqdn, extra_names=(), days=825, not_before_days=1, passphrase=None):
-    """A server certificate for ``fqdn`` (CN and first SAN) signed by ``ca``; ``days`` < 0 makes an expired one."""
+    """A server certificate for ``fqdn`` (CN and first SAN) signed by ``ca``, valid from ``not_before_days`` ago for
+    ``days`` from now (negative: expired)."""
     key = ec.generate_private_key(ec.SECP256R1())
     start = _now() - datetime.timedelta(days=not_before_days)
     cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, fqdn)]))
@@ -61,3 +62,38 @@ def issue(ca, fqdn, extra_names=(), days=825, not_before_days=1, passphrase=None
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False)
             .sign(ca.key, hashes.SHA256()))
     return Pair(cert, key, passphrase)
+
+
+def load_or_make_ca(directory):
+    """The operator CA in ``directory`` (ca.pem, ca.key), made on first use."""
+    cert_path, key_path = os.path.join(directory, 'ca.pem'), os.path.join(directory, 'ca.key')
+    if os.path.exists(cert_path) and os.path.exists(key_path):
+        with open(cert_path, 'rb') as cert_file, open(key_path, 'rb') as key_file:
+            return Pair(x509.load_pem_x509_certificate(cert_file.read()), serialization.load_pem_private_key(key_file.read(), None))
+    ca = make_ca()
+    ca.write(directory, 'ca')
+    return ca
+
+
+def ensure(directory, fqdns, days=825, passphrase=None):
+    """<fqdn>.pem / <fqdn>.key in ``directory`` for each FQDN (signed by its CA), kept when present."""
+    ca = load_or_make_ca(directory)
+    for fqdn in fqdns:
+        if not os.path.exists(os.path.join(directory, fqdn + '.pem')):
+            issue(ca, fqdn, days=days, not_before_days=max(1, 1 - days), passphrase=passphrase).write(directory, fqdn)
+
+
+def main(argv=None):
+    import argparse  # pylint: disable=import-outside-toplevel
+    parser = argparse.ArgumentParser(description='Certificates for the lab FQDNs, signed by the CA in DIR (made when missing).')
+    parser.add_argument('directory')
+    parser.add_argument('fqdns', nargs='+')
+    parser.add_argument('--days', type=int, default=825, help='validity from now; negative: already expired')
+    parser.add_argument('--passphrase-env', help='encrypt the keys with the passphrase in this environment variable')
+    args = parser.parse_args(argv)
+    ensure(args.directory, args.fqdns, args.days, os.environ[args.passphrase_env] if args.passphrase_env else None)
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -96,3 +96,5 @@ def test_request_log_names_the_fields_a_client_sent(api):
     log = [entry for entry in api.get('/_lab/requests').json() if 'system_location' in entry['path']]
     assert [entry['fields'] for entry in log] == [['invented_field', 'name'], ['mtu', 'name']]
     assert apischema.request_violations(SCHEMA, log) == ['POST %ssystem_location/: invented_field' % CFG]
+    api.delete('/_lab/requests')
+    assert [entry['fields'] for entry in api.get('/_lab/fields').json()] == [['invented_field', 'name'], ['mtu', 'name']]

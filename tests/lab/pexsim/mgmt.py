@@ -206,6 +206,7 @@ class MgmtApp:
             ('/_lab/faults', 'DELETE'): self._lab_clear_faults,
             ('/_lab/requests', 'GET'): self._lab_requests,
             ('/_lab/requests', 'DELETE'): self._lab_clear_requests,
+            ('/_lab/fields', 'GET'): lambda r: Response.json(200, list(self.sim.fields_named)),
             ('/_lab/timing', 'GET'): lambda r: Response.json(200, dict(self.sim.timing)),
             ('/_lab/timing', 'POST'): self._lab_timing,
             ('/_lab/reset', 'POST'): self._lab_reset,
@@ -231,7 +232,7 @@ class MgmtApp:
 
     def _lab_index(self, _request):
         return Response.json(200, {
-            'endpoints': ['/_lab/calls', '/_lab/faults', '/_lab/requests', '/_lab/timing', '/_lab/reset', '/_lab/nodes', '/_lab/events',
+            'endpoints': ['/_lab/calls', '/_lab/faults', '/_lab/requests', '/_lab/fields', '/_lab/timing', '/_lab/reset', '/_lab/nodes', '/_lab/events',
                           '/_lab/poll', '/_lab/firstboot'],
             'timing': dict(self.sim.timing),
             'mgmt_hostname': self.sim.mgmt_hostname,

@@ -98,6 +98,7 @@ class Simulator:
         self.calls = []           # live participants (runtime only)
         self.faults = []
         self.requests = collections.deque(maxlen=50000)
+        self.fields_named = collections.deque(maxlen=50000)  # requests that named fields (GET /_lab/fields)
         self.events = collections.deque(maxlen=5000)
         self._last_ts = 0.0
         self.ec2 = None           # set by the EC2 watcher when --aws-url is given
@@ -524,8 +525,12 @@ class Simulator:
             # Strictly increasing timestamps keep ?since=<ts of the last entry> exact.
             stamp = max(time.time(), self._last_ts + 1e-6)
             self._last_ts = stamp
-            self.requests.append({'ts': stamp, 'method': method, 'path': full_path, 'status': status, 'target': target, 'fault': fault,
-                                  'fields': list(fields)})
+            entry = {'ts': stamp, 'method': method, 'path': full_path, 'status': status, 'target': target, 'fault': fault,
+                     'fields': list(fields)}
+            self.requests.append(entry)
+            if fields:
+                # Kept apart from the request log, which tests clear: the schema conformance check reads every field named.
+                self.fields_named.append(entry)
 
     def request_log(self, since=None):
         with self.lock:
