@@ -1,6 +1,11 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A small client for the Pexip Infinity management REST API (Tastypie)."""
+"""The collection's one HTTP transport: the Management Node REST API (Tastypie) and any other HTTPS page (a new
+node's bootstrap page on :8443) go through ``PexipClient``.
+
+Errors are typed (``PexipConnectionError``, ``PexipTLSError``, ``PexipBusyError``, ``PexipValidationError``,
+``PexipNotFoundError``, ``PexipResponseError``), all ``PexipApiError`` with a ``msg`` that says what to fix.
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -33,6 +38,42 @@ class PexipApiError(Exception):
         self.body = body
         self.field_errors = field_errors or {}
         self.response = response
+
+
+class PexipConnectionError(PexipApiError):
+    """No answer (refused, reset, timed out). ``sent``: the request may have reached the server."""
+
+    def __init__(self, msg, sent=False):
+        super(PexipConnectionError, self).__init__(msg)
+        self.sent = sent
+
+
+class PexipTLSError(PexipApiError):
+    """The server's certificate could not be verified; a retry cannot help."""
+
+
+class PexipBusyError(PexipApiError):
+    """HTTP 429/502/503/504 after the retries. A 429 means the request was refused before any work."""
+
+
+class PexipValidationError(PexipApiError):
+    """HTTP 400: ``field_errors`` holds Tastypie's ``{resource: {field: [messages]}}``."""
+
+
+class PexipNotFoundError(PexipApiError):
+    """HTTP 404."""
+
+
+class PexipResponseError(PexipApiError):
+    """A 2xx answer whose body is not the JSON expected (for example a proxy's HTML error page)."""
+
+
+ERROR_CLASSES = {400: PexipValidationError, 404: PexipNotFoundError}
+
+
+def transient(exc):
+    """Whether a failed write may be tried again (after a lookup, unless the server refused it: 429)."""
+    return isinstance(exc, (PexipConnectionError, PexipBusyError))
 
 
 def base_url(host):
@@ -71,15 +112,16 @@ def field_errors_text(errors):
 
 
 class PexipClient(object):
-    """One ``requests`` session against one Management Node.
+    """One ``requests`` session against one HTTPS server (by default a Management Node's REST API).
 
-    Idempotent verbs are retried on 429/502/503/504 and connection errors with jittered backoff.
-    A POST is never blindly repeated: after a failure the caller-supplied lookup decides whether
-    the object already exists (see ``create``).
+    Idempotent verbs are retried on 429/502/503/504 and connection errors with jittered backoff (``retries`` times,
+    or, with ``connect_window``, connection errors for that many seconds: a booting instance). A POST is never blindly
+    repeated: ``post`` lets a lookup decide after a lost answer. ``Retry-After`` is honoured up to ``max_backoff``.
     """
 
-    def __init__(self, host, username, password, validate_certs=True, ca_path=None, timeout=30,
-                 retries=5, backoff=0.5, max_backoff=20.0, sleep=time.sleep, session=None):
+    def __init__(self, host, username=None, password=None, validate_certs=True, ca_path=None, timeout=30,
+                 retries=5, backoff=0.5, max_backoff=20.0, sleep=time.sleep, clock=time.monotonic, session=None,
+                 connect_window=None, server="the Management Node"):
         self.base = base_url(host)
         self.username = username
         self.timeout = timeout
@@ -87,15 +129,20 @@ class PexipClient(object):
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.sleep = sleep
+        self.clock = clock
+        self.connect_window = connect_window
+        self.server = server
         self.session = session or requests.Session()
-        self.session.auth = (username, password)
+        if username is not None:
+            self.session.auth = (username, password)
         self.session.verify = (ca_path or True) if validate_certs else False
         self.session.headers.update({"Accept": "application/json"})
         self.requests_made = 0
+        self.maybe_sent = False  # a write failed in flight: it may have reached the server
         self._uri_cache = {}
 
     # -- transport -------------------------------------------------------------------------
-    def _delay(self, attempt, response=None):
+    def delay(self, attempt, response=None):
         if response is not None and response.status_code == 429:
             retry_after = response.headers.get("Retry-After")
             if retry_after and retry_after.strip().isdigit():
@@ -109,26 +156,46 @@ class PexipClient(object):
             # verify passed explicitly: requests lets REQUESTS_CA_BUNDLE override session.verify (psf/requests#3829).
             return self.session.request(method, url, timeout=self.timeout, verify=self.session.verify, **kwargs)
         except requests.exceptions.SSLError as exc:
-            raise PexipApiError(
+            raise PexipTLSError(
                 "The TLS certificate of %s could not be verified (%s). Give the CA that signed it with ca_path "
                 "(PEXIP_CA_PATH), or, for a new node with its self-signed certificate, set validate_certs: false." % (self.base, exc))
+        except requests.exceptions.RequestException as exc:
+            sent = isinstance(exc, (requests.exceptions.ReadTimeout, requests.exceptions.ChunkedEncodingError))
+            if sent and method not in IDEMPOTENT_METHODS:
+                self.maybe_sent = True
+            path = url[len(self.base):] if url.startswith(self.base) else url
+            raise PexipConnectionError("%s %s failed: cannot reach %s at %s (%s)." % (method, path, self.server, self.base, exc), sent=sent)
 
-    def request(self, method, path, retry=None, **kwargs):
-        """Send one request, retrying where that is safe. Returns the response (2xx only)."""
-        url = path if path.startswith("http") else self.base + path
+    def url(self, path):
+        return path if path.startswith("http") else self.base + path
+
+    def request(self, method, path, retry=None, check=True, **kwargs):
+        """Send one request, retrying where that is safe. Returns the response (2xx only unless ``check=False``)."""
+        url = self.url(path)
         retry = method in IDEMPOTENT_METHODS if retry is None else retry
-        attempt = 0
+        attempt = busy = 0
+        start = self.clock()
         while True:
             response = None
             try:
                 response = self._send(method, url, **kwargs)
-            except requests.exceptions.RequestException as exc:
-                if not retry or attempt >= self.retries:
-                    raise PexipApiError("%s %s failed: cannot reach the Management Node at %s (%s)." % (method, path, self.base, exc))
+            except PexipConnectionError as exc:
+                elapsed = self.clock() - start
+                if not retry or (elapsed >= self.connect_window if self.connect_window else attempt >= self.retries):
+                    if self.connect_window:
+                        exc.msg = "%s did not answer within %d seconds (%s)" % (url, self.connect_window, exc.msg)
+                    raise
+                wait = self.delay(attempt)
+                if self.connect_window:
+                    wait = min(wait, max(0.0, self.connect_window - elapsed))
             else:
-                if response.status_code not in RETRY_STATUS or not retry or attempt >= self.retries:
-                    return self._check(method, path, response)
-            self.sleep(self._delay(attempt, response))
+                if method == "DELETE" and (attempt or busy) and response.status_code == 404:
+                    return response  # an earlier attempt deleted it
+                if response.status_code not in RETRY_STATUS or not retry or busy >= self.retries:
+                    return self._check(method, path, response) if check else response
+                wait = self.delay(busy, response)
+                busy += 1
+            self.sleep(wait)
             attempt += 1
 
     def _check(self, method, path, response):
@@ -146,25 +213,71 @@ class PexipClient(object):
         if response.status_code == 403:
             raise PexipApiError("User '%s' may not %s %s (HTTP 403): give the account an administrator role." % (self.username, method, path),
                                 status=403, body=body)
-        if response.status_code == 400 and isinstance(body, dict):
-            raise PexipApiError(field_errors_text(body), status=400, body=body, field_errors=body)
-        raise PexipApiError("%s %s answered HTTP %s: %s" % (method, path, response.status_code, body), status=response.status_code, body=body,
-                            response=response)
+        if response.status_code == 400:
+            text = field_errors_text(body) if isinstance(body, dict) else "%s %s answered HTTP 400: %s" % (method, path, body)
+            raise PexipValidationError(text, status=400, body=body, field_errors=body if isinstance(body, dict) else {})
+        cls = PexipBusyError if response.status_code in RETRY_STATUS else ERROR_CLASSES.get(response.status_code, PexipApiError)
+        raise cls("%s %s answered HTTP %s: %s" % (method, path, response.status_code, body), status=response.status_code, body=body,
+                  response=response)
+
+    def json(self, response, shape=dict, empty=None):
+        """The JSON body of a 2xx answer, which must be a ``shape``; anything else (an HTML page) is a clear error."""
+        text = response.text or ""
+        if empty is not None and not text.strip():
+            return empty
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, shape):
+            request = getattr(response, "request", None)
+            url = getattr(response, "url", None) or getattr(request, "url", None) or self.base
+            raise PexipResponseError(
+                "%s answered HTTP %s with %s instead of a JSON %s (%s): is a proxy or another server answering at %s?" % (
+                    url, response.status_code, response.headers.get("Content-Type") or "no content type",
+                    "object" if shape is dict else "list", re.sub(r"\s+", " ", text)[:120] or "empty body", self.base),
+                status=response.status_code, response=response)
+        return body
+
+    def post(self, path, lookup=None, **kwargs):
+        """POST once; after a failure that may have reached the server, ``lookup()`` decides.
+
+        Returns ``(response, None)``, or ``(None, found)`` when the answer was lost but ``lookup`` (a no-argument
+        callable) returns something true: the POST did its work. Otherwise the POST is sent again, with backoff.
+        """
+        attempt = 0
+        while True:
+            try:
+                return self.request("POST", path, retry=False, **kwargs), None
+            except PexipApiError as exc:
+                # A 429 was refused before any work; anything else may have done it, so only a lookup may decide.
+                refused = exc.status == 429
+                if not transient(exc) or attempt >= self.retries or (not refused and lookup is None):
+                    raise
+                if not refused:
+                    found = lookup()
+                    if found:
+                        return None, found
+                self.sleep(self.delay(attempt, exc.response))
+                attempt += 1
 
     # -- Tastypie helpers ------------------------------------------------------------------
     def get(self, path, params=None):
-        return self.request("GET", path, params=params).json()
+        return self.json(self.request("GET", path, params=params))
 
     def list(self, resource, api="configuration", limit=None, **filters):
         """Every object matching ``filters``, following ``meta.next`` page by page."""
         params = dict(filters)
         if limit:
             params["limit"] = limit
-        page = self.get(resource_path(resource, api), params=params)
-        objects = list(page.get("objects", []))
-        while page.get("meta", {}).get("next"):
-            page = self.get(page["meta"]["next"])
+        objects = []
+        path = resource_path(resource, api)
+        while path:
+            page = self.get(path, params=params)
+            if not isinstance(page.get("objects", []), list):
+                raise PexipResponseError("%s answered without a list of objects: is it the Management Node's API?" % self.url(path))
             objects.extend(page.get("objects", []))
+            path, params = (page.get("meta") or {}).get("next"), None
         return objects
 
     def find(self, resource, api="configuration", **filters):
@@ -177,31 +290,15 @@ class PexipClient(object):
     def create(self, resource, data, lookup=None):
         """POST a new object; returns ``(object, response)``.
 
-        ``response`` is None when the POST failed in flight but ``lookup`` (a no-argument callable)
-        shows the object was created anyway: the caller then knows any response body is lost.
+        ``response`` is None when the POST failed in flight but ``lookup`` shows the object was created anyway:
+        the caller then knows any response body is lost.
         """
-        path = resource_path(resource)
-        attempt = 0
-        while True:
-            try:
-                response = self.request("POST", path, retry=False, json=data)
-            except PexipApiError as exc:
-                transient = exc.status in RETRY_STATUS or exc.status is None and "cannot reach" in exc.msg
-                # A 429 was refused before any work; anything else may have created the object,
-                # so only a lookup may decide to send the POST again.
-                if not transient or attempt >= self.retries or (exc.status != 429 and lookup is None):
-                    raise
-                if exc.status != 429:
-                    existing = lookup()
-                    if existing:
-                        return existing, None
-                self.sleep(self._delay(attempt, exc.response))
-                attempt += 1
-                continue
-            location = response.headers.get("Location")
-            obj_id = object_id(location)
-            created = self.get(resource_path(resource, obj_id=obj_id)) if obj_id else (lookup() if lookup else None)
-            return created, response
+        response, found = self.post(resource_path(resource), lookup=lookup, json=data)
+        if response is None:
+            return found, None
+        obj_id = object_id(response.headers.get("Location"))
+        created = self.get(resource_path(resource, obj_id=obj_id)) if obj_id else (lookup() if lookup else None)
+        return created, response
 
     def update(self, uri, data):
         self.request("PATCH", uri, json=data)
@@ -209,32 +306,36 @@ class PexipClient(object):
     def delete(self, uri):
         self.request("DELETE", uri)
 
-    def command(self, scope, action, data):
-        response = self.request("POST", "%s/command/v1/%s/%s/" % (API_ROOT, scope, action), retry=False, json=data)
-        try:
-            return response.json()
-        except ValueError:
-            return {}
+    def command(self, scope, action, data, done=None):
+        """POST a command; after a lost answer ``done()`` (true when it took effect) decides. Returns its body ({} if none)."""
+        response, dummy = self.post("%s/command/v1/%s/%s/" % (API_ROOT, scope, action), lookup=done, json=data)
+        return {} if response is None else self.json(response, empty={})
 
     # -- names <-> resource URIs ---------------------------------------------------------------
-    def uri_for(self, resource, name, field="name"):
+    def uri_for(self, resource, name, field="name", what=None):
         """Resource URI of the object called ``name``; raises with a clear message when missing."""
         key = (resource, field, name)
         if key not in self._uri_cache:
             obj = self.find(resource, **{field: name})
             if obj is None:
-                raise PexipApiError("%s '%s' does not exist on the Management Node." % (resource.replace("_", " "), name))
+                raise PexipNotFoundError("%s '%s' does not exist on the Management Node." % (what or resource.replace("_", " "), name))
             self._uri_cache[key] = obj["resource_uri"]
         return self._uri_cache[key]
+
+    def cached_uri(self, resource, name, field="name"):
+        return self._uri_cache.get((resource, field, name))
+
+    def remember(self, resource, obj, field="name"):
+        """Cache the name <-> URI of an object read some other way."""
+        self._uri_cache[(resource, field, obj[field])] = obj["resource_uri"]
 
     def name_for(self, uri, field="name"):
         """The ``name`` of the object a resource URI points at (None for None)."""
         if not uri:
             return None
-        for (resource, cached_field, name), cached_uri in self._uri_cache.items():
+        for (dummy, cached_field, name), cached_uri in self._uri_cache.items():
             if cached_uri == uri and cached_field == field:
                 return name
         obj = self.get(uri)
-        resource = uri.rstrip("/").split("/")[-2]
-        self._uri_cache[(resource, field, obj[field])] = uri
+        self.remember(uri.rstrip("/").split("/")[-2], obj, field)
         return obj[field]

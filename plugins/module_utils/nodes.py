@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Conferencing Node helpers: input validation, payloads, call counting and draining.
+"""Conferencing Node helpers: input validation, the bootstrap document, call counting and draining.
 
 Everything here is pure logic or takes a ``PexipClient``; the modules stay thin.
 """
@@ -9,23 +9,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import json
 import os
 import re
 import tempfile
-import time
 
-WORKER_VM = "worker_vm"
+from ansible_collections.pexip.infinity.plugins.module_utils.catalog import ROLES
 
-#: module role -> API node_type
-ROLES = {"transcoding": "CONFERENCING", "proxying": "PROXYING"}
+#: API node_type -> role (the inventory plugin's name for it)
 NODE_TYPE_ROLES = dict((v, k) for k, v in ROLES.items())
-SSH_MODES = {"global": "GLOBAL", "on": "ON", "off": "OFF"}
 
 #: fields baked into the bootstrap document: changing them needs a new document
 REPLACE_FIELDS = ("hostname", "domain", "address", "netmask", "gateway")
-#: fields whose change restarts the node (and drops its calls)
-RESTART_FIELDS = ("node_type", "system_location")
 #: needed to create a node (module option names)
 REQUIRED_ON_CREATE = ("hostname", "domain", "address", "netmask", "gateway", "system_location", "ssh_password")
 
@@ -39,42 +35,23 @@ PARTICIPANT_NODE_FIELDS = ("media_node", "signalling_node", "proxy_node")
 
 
 # -- addresses ----------------------------------------------------------------------------------
-def ipv4_int(value):
-    """Dotted-quad IPv4 as an int, or None when ``value`` is not one."""
-    if not isinstance(value, str):
-        return None
-    parts = value.split(".")
-    if len(parts) != 4:
-        return None
-    number = 0
-    for part in parts:
-        if not part.isdigit() or len(part) > 3 or (len(part) > 1 and part[0] == "0"):
-            return None
-        octet = int(part)
-        if octet > 255:
-            return None
-        number = (number << 8) | octet
-    return number
-
-
 def is_ipv4(value):
-    return ipv4_int(value) is not None
-
-
-def int_ipv4(number):
-    return ".".join(str((number >> shift) & 0xFF) for shift in (24, 16, 8, 0))
+    try:
+        return isinstance(value, str) and bool(ipaddress.IPv4Address(value))
+    except ValueError:
+        return False
 
 
 def netmask_prefix(value):
     """Prefix length of a dotted netmask (``255.255.255.0`` -> 24), or None if it is not a valid mask."""
-    number = ipv4_int(value)
-    if number is None:
+    if not is_ipv4(value):
         return None
-    inverted = (~number) & 0xFFFFFFFF
-    if inverted & (inverted + 1):  # the host part must be a run of ones
+    try:
+        network = ipaddress.IPv4Network("0.0.0.0/%s" % value)
+    except ValueError:
         return None
-    prefix = 32 - bin(inverted).count("1")
-    return prefix if 1 <= prefix <= 32 else None
+    # ipaddress also takes a host mask (0.0.0.255); a netmask must read back as itself
+    return network.prefixlen if str(network.netmask) == value and network.prefixlen >= 1 else None
 
 
 def normalize_netmask(value):
@@ -82,13 +59,22 @@ def normalize_netmask(value):
     if isinstance(value, str) and re.match(r"^/?\d{1,2}$", value.strip()):
         prefix = int(value.strip().lstrip("/"))
         if 1 <= prefix <= 32:
-            return int_ipv4((0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF)
+            return str(ipaddress.IPv4Network("0.0.0.0/%d" % prefix).netmask)
     return value
 
 
-def same_subnet(address, gateway, netmask):
-    mask = ipv4_int(netmask)
-    return (ipv4_int(address) & mask) == (ipv4_int(gateway) & mask)
+def subnet_errors(address, gateway, netmask):
+    """The address must be a usable host of its subnet, and the gateway another one in it."""
+    network = ipaddress.IPv4Interface("%s/%s" % (address, netmask)).network
+    host = ipaddress.IPv4Address(address)
+    if ipaddress.IPv4Address(gateway) not in network:
+        return ["gateway %s is not inside the node's subnet %s/%s" % (gateway, address, netmask)]
+    if address == gateway:
+        return ["gateway %s must not be the node's own address" % gateway]
+    if network.prefixlen <= 30 and host in (network.network_address, network.broadcast_address):
+        return ["address %s is the %s address of the subnet %s, not a usable host address" % (
+            address, "network" if host == network.network_address else "broadcast", network)]
+    return []
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -120,14 +106,7 @@ def validate_node(params):
         errors.append("static_nat_address '%s' is not an IPv4 address (use '' to clear it)" % nat)
     address, gateway = params.get("address"), params.get("gateway")
     if is_ipv4(address) and is_ipv4(gateway) and netmask_prefix(netmask) is not None:
-        if not same_subnet(address, gateway, netmask):
-            errors.append("gateway %s is not inside the node's subnet %s/%s" % (gateway, address, netmask))
-        elif address == gateway:
-            errors.append("gateway %s must not be the node's own address" % gateway)
-    for field in ("idle_timeout", "poll_interval"):
-        value = params.get(field)
-        if value is not None and value <= 0:
-            errors.append("%s must be a positive number of seconds" % field)
+        errors.extend(subnet_errors(address, gateway, netmask))
     return errors
 
 
@@ -135,56 +114,11 @@ def missing_on_create(params):
     return [field for field in REQUIRED_ON_CREATE if params.get(field) in (None, "")]
 
 
-# -- payloads -----------------------------------------------------------------------------------
-def node_payload(params, location_uri=None, tls_uri=None):
-    """The worker_vm fields the user asked for (only the options that were set). No password."""
-    data = {}
-    for field in ("name", "hostname", "domain", "address", "netmask", "gateway", "static_nat_address",
-                  "enable_distributed_database", "maintenance_mode", "maintenance_mode_reason", "description"):
-        if params.get(field) is not None:
-            data[field] = params[field]
-    if data.get("static_nat_address") == "":
-        data["static_nat_address"] = None  # the API clears it with null
-    if params.get("role") is not None:
-        data["node_type"] = ROLES[params["role"]]
-    if params.get("enable_ssh") is not None:
-        data["enable_ssh"] = SSH_MODES[params["enable_ssh"]]
-    if location_uri is not None:
-        data["system_location"] = location_uri
-    if params.get("tls_certificate") is not None:
-        data["tls_certificate"] = tls_uri or None
-    return data
-
-
-def create_payload(wanted, password_hash):
-    """A configuration-only ("Generic") deployment: the POST answers with the bootstrap document."""
-    data = dict(wanted)
-    data.setdefault("node_type", ROLES["transcoding"])
-    data["password"] = password_hash
-    data["deployment_type"] = "MANUAL-PROVISION-ONLY"
-    return data
-
-
-def changed_fields(current, wanted, fields):
-    """Those of ``fields`` whose wanted value differs from the current one."""
-    out = []
-    for field in fields:
-        if field not in wanted:
-            continue
-        have = current.get(field)
-        if isinstance(have, dict):
-            have = have.get("resource_uri")
-        if have in (None, "") and wanted[field] in (None, ""):
-            continue
-        if have != wanted[field]:
-            out.append(field)
-    return out
-
-
+# -- roles and the bootstrap document ------------------------------------------------------------
 def role_conflicts(nodes, node_type, own_name=None):
     """Names of ``nodes`` (worker_vm objects of one location) whose role differs from ``node_type``."""
     return sorted(n.get("name") for n in nodes
-                  if n.get("name") != own_name and (n.get("node_type") or ROLES["transcoding"]) != node_type)
+                  if n.get("name") != own_name and (n.get("node_type") or "CONFERENCING") != node_type)
 
 
 def bootstrap_document(response):
@@ -271,25 +205,17 @@ def calls_text(counts):
         counts["total"], counts["participants"], counts["conference_shards"])
 
 
-def wait_until_idle(client, address, timeout, interval, log=None, sleep=None, clock=None):
-    """Poll until no participant and no conference shard names ``address``.
+def wait_until_idle(client, address, waiter, log=None):
+    """Poll (with a ``waiter.Waiter``) until no participant and no conference shard names ``address``.
 
     Returns ``(idle, counts, lines)``; ``lines`` is the progress log (also fed to ``log``).
     """
-    sleep = sleep or time.sleep
-    clock = clock or time.time
     lines = []
-    start = clock()
-    while True:
-        counts = count_calls(client, address)
-        elapsed = int(clock() - start)
-        line = "%ds: node %s carries %s" % (elapsed, address, calls_text(counts))
-        lines.append(line)
+
+    def progress(counts, elapsed):
+        lines.append("%ds: node %s carries %s" % (int(elapsed), address, calls_text(counts)))
         if log is not None:
-            log(line)
-        if counts["total"] == 0:
-            return True, counts, lines
-        remaining = timeout - (clock() - start)
-        if remaining <= 0:
-            return False, counts, lines
-        sleep(min(interval, remaining))
+            log(lines[-1])
+
+    idle, counts, dummy = waiter.wait(lambda: count_calls(client, address), lambda counts: counts["total"] == 0, progress)
+    return idle, counts, lines

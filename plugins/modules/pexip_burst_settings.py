@@ -23,13 +23,7 @@ description:
     of O(aws_access_key) must allow.
 extends_documentation_fragment:
   - pexip.infinity.api
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
+  - pexip.infinity.attributes
 options:
   enabled:
     description:
@@ -142,24 +136,14 @@ secret_sent:
   sample: false
 """
 
-import re
-
-from ansible_collections.pexip.infinity.plugins.module_utils.bursting import GLOBAL_URI, TAG_NAME, bursting_tag_value
+from ansible_collections.pexip.infinity.plugins.module_utils.bursting import TAG_NAME, bursting_tag_value
+from ansible_collections.pexip.infinity.plugins.module_utils.catalog import BURST_SETTINGS
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine
 
-PROVIDERS = {"aws": "AWS", "azure": "AZURE", "gcp": "GCP"}
-OPTION_FIELDS = (
-    ("enabled", "bursting_enabled"),
-    ("threshold", "bursting_threshold"),
-    ("min_lifetime", "bursting_min_lifetime"),
-    ("provider", "cloud_provider"),
-    ("aws_access_key", "aws_access_key"),
+ARGUMENT_SPEC = BURST_SETTINGS.argument_spec(
+    update_secret=dict(type="str", choices=["always", "on_change"], default="on_change"),
 )
-SECRET_RE = re.compile(r"secret|password|private_key|passphrase", re.I)
-
-
-def without_secrets(settings):
-    return dict((k, v) for k, v in settings.items() if not SECRET_RE.search(k))
 
 
 def validate(module):
@@ -174,65 +158,26 @@ def validate(module):
         module.fail("update_secret: always needs aws_secret_key.")
 
 
-def wanted_fields(params):
-    wanted = {}
-    for option, field in OPTION_FIELDS:
-        if params[option] is not None:
-            wanted[field] = PROVIDERS[params[option]] if option == "provider" else params[option]
-    return wanted
-
-
-def send_secret(params, current, changes):
+def send_secret(params, current, wanted, changes):
     """Whether the write-only secret goes with this PATCH."""
     if params["aws_secret_key"] is None:
         return False
     if params["update_secret"] == "always":
         return True
-    enabling = changes.get("bursting_enabled") is True
+    enabling = "bursting_enabled" in changes and wanted["bursting_enabled"] is True
     return "aws_access_key" in changes or (enabling and not current.get("aws_access_key"))
 
 
 def main():
-    module = PexipModule(
-        argument_spec=dict(
-            enabled=dict(type="bool"),
-            threshold=dict(type="int"),
-            min_lifetime=dict(type="int"),
-            provider=dict(type="str", choices=sorted(PROVIDERS)),
-            aws_access_key=dict(type="str", no_log=False),
-            aws_secret_key=dict(type="str", no_log=True),
-            update_secret=dict(type="str", choices=["always", "on_change"], default="on_change"),
-        ),
-        label="pexip_burst_settings 'Cloud Bursting'",
-        supports_check_mode=True,
-    )
+    module = PexipModule(argument_spec=ARGUMENT_SPEC, label="pexip_burst_settings 'Cloud Bursting'")
     validate(module)
-    params = module.params
-
-    current = module.call(module.client.get, GLOBAL_URI)
-    wanted = wanted_fields(params)
-    changes = dict((k, v) for k, v in wanted.items() if current.get(k) != v)
-    secret = send_secret(params, current, changes)
-    if secret:
-        changes["aws_secret_key"] = params["aws_secret_key"]
-
-    result = dict(changed=bool(changes), secret_sent=secret, tag_name=TAG_NAME)
-    if module._diff:
-        before = module.masked(dict((k, current.get(k)) for k in changes))
-        if secret:
-            before["aws_secret_key"] = "(write-only: not readable)"
-        result["diff"] = dict(before=before, after=module.masked(changes))
-
-    settings = dict(current)
-    if changes:
-        if module.check_mode:
-            settings.update(changes)
-        else:
-            module.call(module.client.update, GLOBAL_URI, changes)
-            settings = module.call(module.client.get, GLOBAL_URI)
-    result["settings"] = without_secrets(settings)
-    result["tag_value"] = module.call(bursting_tag_value, module.client)
-    module.exit_json(**result)
+    engine = Engine(module, BURST_SETTINGS)
+    current = engine.lookup()
+    wanted = engine.wanted(module.params)
+    secret = send_secret(module.params, current, wanted, engine.changes(current, wanted))
+    outcome = engine.ensure(current, wanted, write_only=dict(aws_secret_key=module.params["aws_secret_key"]) if secret else None)
+    module.exit(changed=outcome.changed, diff=outcome.diff, secret_sent=secret, tag_name=TAG_NAME,
+                settings=engine.public(outcome.obj), tag_value=module.call(bursting_tag_value, module.client))
 
 
 if __name__ == "__main__":

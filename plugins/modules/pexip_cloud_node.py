@@ -22,13 +22,8 @@ description:
   - Infinity stops an idle overflow node again after the bursting minimum lifetime, so do not start it too early.
 extends_documentation_fragment:
   - pexip.infinity.api
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
+  - pexip.infinity.attributes
+  - pexip.infinity.wait
 options:
   instance_id:
     description:
@@ -44,18 +39,9 @@ options:
       - Wait until the instance runs and its Conferencing Node has reported to the Management Node
         (C(status/v1/worker_vm/) C(last_updated)) since the instance was (re)started and since the start command.
       - The controller's clock and the Management Node's clock should agree (both use NTP).
-    type: bool
-    default: false
   wait_timeout:
     description:
       - Seconds to wait when O(wait=true). A node usually takes a few minutes to start and report.
-    type: int
-    default: 600
-  poll_interval:
-    description:
-      - Seconds between two status checks while waiting.
-    type: float
-    default: 10
 notes:
   - The instance must carry the bursting tag (see M(pexip.infinity.pexip_burst_settings)), its Conferencing Node
     must be in the primary overflow location of an always-on location, and bursting must be configured with AWS
@@ -108,12 +94,11 @@ command_result:
 """
 
 import datetime
-import random
-import time
 
-from ansible_collections.pexip.infinity.plugins.module_utils.api import RETRY_STATUS, PexipApiError
+from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError
 from ansible_collections.pexip.infinity.plugins.module_utils.bursting import TAG_NAME, bursting_tag_value, parse_time
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
+from ansible_collections.pexip.infinity.plugins.module_utils.waiter import Waiter, wait_argument_spec, wait_errors
 
 STARTED_STATES = ("pending", "running")
 GONE_STATES = ("shutting-down", "terminated")
@@ -154,20 +139,15 @@ class CloudNode(object):
     def start(self, node):
         """POST start_cloudnode; after a lost answer, the node's state decides instead of a blind second POST."""
         data = {"instance_id": node["cloud_instance_id"]}
-        attempt = 0
-        while True:
-            try:
-                return self.client.command("platform", "start_cloudnode", data)
-            except PexipApiError as exc:
-                transient = exc.status in RETRY_STATUS or (exc.status is None and "cannot reach" in exc.msg)
-                if not transient or attempt >= self.client.retries:
-                    self.module.fail("could not start instance %s: %s" % (data["instance_id"], exc.msg), status=exc.status)
-                if exc.status != 429:  # 429 means refused, anything else may have been done
-                    now = self.find()
-                    if now and now.get("cloud_instance_state") in STARTED_STATES:
-                        return {}
-                self.client.sleep(random.uniform(0, min(self.client.max_backoff, self.client.backoff * (2 ** attempt))))
-                attempt += 1
+
+        def started():
+            now = self.find()
+            return bool(now and now.get("cloud_instance_state") in STARTED_STATES)
+
+        try:
+            return self.client.command("platform", "start_cloudnode", data, done=started)
+        except PexipApiError as exc:
+            self.module.fail("could not start instance %s: %s" % (data["instance_id"], exc.msg), status=exc.status)
 
     def worker_status(self, node):
         name = node.get("workervm_configuration_name")
@@ -176,54 +156,46 @@ class CloudNode(object):
         found = [s for s in self.module.call(self.client.list, "worker_vm", api="status", name=name) if s.get("name") == name]
         return found[0] if found else None
 
-    def wait(self, since):
+    def probe(self):
+        node = self.find()
+        if node is None:
+            self.module.fail("the bursting node disappeared from status/v1/cloud_node/ while waiting for it to start.")
+        state = node.get("cloud_instance_state")
+        if state in GONE_STATES:
+            self.module.fail("instance %s is %s; it cannot start." % (node.get("cloud_instance_id"), state))
+        return node, self.worker_status(node)
+
+    def wait(self, since, waiter=None):
         """Poll until the instance runs and its node reported after (re)starting; returns (node, status)."""
         p = self.module.params
-        deadline = time.time() + p["wait_timeout"]
-        while True:
-            node = self.find()
-            if node is None:
-                self.module.fail("the bursting node disappeared from status/v1/cloud_node/ while waiting for it to start.")
-            state = node.get("cloud_instance_state")
-            if state in GONE_STATES:
-                self.module.fail("instance %s is %s; it cannot start." % (node.get("cloud_instance_id"), state))
-            status = self.worker_status(node)
-            reported = parse_time(status.get("last_updated")) if status else None
+
+        def reported(value):
+            node, status = value
+            last = parse_time(status.get("last_updated")) if status else None
             # Reported since the instance (re)started: after its launch time and after our start command.
             references = [t for t in (parse_time(node.get("cloud_instance_launch_time")), since) if t is not None]
-            if state == "running" and reported is not None and all(reported >= t for t in references):
-                return node, status
-            remaining = deadline - time.time()
-            if remaining <= 0:
-                self.module.fail("instance %s is %s but its Conferencing Node has not reported to the Management Node within %d seconds "
-                                 "(last report: %s). Check that the node can reach the Management Node, then run again."
-                                 % (node.get("cloud_instance_id"), state, p["wait_timeout"],
-                                    (status or {}).get("last_updated") or "never"), cloud_node=node, node_status=status)
-            time.sleep(min(p["poll_interval"], remaining))
+            return node.get("cloud_instance_state") == "running" and last is not None and all(last >= t for t in references)
+
+        waiter = waiter or Waiter(p["wait_timeout"], p["poll_interval"])
+        done, (node, status), dummy = waiter.wait(self.probe, reported)
+        if not done:
+            self.module.fail("instance %s is %s but its Conferencing Node has not reported to the Management Node within %d seconds "
+                             "(last report: %s). Check that the node can reach the Management Node, then run again."
+                             % (node.get("cloud_instance_id"), node.get("cloud_instance_state"), p["wait_timeout"],
+                                (status or {}).get("last_updated") or "never"), cloud_node=node, node_status=status)
+        return node, status
 
 
 def main():
-    module = PexipModule(
-        argument_spec=dict(
-            instance_id=dict(type="str"),
-            name=dict(type="str"),
-            wait=dict(type="bool", default=False),
-            wait_timeout=dict(type="int", default=600),
-            poll_interval=dict(type="float", default=10),
-        ),
-        mutually_exclusive=[("instance_id", "name")],
-        required_one_of=[("instance_id", "name")],
-        supports_check_mode=True,
-    )
+    argument_spec = dict(instance_id=dict(type="str"), name=dict(type="str"))
+    argument_spec.update(wait_argument_spec(wait=False, wait_timeout=600, poll_interval=10))
+    module = PexipModule(argument_spec=argument_spec, mutually_exclusive=[("instance_id", "name")],
+                         required_one_of=[("instance_id", "name")])
     p = module.params
     module.label = "pexip_cloud_node '%s'" % (p["name"] or p["instance_id"])
-    for option in ("instance_id", "name"):
-        if p[option] is not None and not p[option].strip():
-            module.fail("%s must not be empty." % option)
-    if p["wait_timeout"] < 1:
-        module.fail("wait_timeout must be at least 1 second, got %d." % p["wait_timeout"])
-    if p["poll_interval"] <= 0:
-        module.fail("poll_interval must be positive, got %s." % p["poll_interval"])
+    errors = ["%s must not be empty" % o for o in ("instance_id", "name") if p[o] is not None and not p[o].strip()] + wait_errors(p)
+    if errors:
+        module.fail("; ".join(errors) + ".")
 
     cloud = CloudNode(module)
     node = cloud.find()
@@ -236,11 +208,9 @@ def main():
         module.fail("instance %s is %s; it cannot be started. Deploy a new overflow node." % (node.get("cloud_instance_id"), state))
 
     changed = state not in STARTED_STATES
-    result = dict(changed=changed, cloud_node=node)
-    if module._diff:
-        result["diff"] = dict(before=dict(cloud_instance_state=state), after=dict(cloud_instance_state="running"))
+    result = dict(changed=changed, cloud_node=node, diff=dict(before=dict(cloud_instance_state=state), after=dict(cloud_instance_state="running")))
     if module.check_mode:
-        module.exit_json(**result)
+        module.exit(**result)
 
     since = None
     if changed:
@@ -250,7 +220,7 @@ def main():
         result["cloud_node"], result["node_status"] = cloud.wait(since)
     elif changed:
         result["cloud_node"] = cloud.find() or node
-    module.exit_json(**result)
+    module.exit(**result)
 
 
 if __name__ == "__main__":

@@ -21,14 +21,7 @@ description:
   - Every page of each list is read.
 extends_documentation_fragment:
   - pexip.infinity.api
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-    details: The module only reads.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: none
+  - pexip.infinity.attributes.info
 options:
   name:
     description:
@@ -117,10 +110,7 @@ def node_matches(node, name, location):
 
 
 def main():
-    module = PexipModule(
-        argument_spec=dict(name=dict(type="str"), location=dict(type="str")),
-        supports_check_mode=True,
-    )
+    module = PexipModule(argument_spec=dict(name=dict(type="str"), location=dict(type="str")))
     name, location = module.params["name"], module.params["location"]
     what = " ".join("%s '%s'" % (k, v) for k, v in (("name", name), ("location", location)) if v is not None)
     module.label = "pexip_cloud_node_info" + (" (%s)" % what if what else "")

@@ -18,16 +18,18 @@ description:
     with M(pexip.infinity.pexip_node_info) and its RV(pexip.infinity.pexip_node_info#module:nodes[].synced) value).
   - Uses the scripted form of the instance's bootstrap page, C(POST https://<address>:<port>/configuration/bootstrap)
     with the header C(Content-Type) set to C(text/xml).
-  - A freshly launched instance refuses connections while it boots; the module keeps trying with backoff for
-    O(wait_timeout) seconds.
+  - A freshly launched instance refuses connections while it boots; with O(wait) (the default) the module keeps trying
+    with backoff for O(wait_timeout) seconds.
   - An instance that already accepted a document says so; the module then reports no change. A document the
     instance rejects (another node's, or not a bootstrap document at all) fails with the instance's message.
   - This module talks to the new instance, not to the Management Node. It is part of the C(pexip.infinity.pexip) action
     group all the same, so it accepts and ignores the Management Node options O(host), O(username) and O(password) that
     C(module_defaults) set for the group.
+extends_documentation_fragment:
+  - pexip.infinity.attributes
+  - pexip.infinity.wait
 attributes:
   check_mode:
-    support: full
     description:
       - Checks that the bootstrap page answers (C(GET /)) and reports a change without uploading
         (no change when the page says the node is configured).
@@ -35,8 +37,6 @@ attributes:
     support: none
     description: Returns no diff; the document is secret.
   platform:
-    support: full
-    platforms: pexip
     description: Talks to the new Conferencing Node's bootstrap page over HTTPS; runs on any host that reaches it.
 options:
   address:
@@ -92,11 +92,14 @@ options:
       - How many times a busy answer (HTTP 429, 502, 503, 504) is retried, with backoff.
     type: int
     default: 5
+  wait:
+    description:
+      - Keep trying while the instance cannot be reached (connection refused or timed out), which is normal while a
+        new instance boots. Without it, a connection error is retried O(retries) times only.
+    default: true
   wait_timeout:
     description:
-      - Seconds to keep trying while the instance cannot be reached (connection refused or timed out), which is normal
-        while a new instance boots.
-    type: int
+      - Seconds to keep trying while the instance cannot be reached, with O(wait=true).
     default: 300
 requirements:
   - requests
@@ -158,23 +161,13 @@ attempts:
 
 import json
 import os
-import random
 import re
-import time
-import traceback
 
-try:
-    import requests
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipConnectionError, PexipTLSError
+from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
+from ansible_collections.pexip.infinity.plugins.module_utils.waiter import wait_argument_spec, wait_errors
 
 BOOTSTRAP_PATH = "/configuration/bootstrap"
-BUSY_STATUS = (429, 502, 503, 504)
 #: how an instance that already took a document says so (matched case-insensitively in its answer)
 CONFIGURED_RE = re.compile(r"already (been )?(configured|bootstrapped)|is configured|already applied", re.I)
 
@@ -198,61 +191,42 @@ def says_configured(response):
     return response.status_code in (200, 208, 409, 403, 400) and bool(CONFIGURED_RE.search(answer_text(response)))
 
 
+def page_url(params):
+    address = params["address"] if ":" not in params["address"] else "[%s]" % params["address"]
+    return "https://%s:%d" % (address, params["port"])
+
+
 class Uploader(object):
-    def __init__(self, module, session=None, sleep=time.sleep, clock=time.time):
+    """Talks to the bootstrap page through ``client`` (a PexipClient for ``https://<address>:<port>``)."""
+
+    def __init__(self, module, client):
         self.module = module
-        p = module.params
-        self.base = "https://%s:%d" % (p["address"] if ":" not in p["address"] else "[%s]" % p["address"], p["port"])
-        self.session = session or requests.Session()
-        # Given with every request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify.
-        self.verify = (p["ca_path"] or True) if p["validate_certs"] else False
-        self.sleep = sleep
-        self.clock = clock
-        self.attempts = 0
-        self.sent = False  # a POST may have reached the instance
+        self.client = client
+
+    @property
+    def attempts(self):
+        return self.client.requests_made
 
     def fail(self, msg, **kwargs):
         self.module.fail_json(msg="pexip_config_upload %s: %s" % (self.module.params["address"], msg), attempts=self.attempts, **kwargs)
 
     def request(self, method, path, **kwargs):
-        """One exchange; connection failures are retried until wait_timeout, busy answers ``retries`` times."""
+        """One exchange: connection failures are retried until wait_timeout, busy answers ``retries`` times."""
         p = self.module.params
-        url = self.base + path
-        start = self.clock()
-        busy = 0
-        failures = 0
-        while True:
-            self.attempts += 1
-            try:
-                response = self.session.request(method, url, timeout=p["timeout"], verify=self.verify, **kwargs)
-            except requests.exceptions.SSLError as exc:
-                self.fail("the TLS certificate of %s could not be verified (%s). A new node serves a self-signed certificate: "
-                          "give its CA with ca_path, or set validate_certs: false." % (self.base, exc))
-            except requests.exceptions.RequestException as exc:
-                if method == "POST" and isinstance(exc, (requests.exceptions.ReadTimeout, requests.exceptions.ChunkedEncodingError)):
-                    self.sent = True
-                elapsed = self.clock() - start
-                if elapsed >= p["wait_timeout"]:
-                    self.fail("the bootstrap page %s did not answer within %d seconds (%s). Check that the instance runs, "
-                              "that its security group allows TCP %d from here, and the address."
-                              % (url, p["wait_timeout"], exc, p["port"]))
-                self.sleep(min(self.delay(failures), max(0.0, p["wait_timeout"] - elapsed)))
-                failures += 1
-                continue
-            if response.status_code in BUSY_STATUS and busy < p["retries"]:
-                retry_after = response.headers.get("Retry-After", "")
-                self.sleep(float(retry_after) if retry_after.strip().isdigit() else self.delay(busy))
-                busy += 1
-                continue
-            return url, response
-
-    @staticmethod
-    def delay(attempt):
-        return random.uniform(0.5, min(30.0, 1.0 * (2 ** attempt)))
+        url = self.client.url(path)
+        try:
+            return url, self.client.request(method, path, retry=True, check=False, **kwargs)
+        except PexipTLSError as exc:
+            self.fail("the TLS certificate of %s could not be verified (%s). A new node serves a self-signed certificate: "
+                      "give its CA with ca_path, or set validate_certs: false." % (self.client.base, exc.msg))
+        except PexipConnectionError as exc:
+            self.fail("the bootstrap page %s did not answer within %d seconds (%s). Check that the instance runs, "
+                      "that its security group allows TCP %d from here, and the address."
+                      % (url, p["wait_timeout"] if p["wait"] else 0, exc.msg, p["port"]))
 
     def check(self):
         url, response = self.request("GET", "/")
-        result = dict(url=self.base + BOOTSTRAP_PATH, status=response.status_code, message=answer_text(response), attempts=self.attempts)
+        result = dict(url=self.client.url(BOOTSTRAP_PATH), status=response.status_code, message=answer_text(response), attempts=self.attempts)
         if response.status_code >= 500:
             self.fail("the bootstrap page %s answered HTTP %s: %s" % (url, response.status_code, result["message"]), status=response.status_code)
         return result
@@ -262,7 +236,7 @@ class Uploader(object):
         result = dict(url=url, status=response.status_code, message=answer_text(response), attempts=self.attempts)
         if says_configured(response):
             # Without an earlier attempt that may have got through, this run changed nothing.
-            result.update(changed=self.sent)
+            result.update(changed=self.client.maybe_sent)
             return result
         if response.status_code < 300:
             result.update(changed=True)
@@ -273,60 +247,58 @@ class Uploader(object):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            address=dict(type="str", required=True),
-            port=dict(type="int", default=8443),
-            src=dict(type="path"),
-            content=dict(type="str", no_log=True),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
-            # The Management Node settings of the group's module_defaults: accepted, not used.
-            host=dict(type="str"),
-            username=dict(type="str"),
-            password=dict(type="str", no_log=True),
-            timeout=dict(type="int", default=30),
-            retries=dict(type="int", default=5),
-            wait_timeout=dict(type="int", default=300),
-        ),
-        mutually_exclusive=[("src", "content")],
-        required_one_of=[("src", "content")],
-        supports_check_mode=True,
+    argument_spec = dict(
+        address=dict(type="str", required=True),
+        port=dict(type="int", default=8443),
+        src=dict(type="path"),
+        content=dict(type="str", no_log=True),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        # The Management Node settings of the group's module_defaults: accepted, not used.
+        host=dict(type="str"),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        timeout=dict(type="int", default=30),
+        retries=dict(type="int", default=5),
     )
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    argument_spec.update(wait_argument_spec(wait=True, wait_timeout=300, poll_interval=10))
+    module = PexipModule(argument_spec=argument_spec, connection=False, mutually_exclusive=[("src", "content")],
+                         required_one_of=[("src", "content")])
     p = module.params
-    label = "pexip_config_upload %s" % p["address"]
+    module.label = "pexip_config_upload %s" % p["address"]
+    errors = wait_errors(p)
     if not p["address"].strip():
-        module.fail_json(msg="%s: address must not be empty." % label)
+        errors.append("address must not be empty")
     if not 1 <= p["port"] <= 65535:
-        module.fail_json(msg="%s: port %d is not a TCP port (1-65535)." % (label, p["port"]))
-    for field in ("timeout", "wait_timeout"):
-        if p[field] <= 0:
-            module.fail_json(msg="%s: %s must be a positive number of seconds." % (label, field))
+        errors.append("port %d is not a TCP port (1-65535)" % p["port"])
+    if p["timeout"] <= 0:
+        errors.append("timeout must be a positive number of seconds")
     if p["retries"] < 0:
-        module.fail_json(msg="%s: retries must not be negative." % label)
+        errors.append("retries must not be negative")
     if p["ca_path"] and p["validate_certs"] and not os.path.isfile(p["ca_path"]):
-        module.fail_json(msg="%s: ca_path %s is not a file." % (label, p["ca_path"]))
+        errors.append("ca_path %s is not a file" % p["ca_path"])
+    if errors:
+        module.fail("; ".join(errors) + ".")
 
     if p["src"] is not None:
         try:
             with open(p["src"], "rb") as handle:
                 document = handle.read()
         except (IOError, OSError) as exc:
-            module.fail_json(msg="%s: cannot read the bootstrap document %s: %s." % (label, p["src"], exc))
+            module.fail("cannot read the bootstrap document %s: %s." % (p["src"], exc))
     else:
         document = p["content"].encode("utf-8")
     if not document.strip():
-        module.fail_json(msg="%s: the bootstrap document is empty; pass the file pexip_node wrote (config_dest) or its bootstrap_config." % label)
+        module.fail("the bootstrap document is empty; pass the file pexip_node wrote (config_dest) or its bootstrap_config.")
 
-    uploader = Uploader(module)
+    client = module.new_client(page_url(p), username=None, password=None, backoff=1.0, max_backoff=p["poll_interval"],
+                               connect_window=p["wait_timeout"] if p["wait"] else None, server="the bootstrap page")
+    uploader = Uploader(module, client)
     if module.check_mode:
         result = uploader.check()
         # A node whose page says it is configured would refuse the document: nothing would change.
         module.exit_json(changed=not CONFIGURED_RE.search(result["message"]), **result)
-    result = uploader.upload(document)
-    module.exit_json(**result)
+    module.exit_json(**uploader.upload(document))
 
 
 if __name__ == "__main__":

@@ -18,13 +18,7 @@ description:
   - Reads with few requests, the locations and the nodes each in one filtered (or one large-page) request.
 extends_documentation_fragment:
   - pexip.infinity.api
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: none
+  - pexip.infinity.attributes.info
 options:
   name:
     description:
@@ -110,90 +104,44 @@ locations:
       sample: [169.254.169.123]
 """
 
-from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError, object_id
-from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule, related_uri
-
-RELATIONS = ("overflow_location1", "overflow_location2", "transcoding_location")
-SERVERS = (("dns_servers", "dns_server"), ("ntp_servers", "ntp_server"))
-# One page big enough for every location or node of a deployment (Tastypie caps it at its max_limit and pages).
-PAGE = 1000
+from ansible_collections.pexip.infinity.plugins.module_utils.catalog import LOCATION, NODE, location_nodes, nodes_in
+from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import PAGE, Engine
 
 
-def location_id(location):
-    return location.get("id") or object_id(location["resource_uri"])
-
-
-def location_key(ref):
-    """The id a related-field value (URI, absolute URL, nested object or bare id) points at, if a system_location."""
-    ref = related_uri(ref)
-    if ref in (None, ""):
-        return None
-    if isinstance(ref, int) or str(ref).isdigit():
-        return int(ref)
-    parts = str(ref).rstrip("/").split("/")
-    if len(parts) >= 2 and parts[-2] == "system_location" and parts[-1].isdigit():
-        return int(parts[-1])
-    return None
-
-
-def addresses(items, uri_to_address):
-    return sorted(i.get("address") if isinstance(i, dict) else uri_to_address.get(i, i) for i in items or [])
-
-
-def summarize(location, nodes, uri_to_name, uri_to_address):
+def summarize(engine, location, nodes):
     """``location`` (a copy) with its nodes by role, related location names and server addresses."""
-    loc = dict(location)
-    mine = [n for n in nodes if location_key(n.get("system_location")) == location_id(location)]
+    loc = engine.annotate(location)
+    mine = nodes_in(nodes, location)
     loc["nodes"] = sorted(n.get("name") for n in mine)
     loc["node_count"] = len(mine)
     loc["proxying_nodes"] = sorted(n.get("name") for n in mine if n.get("node_type") == "PROXYING")
     loc["transcoding_nodes"] = sorted(n.get("name") for n in mine if n.get("node_type") != "PROXYING")
-    by_id = dict((object_id(uri), name) for uri, name in uri_to_name.items())
-    for key in RELATIONS:
-        ref = location_key(location.get(key))
-        loc[key + "_name"] = by_id.get(ref) if ref is not None else None
-    loc["dns_server_addresses"] = addresses(location.get("dns_servers"), uri_to_address)
-    loc["ntp_server_addresses"] = addresses(location.get("ntp_servers"), uri_to_address)
     return loc
 
 
+def run(module):
+    engine = Engine(module, LOCATION)
+    name = module.params["name"]
+    if name:
+        found = engine.lookup(name)  # also reads every location when it refers to others, for their names
+        locations = [found] if found else []
+    else:
+        locations = engine.load_all(LOCATION.endpoint)
+    if not locations:
+        return []
+    if len(locations) == 1:
+        nodes = module.call(location_nodes, module.client, locations[0])
+    else:
+        nodes = module.call(module.client.list, NODE.endpoint, limit=PAGE)
+    return sorted((summarize(engine, loc, nodes) for loc in locations), key=lambda loc: loc.get("name") or "")
+
+
 def main():
-    module = PexipModule(argument_spec=dict(name=dict(type="str")), supports_check_mode=True)
+    module = PexipModule(argument_spec=dict(name=dict(type="str")))
     name = module.params["name"]
     module.label = "pexip_location_info '%s'" % name if name else "pexip_location_info"
-    client = module.client
-
-    if name:
-        locations = [loc for loc in module.call(client.list, "system_location", name=name) if loc.get("name") == name]
-    else:
-        locations = module.call(client.list, "system_location", limit=PAGE)
-    if not locations:
-        module.exit_json(changed=False, locations=[])
-
-    uri_to_name = dict((loc["resource_uri"], loc["name"]) for loc in locations)
-    wanted_ids = set(location_key(loc.get(k)) for loc in locations for k in RELATIONS) - set([None])
-    if wanted_ids - set(object_id(u) for u in uri_to_name):
-        for loc in module.call(client.list, "system_location", limit=PAGE):
-            uri_to_name[loc["resource_uri"]] = loc["name"]
-
-    uri_to_address = {}
-    for key, resource in SERVERS:
-        if any(not isinstance(i, dict) for loc in locations for i in loc.get(key) or []):
-            for server in module.call(client.list, resource, limit=PAGE):
-                uri_to_address[server["resource_uri"]] = server.get("address")
-
-    if len(locations) == 1:
-        try:
-            nodes = client.list("worker_vm", limit=PAGE, system_location=location_id(locations[0]))
-        except PexipApiError as exc:
-            if exc.status != 400:
-                module.fail(exc.msg, status=exc.status)
-            nodes = module.call(client.list, "worker_vm", limit=PAGE)
-    else:
-        nodes = module.call(client.list, "worker_vm", limit=PAGE)
-
-    result = [summarize(loc, nodes, uri_to_name, uri_to_address) for loc in locations]
-    module.exit_json(changed=False, locations=sorted(result, key=lambda loc: loc.get("name") or ""))
+    module.exit_json(changed=False, locations=run(module))
 
 
 if __name__ == "__main__":

@@ -30,13 +30,16 @@ description:
     and messages mask them).
 extends_documentation_fragment:
   - pexip.infinity.api
+  - pexip.infinity.attributes
+  - pexip.infinity.wait
 attributes:
   check_mode:
     description: In check mode only the API is asked; SSH is not used. C(changed) says whether the first boot would run.
-    support: full
   diff_mode:
     description: No diff is returned.
     support: none
+  platform:
+    description: Talks to the new Management Node over SSH and to its REST API; runs on the controller.
 options:
   host:
     description:
@@ -154,11 +157,9 @@ options:
     default: 60
   wait:
     description: After the wizard, wait until the API accepts O(username) and O(password) (the node reboots first).
-    type: bool
     default: true
   wait_timeout:
     description: Seconds to wait for the API with O(wait).
-    type: int
     default: 900
 requirements:
   - paramiko
@@ -237,9 +238,10 @@ except ImportError:  # pragma: no cover - reported by the module
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError, PexipClient, resource_path
+from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError, PexipTLSError, resource_path
 from ansible_collections.pexip.infinity.plugins.module_utils.first_boot import FirstBootError, Session, mask, run_first_boot, wizard_answers
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
+from ansible_collections.pexip.infinity.plugins.module_utils.waiter import Waiter, wait_argument_spec, wait_errors
 
 
 QUIET = 3.0
@@ -261,18 +263,14 @@ def ssh_address(params):
 
 def api_state(module):
     """'accepted', 'refused' (401: installed with other credentials) or 'down'. A TLS failure fails the module."""
-    p = module.params
-    client = PexipClient(p["host"], p["username"], p["password"], validate_certs=p["validate_certs"], ca_path=p["ca_path"],
-                         timeout=min(p["timeout"], 10), retries=0)
+    client = module.new_client(timeout=min(module.params["timeout"], 10), retries=0)
     try:
         client.request("GET", resource_path("system_location"), params={"limit": 1})
         return "accepted"
+    except PexipTLSError as exc:
+        module.fail(exc.msg)
     except PexipApiError as exc:
-        if exc.status == 401:
-            return "refused"
-        if exc.status is None and "could not be verified" in exc.msg:
-            module.fail(exc.msg)
-        return "down"
+        return "refused" if exc.status == 401 else "down"
 
 
 def bare(text):
@@ -395,19 +393,15 @@ class SshLogin(object):
 
 def wait_for_api(module):
     p = module.params
-    deadline = time.monotonic() + p["wait_timeout"]
-    while True:
-        state = api_state(module)
-        if state == "accepted":
-            return
-        if time.monotonic() >= deadline:
-            if state == "refused":
-                module.fail("the Management Node API at %s answers but refuses user '%s' after %s seconds: the wizard was given "
-                            "other credentials? Log in to the Administrator interface to check." % (p["host"], p["username"], p["wait_timeout"]))
-            module.fail("the Management Node API at %s did not answer within %s seconds after the installation wizard. The node may "
-                        "still be rebooting (raise wait_timeout), or the controller cannot reach HTTPS on it (security group)."
-                        % (p["host"], p["wait_timeout"]))
-        time.sleep(2)
+    ready, state, dummy = Waiter(p["wait_timeout"], p["poll_interval"]).wait(lambda: api_state(module), lambda state: state == "accepted")
+    if ready:
+        return
+    if state == "refused":
+        module.fail("the Management Node API at %s answers but refuses user '%s' after %s seconds: the wizard was given "
+                    "other credentials? Log in to the Administrator interface to check." % (p["host"], p["username"], p["wait_timeout"]))
+    module.fail("the Management Node API at %s did not answer within %s seconds after the installation wizard. The node may "
+                "still be rebooting (raise wait_timeout), or the controller cannot reach HTTPS on it (security group)."
+                % (p["host"], p["wait_timeout"]))
 
 
 def main():
@@ -433,17 +427,18 @@ def main():
         usage_statistics=dict(type="bool", default=False),
         connect_timeout=dict(type="int", default=300),
         prompt_timeout=dict(type="int", default=60),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=900),
     )
-    module = PexipModule(argument_spec=argument_spec, supports_check_mode=True,
-                         mutually_exclusive=[("private_key_file", "private_key")])
+    argument_spec.update(wait_argument_spec(wait=True, wait_timeout=900, poll_interval=10))
+    module = PexipModule(argument_spec=argument_spec, mutually_exclusive=[("private_key_file", "private_key")])
     p = module.params
     module.label = "pexip_management_node_first_boot %s" % ssh_address(p)
     if not HAS_PARAMIKO:
         module.fail_json(msg=missing_required_lib("paramiko"), exception=PARAMIKO_IMPORT_ERROR)
+    errors = wait_errors(p)
     if len(p["os_password"]) < 8:
-        module.fail("os_password must have at least 8 characters (the node's password rules).")
+        errors.append("os_password must have at least 8 characters (the node's password rules)")
+    if errors:
+        module.fail("; ".join(errors) + ".")
 
     state = api_state(module)
     if state == "accepted":

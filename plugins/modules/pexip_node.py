@@ -20,19 +20,13 @@ description:
   - The bootstrap document can only be obtained when the node is created. The fields baked into it (O(address),
     O(netmask), O(gateway), O(hostname), O(domain)) are therefore never patched on an existing node; changing them
     needs O(recreate=true), which deletes the node and creates it again (its instance must then be bootstrapped again).
-  - Puts nodes into maintenance mode and optionally waits until their calls have drained (O(wait_for_idle)).
+  - Puts nodes into maintenance mode and optionally waits until their calls have drained (O(wait)).
   - Deleting a node (O(state=absent)) only removes it from the Management Node; it does not touch its EC2 instance.
 attributes:
   check_mode:
-    support: full
     description: Makes no change and does not wait for calls to drain; reads are still made.
   diff_mode:
-    support: full
     description: Shows the fields that would change; the SSH password is masked.
-  platform:
-    support: full
-    platforms: pexip
-    description: Talks to the Pexip Infinity Management Node REST API; runs on the controller or any host that reaches it.
 options:
   name:
     description:
@@ -152,27 +146,29 @@ options:
       - Nothing is written when the node already exists; the document cannot be fetched again
         (a warning says so when the file is missing).
     type: path
-  wait_for_idle:
+  return_content:
+    description:
+      - Return the bootstrap document of a node created by this run as RV(bootstrap_config) when O(config_dest) is
+        not set. Set V(false) so that it never appears in the task result.
+      - The document is never part of a failure result.
+    type: bool
+    default: true
+  wait:
     description:
       - With O(maintenance_mode=true), wait until no live participant (as media, signalling or proxy node) and no
         conference shard is on the node's address any more.
       - Progress is logged and returned as RV(drain_log). On timeout the module fails with the number of calls still
         live and leaves maintenance mode on.
       - Not done in check mode.
-    type: bool
-    default: false
-  idle_timeout:
+    aliases: [wait_for_idle]
+  wait_timeout:
     description:
-      - Seconds to wait for the node to drain (O(wait_for_idle)).
-    type: int
-    default: 600
-  poll_interval:
-    description:
-      - Seconds between two checks while waiting for the node to drain.
-    type: int
-    default: 10
+      - Seconds to wait for the node to drain (O(wait)).
+    aliases: [idle_timeout]
 extends_documentation_fragment:
   - pexip.infinity.api
+  - pexip.infinity.attributes
+  - pexip.infinity.wait
 notes:
   - The bootstrap document contains the node's secrets (among them the hashed SSH password and the credentials the
     node uses to join the Management Node). Prefer O(config_dest) and protect the file; with RV(bootstrap_config),
@@ -205,8 +201,8 @@ EXAMPLES = r"""
     name: cn-lon-1
     maintenance_mode: true
     maintenance_mode_reason: instance stop
-    wait_for_idle: true
-    idle_timeout: 1800
+    wait: true
+    wait_timeout: 1800
 
 - name: Give a node a new address (new bootstrap document; the instance must be bootstrapped again)
   pexip.infinity.pexip_node:
@@ -251,7 +247,7 @@ bootstrap_config:
   description:
     - The XML bootstrap document of a node created by this run, when O(config_dest) is not set.
     - It contains the node's secrets; do not print or store it.
-  returned: when a node was created (or recreated) and O(config_dest) is not set
+  returned: when a node was created (or recreated), O(config_dest) is not set and O(return_content=true)
   type: str
 config_dest:
   description: The file the bootstrap document was written to.
@@ -282,7 +278,7 @@ calls:
       type: int
 drain_log:
   description: Progress lines written while waiting for the node to drain.
-  returned: when O(wait_for_idle) waited
+  returned: when O(wait) waited
   type: list
   elements: str
   sample: ["0s: node 10.0.1.10 carries 2 live call(s): 1 participant(s) and 1 conference shard(s)"]
@@ -290,44 +286,33 @@ drain_log:
 
 import os
 
-from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
-from ansible_collections.pexip.infinity.plugins.module_utils.api import object_id
 from ansible_collections.pexip.infinity.plugins.module_utils import nodes
+from ansible_collections.pexip.infinity.plugins.module_utils.api import object_id
+from ansible_collections.pexip.infinity.plugins.module_utils.catalog import NODE, ROLES, SSH_MODES, location_nodes
+from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine
 from ansible_collections.pexip.infinity.plugins.module_utils.sha512_crypt import is_sha512_crypt, sha512_crypt
+from ansible_collections.pexip.infinity.plugins.module_utils.waiter import Waiter, wait_argument_spec, wait_errors
 
-ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    hostname=dict(type="str"),
-    domain=dict(type="str"),
-    address=dict(type="str"),
+ARGUMENT_SPEC = NODE.argument_spec(
     netmask=dict(type="str"),
-    gateway=dict(type="str"),
-    role=dict(type="str", choices=list(nodes.ROLES)),
-    system_location=dict(type="str"),
-    static_nat_address=dict(type="str"),
-    enable_distributed_database=dict(type="bool"),
-    enable_ssh=dict(type="str", choices=list(nodes.SSH_MODES)),
-    ssh_password=dict(type="str", no_log=True),
     update_password=dict(type="str", choices=["on_create", "always"], default="on_create", no_log=False),
-    maintenance_mode=dict(type="bool"),
-    maintenance_mode_reason=dict(type="str"),
-    description=dict(type="str"),
-    tls_certificate=dict(type="str"),
     recreate=dict(type="bool", default=False),
     force=dict(type="bool", default=False),
     config_dest=dict(type="path"),
-    wait_for_idle=dict(type="bool", default=False),
-    idle_timeout=dict(type="int", default=600),
-    poll_interval=dict(type="int", default=10),
+    return_content=dict(type="bool", default=True),
 )
+ARGUMENT_SPEC.update(wait_argument_spec(wait=False, wait_timeout=600, poll_interval=10,
+                                        wait_aliases=["wait_for_idle"], wait_timeout_aliases=["idle_timeout"]))
+TLS_PREFIX = "/api/admin/configuration/v1/tls_certificate/"
 
 
 class NodeModule(object):
     def __init__(self):
-        self.module = PexipModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+        self.module = PexipModule(argument_spec=ARGUMENT_SPEC)
         self.params = self.module.params
         self.module.label = "pexip_node '%s'" % self.params["name"]
+        self.engine = Engine(self.module, NODE)
         self.result = dict(changed=False, created=False, recreated=False, node={})
         self.diff = dict(before={}, after={})
 
@@ -346,45 +331,29 @@ class NodeModule(object):
         p = self.params
         if p["netmask"] is not None:
             p["netmask"] = nodes.normalize_netmask(p["netmask"])
-        errors = nodes.validate_node(p)
-        if p["wait_for_idle"] and p["maintenance_mode"] is not True:
-            errors.append("wait_for_idle needs maintenance_mode: true (a node that is not in maintenance mode keeps taking new calls)")
+        errors = nodes.validate_node(p) + wait_errors(p)
+        if p["wait"] and p["maintenance_mode"] is not True:
+            errors.append("wait/wait_for_idle needs maintenance_mode: true (a node that is not in maintenance mode keeps taking new calls)")
+        tls = p["tls_certificate"]
+        if tls and (not tls.startswith(TLS_PREFIX) or object_id(tls) is None):
+            errors.append("tls_certificate '%s' must be the resource URI of a certificate, such as %s3/" % (tls, TLS_PREFIX))
         if errors:
             self.fail("invalid options: %s." % "; ".join(errors))
-
-    def location_uri(self):
-        name = self.params["system_location"]
-        if name is None:
-            return None
-        found = self.call(self.client.find, "system_location", name=name)
-        if found is None:
-            self.fail("system location '%s' does not exist on the Management Node; create it first (pexip.infinity.pexip_location)." % name)
-        return found["resource_uri"]
-
-    def tls_uri(self):
-        value = self.params["tls_certificate"]
-        if not value:
-            return None
-        if not value.startswith("/api/admin/configuration/v1/tls_certificate/") or object_id(value) is None:
-            self.fail("tls_certificate '%s' must be the resource URI of a certificate, such as /api/admin/configuration/v1/tls_certificate/3/." % value)
-        return value
 
     def password_hash(self):
         password = self.params["ssh_password"]
         return password if is_sha512_crypt(password) else sha512_crypt(password)
 
-    def check_location_roles(self, location_uri, node_type, location_name=None):
+    def check_location_roles(self, location_uri, node_type):
         """A system location must not mix proxying and transcoding nodes."""
-        others = self.call(self.client.list, nodes.WORKER_VM, system_location=object_id(location_uri))
-        # Keep only nodes that really are in that location, whatever the filter did.
-        others = [n for n in others if nodes.changed_fields(n, {"system_location": location_uri}, ["system_location"]) == []]
+        others = self.call(location_nodes, self.client, {"resource_uri": location_uri})
         conflicts = nodes.role_conflicts(others, node_type, own_name=self.params["name"])
         if conflicts:
-            location_name = location_name or self.call(self.client.name_for, location_uri)
-            other_role = nodes.NODE_TYPE_ROLES.get("PROXYING" if node_type == "CONFERENCING" else "CONFERENCING")
-            own_role = nodes.NODE_TYPE_ROLES.get(node_type)
+            location_name = self.call(self.client.name_for, location_uri)
+            other_role = NODE.field("node_type").shown("PROXYING" if node_type == "CONFERENCING" else "CONFERENCING")
             self.fail("system location '%s' already holds %s node(s) %s; a location must not mix proxying and transcoding nodes: "
-                      "use another location for this %s node." % (location_name, other_role, ", ".join(conflicts), own_role))
+                      "use another location for this %s node." % (location_name, other_role, ", ".join(conflicts),
+                                                                  NODE.field("node_type").shown(node_type)))
 
     def guard_calls(self, current, action):
         """Refuse to drop calls unless force; returns the counts."""
@@ -399,97 +368,87 @@ class NodeModule(object):
 
     # -- output -----------------------------------------------------------------------------
     def show(self, obj):
-        obj = self.module.masked(dict(obj or {}))
-        obj.pop("deployment_type", None)
+        obj = self.engine.public(obj)
         if obj.get("node_type"):
-            obj["role"] = nodes.NODE_TYPE_ROLES.get(obj["node_type"])
+            obj["role"] = NODE.field("node_type").shown(obj["node_type"])
         return obj
 
     def exit(self):
-        if self.module._diff:
-            self.result["diff"] = self.diff
-        self.module.exit_json(**self.result)
+        self.module.exit(diff=self.diff, **self.result)
 
     # -- actions ----------------------------------------------------------------------------
     def create(self, wanted):
-        payload = nodes.create_payload(wanted, self.password_hash())
-        self.diff = dict(before=self.diff["before"], after=self.show(payload))
-        self.result.update(changed=True, created=True, node=self.show(payload))
-        if self.module.check_mode:
-            return
         name = self.params["name"]
-
-        def lookup():
-            return self.client.find(nodes.WORKER_VM, name=name)
-
-        response = None
+        extra = dict(deployment_type="MANUAL-PROVISION-ONLY")
+        if "node_type" not in wanted:
+            extra["node_type"] = ROLES["transcoding"]
         for dummy in range(3):
-            obj, response = self.call(self.client.create, nodes.WORKER_VM, payload, lookup=lookup)
-            if response is not None:
+            outcome = self.engine.ensure(None, wanted, name, create_extra=extra, write_only=dict(password=self.password_hash()))
+            if self.module.check_mode or outcome.response is not None:
                 break
             # The POST failed in flight (timeout, reset, 5xx) but the lookup shows the node was created anyway.
             # Its answer was the bootstrap document, which the Management Node cannot hand out again: delete the
             # node just created and create it once more, so that the user always gets a document.
             self.module.warn("the create request of node '%s' failed in flight but the node was created; its bootstrap "
                              "document was lost, so the node was deleted and created again" % name)
-            self.call(self.client.delete, obj["resource_uri"])
+            self.call(self.client.delete, outcome.obj["resource_uri"])
         else:
             self.fail("the node was created but its bootstrap document was lost several times in flight; "
                       "the node was deleted again. Check the connection to the Management Node and re-run.")
-        self.result["node"] = self.show(obj or payload)
-        document = nodes.bootstrap_document(response)
+        self.diff = dict(before=self.diff["before"], after=outcome.diff["after"])
+        self.result.update(changed=True, created=True, node=self.show(outcome.obj))
+        if self.module.check_mode:
+            return
+        document = nodes.bootstrap_document(outcome.response)
         if not document:
             self.fail("the node was created but the Management Node answered without a bootstrap document (HTTP %s). "
-                      "Delete the node (state: absent) and create it again." % response.status_code)
+                      "Delete the node (state: absent) and create it again." % outcome.response.status_code)
         dest = self.params["config_dest"]
         if dest:
             try:
                 self.result["config_dest"] = nodes.write_private(dest, document)
             except (IOError, OSError) as exc:
-                # The node exists now and its document is only in memory: hand it back rather than lose it.
-                self.result["bootstrap_config"] = document
-                self.fail("the node was created but its bootstrap document could not be written to %s (%s); "
-                          "it is returned as bootstrap_config." % (dest, exc))
-        else:
+                # The document must not end up in a failure result: without it the node is useless, so remove it.
+                self.call(self.client.delete, outcome.obj["resource_uri"])
+                self.result.update(created=False, node={})
+                self.fail("the node was created but its bootstrap document could not be written to %s (%s); the node was deleted "
+                          "again. Correct config_dest and run again." % (dest, exc))
+        elif self.params["return_content"]:
             self.result["bootstrap_config"] = document
 
     def present(self):
         p = self.params
-        current = self.call(self.client.find, nodes.WORKER_VM, name=p["name"])
+        current = self.engine.lookup(p["name"])
+        wanted = self.engine.wanted(p)
+        location = NODE.field("system_location")
         if current is None:
             missing = nodes.missing_on_create(p)
             if missing:
                 self.fail("the node does not exist yet; to create it, also give %s." % ", ".join(missing))
-        location_uri = self.location_uri()
-        wanted = nodes.node_payload(p, location_uri, self.tls_uri())
-
-        if current is None:
-            self.check_location_roles(location_uri, wanted.get("node_type", nodes.ROLES["transcoding"]), p["system_location"])
+            self.check_location_roles(self.engine.uri_of(location, p["system_location"]), wanted.get("node_type", ROLES["transcoding"]))
             self.create(wanted)
             return self.drain(self.result["node"])
 
-        replace = nodes.changed_fields(current, wanted, nodes.REPLACE_FIELDS)
-        restart = nodes.changed_fields(current, wanted, nodes.RESTART_FIELDS)
+        keys = self.engine.changes(current, wanted)
+        replace = [k for k in keys if k in nodes.REPLACE_FIELDS]
+        restart = [k for k in keys if NODE.field(k).restarts]
         if restart or replace:
-            node_type = wanted.get("node_type") or current.get("node_type") or nodes.ROLES["transcoding"]
-            location = wanted.get("system_location") or current.get("system_location")
-            self.check_location_roles(location, node_type, p["system_location"])
+            node_type = wanted.get("node_type") or current.get("node_type") or ROLES["transcoding"]
+            uri = self.engine.uri_of(location, wanted["system_location"]) if wanted.get("system_location") else current.get("system_location")
+            self.check_location_roles(uri, node_type)
         if replace:
             return self.recreate(current, wanted, replace)
         if restart:
             self.module.warn("changing %s of node '%s' restarts the node and drops the calls it carries"
-                             % (" and ".join("role" if f == "node_type" else "system location" for f in restart), p["name"]))
-
-        create_only = () if p["update_password"] == "always" and p["ssh_password"] else ("password",)
-        if "password" not in create_only:
-            wanted["password"] = self.password_hash()
-        changed, obj, diff, dummy = self.module.ensure_present(nodes.WORKER_VM, current, wanted, create_only=create_only)
-        self.result.update(changed=changed, node=self.show(obj))
-        self.diff = diff
+                             % (" and ".join(NODE.field(k).label for k in restart), p["name"]))
+        write_only = dict(password=self.password_hash()) if p["update_password"] == "always" and p["ssh_password"] else None
+        outcome = self.engine.ensure(current, wanted, write_only=write_only)
+        self.result.update(changed=outcome.changed, node=self.show(outcome.obj))
+        self.diff = outcome.diff
         if p["config_dest"] and not os.path.exists(p["config_dest"]):
             self.module.warn("node '%s' exists already: its bootstrap document is only produced when a node is created, "
                              "so nothing was written to %s" % (p["name"], p["config_dest"]))
-        return self.drain(obj)
+        return self.drain(outcome.obj)
 
     def recreate(self, current, wanted, fields):
         p = self.params
@@ -503,32 +462,31 @@ class NodeModule(object):
         self.guard_calls(current, "recreate")
         self.module.warn("node '%s' is deleted and created again (%s): bootstrap its instance again with the new document"
                          % (p["name"], changes))
-        self.diff = dict(before=self.show(current), after={})
-        if not self.module.check_mode:
-            self.call(self.client.delete, current["resource_uri"])
+        self.diff = self.engine.remove(current).diff
         self.result["recreated"] = True
         self.create(wanted)
         return self.drain(self.result["node"])
 
     def drain(self, node):
         p = self.params
-        if not (p["wait_for_idle"] and p["maintenance_mode"]) or self.module.check_mode:
+        if not (p["wait"] and p["maintenance_mode"]) or self.module.check_mode:
             return
         address = node.get("address") or p["address"]
-        idle, counts, lines = self.call(nodes.wait_until_idle, self.client, address, p["idle_timeout"], p["poll_interval"], log=self.module.log)
+        waiter = Waiter(p["wait_timeout"], p["poll_interval"])
+        idle, counts, lines = self.call(nodes.wait_until_idle, self.client, address, waiter, log=self.module.log)
         self.result.update(calls=counts, drain_log=lines)
         if not idle:
-            self.fail("node is still carrying %s after %d seconds; it stays in maintenance mode. Wait longer (idle_timeout) "
-                      "or end the calls." % (nodes.calls_text(counts), p["idle_timeout"]))
+            self.fail("node is still carrying %s after %d seconds; it stays in maintenance mode. Wait longer (wait_timeout) "
+                      "or end the calls." % (nodes.calls_text(counts), p["wait_timeout"]))
 
     def absent(self):
-        current = self.call(self.client.find, nodes.WORKER_VM, name=self.params["name"])
+        current = self.engine.lookup(self.params["name"])
         if current is None:
             return
         self.guard_calls(current, "delete")
-        changed, diff = self.module.ensure_absent(current)
-        self.diff = dict(before=self.show(current), after={})
-        self.result.update(changed=changed)
+        outcome = self.engine.remove(current, shown=self.show(current))
+        self.diff = outcome.diff
+        self.result.update(changed=outcome.changed)
 
     def run(self):
         self.validate()

@@ -17,17 +17,6 @@ description:
     number of live participants and conference shards on each node's address.
   - RV(nodes[].reported) and RV(nodes[].synced) tell whether a new node has joined the platform, for example
     to wait on after M(pexip.infinity.pexip_config_upload).
-attributes:
-  check_mode:
-    support: full
-    description: Only reads.
-  diff_mode:
-    support: none
-    description: Returns no diff; it changes nothing.
-  platform:
-    support: full
-    platforms: pexip
-    description: Talks to the Pexip Infinity Management Node REST API; runs on the controller or any host that reaches it.
 options:
   name:
     description:
@@ -44,6 +33,7 @@ options:
     choices: [transcoding, proxying]
 extends_documentation_fragment:
   - pexip.infinity.api
+  - pexip.infinity.attributes.info
 seealso:
   - module: pexip.infinity.pexip_node
 """
@@ -174,20 +164,20 @@ nodes:
       conference_shards: 0
 """
 
-from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
-from ansible_collections.pexip.infinity.plugins.module_utils.api import object_id
 from ansible_collections.pexip.infinity.plugins.module_utils import nodes
+from ansible_collections.pexip.infinity.plugins.module_utils.api import object_id
+from ansible_collections.pexip.infinity.plugins.module_utils.catalog import NODE, ROLES
+from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine, related_uri
 
-CONFIG_FIELDS = ("id", "name", "hostname", "domain", "address", "netmask", "gateway", "static_nat_address", "node_type",
-                 "enable_distributed_database", "maintenance_mode", "maintenance_mode_reason", "description", "resource_uri")
 STATUS_FIELDS = ("sync_status", "last_updated", "boot_time", "version", "media_load", "max_hd_calls")
 
 
-def merge(config, status, counts, location_name):
-    node = dict((k, config.get(k)) for k in CONFIG_FIELDS)
-    node["role"] = nodes.NODE_TYPE_ROLES.get(config.get("node_type"))
+def merge(engine, config, status, counts, location_name):
+    node = engine.public(dict((k, config.get(k)) for k in NODE.output if k not in ("system_location_name", "tls_certificate")))
+    node["role"] = NODE.field("node_type").shown(config.get("node_type")) if config.get("node_type") else None
     node["enable_ssh"] = (config.get("enable_ssh") or "").lower() or None
-    node["system_location_uri"] = config.get("system_location")
+    node["system_location_uri"] = related_uri(config.get("system_location"))
     node["system_location"] = location_name
     status = status or {}
     for field in STATUS_FIELDS:
@@ -204,31 +194,32 @@ def main():
     module = PexipModule(argument_spec=dict(
         name=dict(type="str"),
         system_location=dict(type="str"),
-        role=dict(type="str", choices=list(nodes.ROLES)),
-    ), supports_check_mode=True)
+        role=dict(type="str", choices=list(ROLES)),
+    ))
     p = module.params
     module.label = "pexip_node_info" + ("".join(" %s='%s'" % (k, p[k]) for k in ("name", "system_location", "role") if p[k] is not None))
     client = module.client
+    engine = Engine(module, NODE)
     filters = {}
     if p["name"] is not None:
         filters["name"] = p["name"]
     if p["role"] is not None:
-        filters["node_type"] = nodes.ROLES[p["role"]]
+        filters["node_type"] = ROLES[p["role"]]
     if p["system_location"] is not None:
         location = module.call(client.find, "system_location", name=p["system_location"])
         if location is None:
             module.exit_json(changed=False, nodes=[])
         filters["system_location"] = object_id(location["resource_uri"])
 
-    configs = module.call(client.list, nodes.WORKER_VM, **filters)
+    configs = module.call(client.list, NODE.endpoint, **filters)
     if not configs:
         module.exit_json(changed=False, nodes=[])
 
     if len(configs) == 1:
-        statuses = module.call(client.list, nodes.WORKER_VM, api="status", name=configs[0]["name"])
+        statuses = module.call(client.list, NODE.endpoint, api="status", name=configs[0]["name"])
         counts = {configs[0]["address"]: module.call(nodes.count_calls, client, configs[0]["address"])}
     else:
-        statuses = module.call(client.list, nodes.WORKER_VM, api="status")
+        statuses = module.call(client.list, NODE.endpoint, api="status")
         participants = module.call(client.list, "participant", api="status")
         shards = module.call(client.list, "conference_shard", api="status")
         counts = nodes.counts_by_address(participants, shards)
@@ -238,14 +229,11 @@ def main():
     location_names = {}
     out = []
     for config in sorted(configs, key=lambda c: c.get("name") or ""):
-        uri = config.get("system_location")
-        if isinstance(uri, dict):
-            uri = uri.get("resource_uri")
-            config = dict(config, system_location=uri)
+        uri = related_uri(config.get("system_location"))
         if uri and uri not in location_names:
             location_names[uri] = p["system_location"] or module.call(client.name_for, uri)
         status = by_config_id.get(config.get("id")) or by_name.get(config.get("name"))
-        out.append(merge(config, status, counts.get(config.get("address"), {}), location_names.get(uri)))
+        out.append(merge(engine, config, status, counts.get(config.get("address"), {}), location_names.get(uri)))
     module.exit_json(changed=False, nodes=out)
 
 

@@ -22,13 +22,10 @@ description:
     NTP servers or pools.
 extends_documentation_fragment:
   - pexip.infinity.api
+  - pexip.infinity.attributes
 attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
   diff_mode:
     description: Returns the addresses before and after.
-    support: full
 options:
   dns_servers:
     description:
@@ -89,44 +86,25 @@ deleted:
   elements: str
 """
 
+from ansible_collections.pexip.infinity.plugins.module_utils.catalog import SERVERS
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
-from ansible_collections.pexip.infinity.plugins.module_utils.servers import SERVERS, server_errors
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine
+from ansible_collections.pexip.infinity.plugins.module_utils.servers import server_errors
 
 RECOMMENDED_NTP = 3
-PAGE = 1000
 
 
 def ensure(module):
-    """Bring the servers in line; returns (result, before, after). ``module``: client, params, check_mode, call, warn."""
+    """Bring the servers in line; returns (result, before, after)."""
     p = module.params
-    client = module.client
     result = dict(changed=False, created=[], deleted=[])
     before, after = {}, {}
-    for key, resource in SERVERS:
-        current = module.call(client.list, resource, limit=PAGE)
-        addresses = sorted(obj["address"] for obj in current)
-        before[key] = addresses
-        wanted = p.get(key)
-        if wanted is None:
-            after[key] = addresses
-            continue
-        wanted = [a.strip() for a in wanted]
-        for address in wanted:
-            if address in addresses:
-                continue
-            result["created"].append("%s %s" % (resource, address))
-            if not module.check_mode:
-                module.call(client.create, resource, {"address": address, "description": p["description"]},
-                            lookup=lambda r=resource, a=address: client.find(r, address=a))
-        final = set(addresses) | set(wanted)
-        if p["purge"]:
-            for obj in current:
-                if obj["address"] not in wanted:
-                    result["deleted"].append("%s %s" % (resource, obj["address"]))
-                    final.discard(obj["address"])
-                    if not module.check_mode:
-                        module.call(client.delete, obj["resource_uri"])
-        after[key] = sorted(final)
+    for key in sorted(SERVERS):
+        wanted = [a.strip() for a in p[key]] if p.get(key) is not None else None
+        before[key], after[key], created, deleted = Engine(module, SERVERS[key]).ensure_members(
+            wanted, purge=p["purge"], extra=dict(description=p["description"]))
+        result["created"].extend(created)
+        result["deleted"].extend(deleted)
     result["changed"] = bool(result["created"] or result["deleted"])
     result.update(after)
     if p.get("ntp_servers") is not None and len(after["ntp_servers"]) < RECOMMENDED_NTP:
@@ -142,15 +120,12 @@ def main():
         ntp_servers=dict(type="list", elements="str"),
         description=dict(type="str", default=""),
         purge=dict(type="bool", default=False),
-    ), supports_check_mode=True)
-    module.label = "pexip_system_servers"
+    ), label="pexip_system_servers")
     errors = server_errors(module.params)
     if errors:
         module.fail("; ".join(errors) + ".")
     result, before, after = ensure(module)
-    if module._diff:
-        result["diff"] = dict(before=before, after=after) if result["changed"] else dict(before={}, after={})
-    module.exit_json(**result)
+    module.exit(diff=dict(before=before, after=after) if result["changed"] else dict(before={}, after={}), **result)
 
 
 if __name__ == "__main__":

@@ -6,72 +6,27 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
 import pytest
 import requests
 
+from fakes import BASE, HOST, ScriptedSession as FakeSession, response
+
 from ansible_collections.pexip.infinity.plugins.module_utils.api import (
     PexipApiError,
+    PexipBusyError,
     PexipClient,
+    PexipConnectionError,
+    PexipNotFoundError,
+    PexipResponseError,
+    PexipTLSError,
+    PexipValidationError,
     field_errors_text,
     object_id,
     resource_path,
 )
 
-HOST = "mgr.example.com"
-BASE = "https://" + HOST
 LOC = "/api/admin/configuration/v1/system_location/"
 NODE = "/api/admin/configuration/v1/worker_vm/"
-
-
-def response(status=200, body=None, headers=None, text=None):
-    """A real ``requests.Response`` with a JSON (or text) body."""
-    resp = requests.Response()
-    resp.status_code = status
-    resp.headers.update(headers or {})
-    if text is not None:
-        resp._content = text.encode("utf-8")  # pylint: disable=protected-access
-    else:
-        resp._content = json.dumps(body if body is not None else {}).encode("utf-8")  # pylint: disable=protected-access
-        resp.headers.setdefault("Content-Type", "application/json")
-    return resp
-
-
-class FakeSession(object):
-    """Stands in for ``requests.Session``: answers from a script and records every call.
-
-    ``script`` items are a Response, an exception instance (raised), or a callable
-    ``(method, url, kwargs) -> Response``. Routes (method, path prefix) -> list of items let
-    one test answer different URLs; when a route's list holds one item it is reused.
-    """
-
-    def __init__(self, *script, **routes):
-        self.script = list(script)
-        self.routes = routes.get("routes", {})
-        self.calls = []
-        self.headers = {}
-        self.auth = None
-        self.verify = None
-
-    def request(self, method, url, timeout=None, **kwargs):
-        self.calls.append(dict(method=method, url=url, timeout=timeout, **kwargs))
-        item = None
-        for (route_method, prefix), items in self.routes.items():
-            if route_method == method and url.split("?")[0] == BASE + prefix:
-                item = items.pop(0) if len(items) > 1 else items[0]
-                break
-        if item is None:
-            assert self.script, "unexpected request %s %s" % (method, url)
-            item = self.script.pop(0)
-        if isinstance(item, Exception):
-            raise item
-        if callable(item):
-            return item(method, url, kwargs)
-        return item
-
-    def methods(self):
-        return [c["method"] for c in self.calls]
 
 
 def client(session, **kwargs):
@@ -440,3 +395,86 @@ def test_create_honours_retry_after():
     pc, sleeps = client(session, max_backoff=30.0)
     pc.create("system_location", {"name": "Lyon"})
     assert sleeps == [7.0]
+
+
+# -- typed errors, robustness (issue 12) ----------------------------------------------------------
+def test_errors_are_typed():
+    session = FakeSession(response(400, {"error": "bad"}), response(404, {"error": "gone"}), response(503, text="busy"),
+                          requests.exceptions.ConnectionError("refused"), requests.exceptions.SSLError("self-signed"))
+    pc, dummy = client(session, retries=0)
+    with pytest.raises(PexipValidationError):
+        pc.get(LOC)
+    with pytest.raises(PexipNotFoundError):
+        pc.get(LOC + "9/")
+    with pytest.raises(PexipBusyError):
+        pc.get(LOC)
+    with pytest.raises(PexipConnectionError):
+        pc.get(LOC)
+    with pytest.raises(PexipTLSError):
+        pc.get(LOC)
+
+
+@pytest.mark.parametrize("answer,fragment", [
+    (response(200, text="<html><body>Proxy error</body></html>", headers={"Content-Type": "text/html"}), "with text/html instead of a JSON object"),
+    (response(200, text=""), "with no content type instead of a JSON object"),
+    (response(200, ["not", "an", "object"]), "with application/json instead of a JSON object"),
+])
+def test_a_2xx_answer_that_is_not_the_json_expected_is_a_clear_error(answer, fragment):
+    answer.url = BASE + LOC
+    pc, dummy = client(FakeSession(answer))
+    with pytest.raises(PexipResponseError) as err:
+        pc.list("system_location")
+    assert fragment in err.value.msg and BASE + LOC in err.value.msg and err.value.status == 200
+
+
+def test_a_page_without_a_list_of_objects_is_a_clear_error():
+    pc, dummy = client(FakeSession(response(200, {"objects": "nope"})))
+    with pytest.raises(PexipResponseError) as err:
+        pc.list("system_location")
+    assert "without a list of objects" in err.value.msg
+
+
+def test_delete_whose_retry_finds_nothing_succeeded():
+    session = FakeSession(requests.exceptions.ReadTimeout("timed out"), response(404, {"error": "not found"}))
+    pc, dummy = client(session)
+    pc.delete(LOC + "4/")
+    assert session.methods() == ["DELETE", "DELETE"]
+    with pytest.raises(PexipNotFoundError):  # a first answer of 404 still is an error
+        client(FakeSession(response(404, {"error": "not found"})))[0].delete(LOC + "4/")
+
+
+def test_any_base_url_and_port():
+    session = FakeSession(response(200, text="<p>not configured</p>"))
+    pc = PexipClient("https://10.0.1.10:8443", session=session, sleep=lambda s: None)
+    resp = pc.request("GET", "/", check=False)
+    assert session.calls[0]["url"] == "https://10.0.1.10:8443/" and resp.status_code == 200
+    assert session.auth is None  # no Management Node credentials for another server
+
+
+def test_connect_window_retries_connection_errors_for_a_time_not_a_count():
+    now = [0.0]
+    session = FakeSession(*[requests.exceptions.ConnectionError("refused")] * 20)
+    pc = PexipClient("https://10.0.1.10:8443", session=session, retries=1, connect_window=30, clock=lambda: now[0],
+                     sleep=lambda s: now.__setitem__(0, now[0] + s), backoff=1.0, max_backoff=10.0)
+    with pytest.raises(PexipConnectionError):
+        pc.request("GET", "/")
+    assert now[0] == 30 and len(session.calls) > 2
+
+
+def test_a_write_lost_in_flight_is_remembered():
+    session = FakeSession(requests.exceptions.ReadTimeout("timed out"))
+    pc, dummy = client(session)
+    with pytest.raises(PexipConnectionError) as err:
+        pc.request("POST", LOC, json={})
+    assert err.value.sent is True and pc.maybe_sent is True
+
+
+def test_command_asks_done_after_a_lost_answer():
+    session = FakeSession(response(503), response(502))
+    pc, sleeps = client(session)
+    assert pc.command("platform", "start_cloudnode", {"instance_id": "i-1"}, done=lambda: True) == {}
+    assert session.methods() == ["POST"] and not sleeps
+    session = FakeSession(response(503), response(202, {"status": "success"}))
+    pc, sleeps = client(session)
+    assert pc.command("platform", "start_cloudnode", {"instance_id": "i-1"}, done=lambda: False) == {"status": "success"}
+    assert session.methods() == ["POST", "POST"] and len(sleeps) == 1

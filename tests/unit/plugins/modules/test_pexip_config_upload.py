@@ -4,6 +4,9 @@
 import pytest
 import requests
 
+from fakes import Fail, FakeModule, ScriptedSession
+
+from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipClient
 from ansible_collections.pexip.infinity.plugins.modules import pexip_config_upload as upload
 
 
@@ -15,37 +18,15 @@ class Resp(object):
         self.headers = headers or {}
 
 
-class Fail(Exception):
-    pass
-
-
-class FakeModule(object):
-    def __init__(self, **params):
-        self.params = dict(address="10.0.1.10", port=8443, validate_certs=True, ca_path=None, timeout=5, retries=2, wait_timeout=30)
-        self.params.update(params)
-
-    def fail_json(self, **kwargs):
-        raise Fail(kwargs)
-
-
-class FakeSession(object):
-    """Answers from a script: a Resp or an exception per request."""
-
-    def __init__(self, script):
-        self.script = list(script)
-        self.calls = []
-
-    def request(self, method, url, **kwargs):
-        self.calls.append((method, url, kwargs))
-        item = self.script.pop(0)
-        if isinstance(item, Exception):
-            raise item
-        return item
+def module(**params):
+    defaults = dict(address="10.0.1.10", port=8443, validate_certs=True, ca_path=None, timeout=5, retries=2, wait=True,
+                    wait_timeout=30, poll_interval=10)
+    return FakeModule(None, dict(defaults, **params))
 
 
 def uploader(script, clock_step=1.0, **params):
     now = [0.0]
-    session = FakeSession(script)
+    session = ScriptedSession(*script)
 
     def sleep(seconds):
         now[0] += seconds
@@ -54,7 +35,13 @@ def uploader(script, clock_step=1.0, **params):
         now[0] += clock_step
         return now[0]
 
-    return upload.Uploader(FakeModule(**params), session=session, sleep=sleep, clock=clock), session
+    mod = module(**params)
+    p = mod.params
+    # as main() builds it
+    client = PexipClient(upload.page_url(p), validate_certs=p["validate_certs"], ca_path=p["ca_path"], timeout=p["timeout"],
+                         retries=p["retries"], backoff=1.0, max_backoff=p["poll_interval"], sleep=sleep, clock=clock, session=session,
+                         connect_window=p["wait_timeout"] if p["wait"] else None, server="the bootstrap page")
+    return upload.Uploader(mod, client), session
 
 
 def test_answer_text():
@@ -76,9 +63,9 @@ def test_upload_retries_while_booting():
                             Resp(200, "Configuration applied to cn-1")])
     result = up.upload(b"<doc/>")
     assert result["changed"] and result["attempts"] == 3
-    method, url, kwargs = session.calls[-1]
-    assert (method, url) == ("POST", "https://10.0.1.10:8443/configuration/bootstrap")
-    assert kwargs["headers"] == {"Content-Type": "text/xml"} and kwargs["data"] == b"<doc/>" and kwargs["verify"] is True
+    call = session.calls[-1]
+    assert (call["method"], call["url"]) == ("POST", "https://10.0.1.10:8443/configuration/bootstrap")
+    assert call["headers"] == {"Content-Type": "text/xml"} and call["data"] == b"<doc/>" and call["verify"] is True
 
 
 def test_upload_gives_up_after_wait_timeout():
@@ -91,6 +78,10 @@ def test_upload_gives_up_after_wait_timeout():
 def test_busy_answers_are_retried_then_reported():
     up, session = uploader([Resp(503, "busy"), Resp(429, "slow down", {"Retry-After": "1"}), Resp(200, "ok")])
     assert up.upload(b"<doc/>")["changed"] and len(session.calls) == 3
+    up, session = uploader([Resp(429, "slow down", {"Retry-After": "3600"}), Resp(200, "ok")], poll_interval=7)
+    slept = []
+    up.client.sleep = slept.append
+    assert up.upload(b"<doc/>")["changed"] and slept == [7]  # Retry-After is capped
     up, session = uploader([Resp(503, "This node is not running.")] * 3, retries=2)
     with pytest.raises(Fail) as exc:
         up.upload(b"<doc/>")
@@ -123,5 +114,12 @@ def test_tls_error_is_explained():
 def test_check_reads_the_page():
     up, session = uploader([Resp(200, "<p>This node (10.0.1.10) is not configured.</p>")], validate_certs=False)
     result = up.check()
-    assert session.calls[0][0] == "GET" and session.calls[0][2]["verify"] is False
+    assert session.calls[0]["method"] == "GET" and session.calls[0]["verify"] is False
     assert not upload.CONFIGURED_RE.search(result["message"])
+
+
+def test_without_wait_a_connection_error_is_retried_only_retries_times():
+    up, session = uploader([requests.exceptions.ConnectionError("refused")] * 3, wait=False, retries=2)
+    with pytest.raises(Fail) as exc:
+        up.upload(b"<doc/>")
+    assert len(session.calls) == 3 and "did not answer" in exc.value.args[0]["msg"]

@@ -1,19 +1,14 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """pexip_location / pexip_location_info: parameter checks, view/payload logic and the run against a fake client."""
 
-import re
-
 import pytest
 
-from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError
+from fakes import CONF, FakeApi, FakeModule, Failed, uri
+
+from ansible_collections.pexip.infinity.plugins.module_utils import catalog
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine, ref_uri
 from ansible_collections.pexip.infinity.plugins.modules import pexip_location as loc
 from ansible_collections.pexip.infinity.plugins.modules import pexip_location_info as info
-
-BASE = "/api/admin/configuration/v1/"
-
-
-def uri(resource, oid):
-    return "%s%s/%d/" % (BASE, resource, oid)
 
 
 def params(**kw):
@@ -63,8 +58,15 @@ def test_validate_absent_ignores_settings():
 
 
 # -- views and payload ---------------------------------------------------------------------------------------
+def engine(tables=None, check_mode=False, **kw):
+    api = FakeApi(tables if tables is not None else lab_tables())
+    module = FakeModule(api.client(), params(**kw), check_mode=check_mode, label="pexip_location '%s'" % params(**kw)["name"])
+    return Engine(module, catalog.LOCATION), api
+
+
 def test_wanted_view_only_given_options_and_clearing():
-    view = loc.wanted_view(params(description="", overflow_location1="", dns_servers=["10.0.0.3", " 10.0.0.2"], mtu=1400))
+    eng, dummy = engine()
+    view = eng.wanted(params(description="", overflow_location1="", dns_servers=["10.0.0.3", " 10.0.0.2"], mtu=1400))
     assert view == dict(description="", overflow_location1=None, dns_servers=["10.0.0.2", "10.0.0.3"], mtu=1400)
 
 
@@ -77,35 +79,42 @@ def london(**kw):
     return obj
 
 
+ALL = [f.name for f in catalog.LOCATION.fields]
+
+
 def test_current_view_names_and_addresses():
-    names = {uri("system_location", 2): "AWS burst"}
-    view = loc.current_view(london(description=None), names)
-    assert view == dict(description="", mtu=1500, media_qos=None, signalling_qos=None, dns_servers=["10.0.0.2"], ntp_servers=[],
+    eng, dummy = engine()
+    view = eng.view(london(description=None), ALL)
+    # The engine shows the API's null as it is (the comparison treats null and "" alike).
+    assert view == dict(description=None, mtu=1500, media_qos=None, signalling_qos=None, dns_servers=["10.0.0.2"], ntp_servers=[],
                         overflow_location1="AWS burst", overflow_location2=None, transcoding_location=None)
 
 
 def test_current_view_servers_as_bare_uris():
-    view = loc.current_view(london(dns_servers=[uri("dns_server", 7)]), {}, {uri("dns_server", 7): "10.0.0.2"})
+    eng, dummy = engine()
+    view = eng.view(london(dns_servers=[uri("dns_server", 7)]), ["dns_servers"])
     assert view["dns_servers"] == ["10.0.0.2"]
 
 
 def test_changed_keys_ignores_order_and_equal_values():
-    current = loc.current_view(london(), {uri("system_location", 2): "AWS burst"})
-    wanted = loc.wanted_view(params(mtu=1500, description="", dns_servers=["10.0.0.2"], overflow_location1="AWS burst"))
-    assert loc.changed_keys(current, wanted) == []
-    wanted = loc.wanted_view(params(mtu=1400, overflow_location1="", ntp_servers=[]))
-    assert loc.changed_keys(current, wanted) == ["mtu", "overflow_location1"]
+    eng, dummy = engine()
+    wanted = eng.wanted(params(mtu=1500, description="", dns_servers=["10.0.0.2"], overflow_location1="AWS burst"))
+    assert eng.changes(london(description=None), wanted) == []
+    wanted = eng.wanted(params(mtu=1400, overflow_location1="", ntp_servers=[]))
+    assert eng.changes(london(), wanted) == ["mtu", "overflow_location1"]
 
 
 def test_payload_converts_names_and_addresses():
-    wanted = loc.wanted_view(params(overflow_location1="AWS", overflow_location2="", dns_servers=["10.0.0.2"], mtu=1400))
-    body = loc.payload(wanted, ["dns_servers", "mtu", "overflow_location1", "overflow_location2"], {"AWS": uri("system_location", 2)},
+    eng, dummy = engine()
+    wanted = eng.wanted(params(overflow_location1="AWS burst", overflow_location2="", dns_servers=["10.0.0.2"], mtu=1400))
+    body = eng.payload(wanted, ["dns_servers", "mtu", "overflow_location1", "overflow_location2"],
                        {"dns_servers": {"10.0.0.2": uri("dns_server", 7)}})
     assert body == dict(dns_servers=[uri("dns_server", 7)], mtu=1400, overflow_location1=uri("system_location", 2), overflow_location2=None)
 
 
 def test_annotate_adds_names_and_addresses():
-    obj = loc.annotate(london(), {uri("system_location", 2): "AWS burst"})
+    eng, dummy = engine()
+    obj = eng.annotate(london())
     assert obj["overflow_location1_name"] == "AWS burst"
     assert obj["overflow_location2_name"] is None
     assert obj["dns_server_addresses"] == ["10.0.0.2"]
@@ -123,94 +132,16 @@ def test_annotate_adds_names_and_addresses():
     (None, False),
 ])
 def test_refers_to(ref, expected):
-    assert loc.refers_to(ref, london()) is expected
+    assert (ref_uri(ref, "system_location") == london()["resource_uri"]) is expected
 
 
 def test_nodes_in_filters_client_side():
     nodes = [dict(name="cn-2", system_location=uri("system_location", 1)), dict(name="cn-1", system_location=uri("system_location", 1)),
              dict(name="edge", system_location=uri("system_location", 3))]
-    assert loc.nodes_in(nodes, london()) == ["cn-1", "cn-2"]
+    assert sorted(n["name"] for n in catalog.nodes_in(nodes, london())) == ["cn-1", "cn-2"]
 
 
-# -- a run against a fake client ------------------------------------------------------------------------------
-class Failed(Exception):
-    pass
-
-
-class FakeClient(object):
-    """Just enough of PexipClient over in-memory tables; records every request as (method, resource, params)."""
-
-    def __init__(self, tables):
-        self.tables = tables
-        self.log = []
-        self.next_id = 100
-
-    @staticmethod
-    def _resource(path):
-        return path.rstrip("/").split("/")[-2] if re.search(r"/\d+/$", path) else path.rstrip("/").split("/")[-1]
-
-    def list(self, resource, api="configuration", limit=None, **filters):
-        self.log.append(("GET", resource, dict(filters)))
-        objs = self.tables.get(resource, [])
-        for key, value in filters.items():
-            if key == "system_location":
-                objs = [o for o in objs if o[key] == uri("system_location", int(value))]
-            else:
-                objs = [o for o in objs if o.get(key) == value]
-        return [dict(o) for o in objs]
-
-    def find(self, resource, api="configuration", **filters):
-        found = self.list(resource, api, **filters)
-        return found[0] if found else None
-
-    def get(self, path, params=None):
-        self.log.append(("GET", path, {}))
-        for obj in self.tables[self._resource(path)]:
-            if obj["resource_uri"] == path:
-                return self._render(dict(obj))
-        raise PexipApiError("404", status=404)
-
-    def _render(self, obj):
-        for key, resource in loc.SERVERS:
-            if key in obj:
-                obj[key] = [dict(s) for s in self.tables[resource] if s["resource_uri"] in obj[key]]
-        return obj
-
-    def create(self, resource, data, lookup=None):
-        self.log.append(("POST", resource, dict(data)))
-        self.next_id += 1
-        obj = dict(data, id=self.next_id, resource_uri=uri(resource, self.next_id))
-        self.tables.setdefault(resource, []).append(obj)
-        return self._render(dict(obj)), object()
-
-    def update(self, path, data):
-        self.log.append(("PATCH", path, dict(data)))
-        for obj in self.tables[self._resource(path)]:
-            if obj["resource_uri"] == path:
-                obj.update(data)
-
-    def delete(self, path):
-        self.log.append(("DELETE", path, {}))
-        resource = self._resource(path)
-        self.tables[resource] = [o for o in self.tables[resource] if o["resource_uri"] != path]
-
-
-class FakeModule(object):
-    def __init__(self, client, check_mode=False, **kw):
-        self.client = client
-        self.params = params(**kw)
-        self.check_mode = check_mode
-
-    def call(self, func, *args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except PexipApiError as exc:
-            self.fail(exc.msg)
-
-    def fail(self, msg, **kwargs):
-        raise Failed("pexip_location '%s': %s" % (self.params["name"], msg))
-
-
+# -- a run against the fake Management Node -------------------------------------------------------------------
 def lab_tables():
     """London (overflow AWS burst, DNS 10.0.0.2) with two nodes; AWS burst; Edge."""
     stored = london(dns_servers=[uri("dns_server", 7)])
@@ -222,25 +153,18 @@ def lab_tables():
                                  overflow_location1=None, overflow_location2=None, transcoding_location=None, description="", mtu=1500)],
         "dns_server": [dict(id=7, address="10.0.0.2", description="", resource_uri=uri("dns_server", 7))],
         "ntp_server": [],
-        "worker_vm": [dict(name="cn-lon-2", system_location=uri("system_location", 1), node_type="CONFERENCING"),
-                      dict(name="cn-lon-1", system_location=uri("system_location", 1), node_type="CONFERENCING"),
-                      dict(name="cn-edge-1", system_location=uri("system_location", 3), node_type="PROXYING")],
+        "worker_vm": [dict(id=1, name="cn-lon-2", system_location=uri("system_location", 1), node_type="CONFERENCING"),
+                      dict(id=2, name="cn-lon-1", system_location=uri("system_location", 1), node_type="CONFERENCING"),
+                      dict(id=3, name="cn-edge-1", system_location=uri("system_location", 3), node_type="PROXYING")],
     }
 
 
-class RenderingClient(FakeClient):
-    """Lists render server fields as nested objects, like the API."""
-
-    def list(self, resource, api="configuration", limit=None, **filters):
-        return [self._render(o) for o in FakeClient.list(self, resource, api, limit, **filters)]
-
-
-def run(tables, check_mode=False, **kw):
-    client = RenderingClient(tables)
-    module = FakeModule(client, check_mode=check_mode, **kw)
-    runner = loc.LocationModule(module)
-    result = runner.present() if module.params["state"] == "present" else runner.absent()
-    return result, client.log
+def run(tables, check_mode=False, api=None, **kw):
+    api = api or FakeApi(tables)
+    api.log[:] = []
+    module = FakeModule(api.client(), params(**kw), check_mode=check_mode, label="pexip_location '%s'" % params(**kw)["name"])
+    result = loc.run(module)
+    return result, [(method, path.replace(CONF, "").rstrip("/"), data) for method, path, data in api.log]
 
 
 def test_idempotent_run_makes_at_most_two_gets():
@@ -271,87 +195,95 @@ def test_check_mode_reports_missing_server_without_writing():
 
 
 def test_apply_creates_server_then_patches_only_changes():
-    tables = lab_tables()
-    result, log = run(tables, dns_servers=["10.0.0.2", "10.0.0.9"], mtu=1500)
+    api = FakeApi(lab_tables())
+    result, log = run(None, api=api, dns_servers=["10.0.0.2", "10.0.0.9"], mtu=1500)
     writes = [entry for entry in log if entry[0] != "GET"]
     assert writes[0] == ("POST", "dns_server", {"address": "10.0.0.9"})
     assert writes[1][0] == "PATCH" and set(writes[1][2]) == {"dns_servers"}
     assert result["location"]["dns_server_addresses"] == ["10.0.0.2", "10.0.0.9"]
-    again, log = run(tables, dns_servers=["10.0.0.9", "10.0.0.2"], mtu=1500)
+    again, log = run(None, api=api, dns_servers=["10.0.0.9", "10.0.0.2"], mtu=1500)
     assert again["changed"] is False and len(log) <= 2
 
 
 def test_create_then_idempotent():
-    tables = lab_tables()
-    result, log = run(tables, check_mode=True, name="Paris", overflow_location2="AWS burst", mtu=1400)
+    api = FakeApi(lab_tables())
+    result, log = run(None, api=api, check_mode=True, name="Paris", overflow_location2="AWS burst", mtu=1400)
     assert result["changed"] is True and not [e for e in log if e[0] != "GET"]
     assert result["location"]["overflow_location2_name"] == "AWS burst"
     assert result["diff"]["after"] == dict(name="Paris", overflow_location2="AWS burst", mtu=1400)
-    result, log = run(tables, name="Paris", overflow_location2="AWS burst", mtu=1400)
-    assert [e[0] for e in log if e[0] != "GET"] == ["POST"]
-    assert log[-1][2] == dict(name="Paris", overflow_location2=uri("system_location", 2), mtu=1400)
+    result, log = run(None, api=api, name="Paris", overflow_location2="AWS burst", mtu=1400)
+    writes = [e for e in log if e[0] != "GET"]
+    assert [e[0] for e in writes] == ["POST"]
+    assert writes[-1][2] == dict(name="Paris", overflow_location2=uri("system_location", 2), mtu=1400)
     assert result["location"]["overflow_location2_name"] == "AWS burst"
-    result, log = run(tables, name="Paris", overflow_location2="AWS burst", mtu=1400)
+    result, log = run(None, api=api, name="Paris", overflow_location2="AWS burst", mtu=1400)
     assert result["changed"] is False and len(log) == 1
 
 
 def test_clearing_values():
-    tables = lab_tables()
-    result, dummy = run(tables, overflow_location1="", dns_servers=[])
+    api = FakeApi(lab_tables())
+    result, dummy = run(None, api=api, overflow_location1="", dns_servers=[])
     assert result["changed"] is True
-    stored = tables["system_location"][0]
+    stored = api.tables["system_location"][0]
     assert stored["overflow_location1"] is None and stored["dns_servers"] == []
 
 
 def test_unknown_overflow_location_fails_before_writing():
+    api = FakeApi(lab_tables())
     with pytest.raises(Failed, match=r"pexip_location 'London': primary overflow location 'AWS bust' does not exist"):
-        run(lab_tables(), overflow_location1="AWS bust", dns_servers=["10.0.0.77"])
+        run(None, api=api, overflow_location1="AWS bust", dns_servers=["10.0.0.77"])
+    assert api.writes() == []
 
 
 def test_absent_refuses_while_nodes_remain():
-    tables = lab_tables()
+    api = FakeApi(lab_tables())
     with pytest.raises(Failed, match=r"2 Conferencing Node\(s\) still use it \(cn-lon-1, cn-lon-2\)"):
-        run(tables, state="absent")
-    assert len(tables["system_location"]) == 3
+        run(None, api=api, state="absent")
+    assert len(api.tables["system_location"]) == 3
 
 
 def test_absent_deletes_empty_location_and_is_idempotent():
-    tables = lab_tables()
-    result, log = run(tables, state="absent", name="AWS burst", check_mode=True)
+    api = FakeApi(lab_tables())
+    result, log = run(None, api=api, state="absent", name="AWS burst", check_mode=True)
     assert result["changed"] is True and not [e for e in log if e[0] != "GET"]
-    result, log = run(tables, state="absent", name="AWS burst")
+    result, log = run(None, api=api, state="absent", name="AWS burst")
     assert result["changed"] is True and log[-1][0] == "DELETE"
-    result, log = run(tables, state="absent", name="AWS burst")
+    result, log = run(None, api=api, state="absent", name="AWS burst")
     assert result["changed"] is False and len(log) == 1
 
 
 def test_absent_falls_back_when_filter_refused():
-    class NoFilter(RenderingClient):
-        def list(self, resource, api="configuration", limit=None, **filters):
-            if resource == "worker_vm" and filters:
-                raise PexipApiError("The 'system_location' field does not allow filtering.", status=400)
-            return RenderingClient.list(self, resource, api, limit, **filters)
-
-    client = NoFilter(lab_tables())
-    module = FakeModule(client, state="absent", name="Edge")
+    api = FakeApi(lab_tables(), refuse_filters=[("worker_vm", "system_location")])
     with pytest.raises(Failed, match=r"cn-edge-1"):
-        loc.LocationModule(module).absent()
+        run(None, api=api, state="absent", name="Edge")
 
 
 # -- pexip_location_info ----------------------------------------------------------------------------------------
 def test_info_summarize():
-    tables = lab_tables()
-    names = dict((o["resource_uri"], o["name"]) for o in tables["system_location"])
-    summary = info.summarize(london(), tables["worker_vm"], names, {})
+    eng, api = engine()
+    nodes = api.tables["worker_vm"]
+    summary = info.summarize(eng, london(), nodes)
     assert summary["nodes"] == ["cn-lon-1", "cn-lon-2"] and summary["node_count"] == 2
     assert summary["transcoding_nodes"] == ["cn-lon-1", "cn-lon-2"] and summary["proxying_nodes"] == []
     assert summary["overflow_location1_name"] == "AWS burst" and summary["transcoding_location_name"] is None
     assert summary["dns_server_addresses"] == ["10.0.0.2"]
-    edge = info.summarize(tables["system_location"][2], tables["worker_vm"], names, {})
+    edge = info.summarize(eng, api.tables["system_location"][2], nodes)
     assert edge["proxying_nodes"] == ["cn-edge-1"] and edge["transcoding_nodes"] == []
 
 
 @pytest.mark.parametrize("ref,expected", [(uri("system_location", 4), 4), ("http://x" + uri("system_location", 4), 4), (4, 4),
                                           (None, None), (uri("dns_server", 4), None)])
 def test_info_location_key(ref, expected):
-    assert info.location_key(ref) == expected
+    assert ref_uri(ref, "system_location") == (uri("system_location", expected) if expected else None)
+
+
+def test_info_reads_in_few_requests():
+    api = FakeApi(lab_tables())
+    module = FakeModule(api.client(), dict(name="London"))
+    locations = info.run(module)
+    assert [loc["name"] for loc in locations] == ["London"] and locations[0]["nodes"] == ["cn-lon-1", "cn-lon-2"]
+    assert locations[0]["overflow_location1_name"] == "AWS burst"
+    assert len(api.log) == 3  # London, every location (for its overflow location's name), London's nodes
+    api.log[:] = []
+    assert [loc["name"] for loc in info.run(FakeModule(api.client(), dict(name=None)))] == ["AWS burst", "Edge", "London"]
+    assert len(api.log) == 2

@@ -6,13 +6,12 @@ import os
 import stat
 
 import pytest
+import requests
 
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
+from fakes import FakeApi, response
 
-from ansible_collections.pexip.infinity.plugins.module_utils import module as module_utils
-from ansible_collections.pexip.infinity.plugins.module_utils import nodes
-from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError
+from ansible_collections.pexip.infinity.plugins.module_utils import nodes, waiter
+from ansible_collections.pexip.infinity.plugins.module_utils.catalog import NODE
 from ansible_collections.pexip.infinity.plugins.modules import pexip_node, pexip_node_info
 
 LOC = "/api/admin/configuration/v1/system_location/1/"
@@ -56,12 +55,24 @@ def test_validate_good():
     (dict(gateway="10.0.1.10"), "must not be the node's own address"),
     (dict(static_nat_address="nat"), "static_nat_address 'nat' is not an IPv4 address"),
     (dict(maintenance_mode_reason="r" * 251), "maintenance_mode_reason is 251 characters long"),
-    (dict(idle_timeout=0), "idle_timeout must be a positive number"),
+    (dict(address="10.0.1.0"), "address 10.0.1.0 is the network address of the subnet 10.0.1.0/24"),
+    (dict(address="10.0.1.255"), "address 10.0.1.255 is the broadcast address of the subnet 10.0.1.0/24"),
+    (dict(address="10.0.1.1"), "gateway 10.0.1.1 must not be the node's own address"),
 ])
 def test_validate_errors(change, fragment):
     params = dict(GOOD, **change)
     errors = nodes.validate_node(params)
     assert any(fragment in e for e in errors), errors
+
+
+def test_wait_options_are_checked():
+    assert any("wait_timeout must be at least 1 second" in e for e in waiter.wait_errors(dict(wait_timeout=0)))
+    assert any("poll_interval must be a positive number" in e for e in waiter.wait_errors(dict(wait_timeout=5, poll_interval=0)))
+    assert waiter.wait_errors(dict(wait_timeout=1, poll_interval=0.5)) == []
+
+
+def test_point_to_point_subnets_have_no_network_address():
+    assert nodes.validate_node(dict(GOOD, address="10.0.1.0", gateway="10.0.1.1", netmask="255.255.255.254")) == []
 
 
 def test_static_nat_clear_is_valid():
@@ -73,24 +84,28 @@ def test_missing_on_create():
         "domain", "address", "netmask", "gateway", "system_location", "ssh_password"]
 
 
-def test_node_payload_maps_role_and_ssh():
-    data = nodes.node_payload(dict(GOOD, role="proxying", enable_ssh="off", tls_certificate="", description=None), LOC)
+def test_node_declaration_maps_role_and_ssh_and_keeps_the_password_out():
+    api = FakeApi()
+    from fakes import FakeModule  # pylint: disable=import-outside-toplevel
+    from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine  # pylint: disable=import-outside-toplevel
+    params = dict((f.option, None) for f in NODE.fields)
+    params.update(GOOD, role="proxying", enable_ssh="off", tls_certificate="", description=None)
+    data = Engine(FakeModule(api.client(), params), NODE).wanted(params)
     assert data["node_type"] == "PROXYING"
     assert data["enable_ssh"] == "OFF"
-    assert data["system_location"] == LOC
+    assert data["system_location"] == "London"  # a name, sent as its URI
     assert data["tls_certificate"] is None
     assert "description" not in data and "ssh_password" not in data and "password" not in data
 
 
-def test_create_payload():
-    data = nodes.create_payload({"name": "cn-1"}, "$6$salt$hash")
-    assert data == {"name": "cn-1", "node_type": "CONFERENCING", "password": "$6$salt$hash", "deployment_type": "MANUAL-PROVISION-ONLY"}
-
-
-def test_changed_fields():
+def test_changes_compare_related_objects_and_empty_values():
+    from fakes import FakeModule  # pylint: disable=import-outside-toplevel
+    from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine  # pylint: disable=import-outside-toplevel
+    api = node_api()
+    engine = Engine(FakeModule(api.client(), {}), NODE)
     current = {"address": "10.0.1.10", "hostname": "cn-1", "static_nat_address": None, "system_location": {"resource_uri": LOC}}
-    wanted = {"address": "10.0.1.11", "hostname": "cn-1", "static_nat_address": "", "system_location": LOC}
-    assert nodes.changed_fields(current, wanted, ("address", "hostname", "static_nat_address", "system_location", "gateway")) == ["address"]
+    wanted = {"address": "10.0.1.11", "hostname": "cn-1", "static_nat_address": None, "system_location": "London"}
+    assert engine.changes(current, wanted) == ["address"]
 
 
 def test_role_conflicts():
@@ -123,297 +138,208 @@ def test_write_private(tmp_path):
 
 
 # -- fake Management Node ----------------------------------------------------------------------
-class FakeClient(object):
-    """Just enough of PexipClient over in-memory objects."""
-
-    def __init__(self):
-        self.objects = {"system_location": {1: {"id": 1, "name": "London", "resource_uri": LOC},
-                                            2: {"id": 2, "name": "Edge", "resource_uri": EDGE}},
-                        "worker_vm": {}}
-        self.status = {"participant": [], "conference_shard": [], "worker_vm": []}
-        self.writes = []
-        self.lost_posts = 0  # POSTs that create the object but lose the answer
-        self.next_id = 10
-        self.on_count = None
-
-    def _uri(self, resource, oid):
-        return "/api/admin/configuration/v1/%s/%d/" % (resource, oid)
-
-    def list(self, resource, api="configuration", limit=None, **filters):
-        if api == "status":
-            if resource == "participant" and self.on_count:
-                self.on_count()
-            objs = self.status[resource]
-        else:
-            objs = self.objects[resource].values()
-        out = []
-        for obj in objs:
-            ok = True
-            for key, value in filters.items():
-                have = obj.get(key)
-                if key == "system_location" and api == "configuration":
-                    have = int(have.rstrip("/").split("/")[-1])
-                ok = ok and have == value
-            if ok:
-                out.append(dict(obj))
-        return out
-
-    def find(self, resource, api="configuration", **filters):
-        found = self.list(resource, api=api, **filters)
-        return found[0] if found else None
-
-    def get(self, uri):
-        oid = int(uri.rstrip("/").split("/")[-1])
-        resource = uri.rstrip("/").split("/")[-2]
-        return dict(self.objects[resource][oid])
-
-    def create(self, resource, data, lookup=None):
-        self.writes.append(("POST", resource, dict(data)))
-        oid = self.next_id
-        self.next_id += 1
-        obj = dict((k, v) for k, v in data.items() if k not in ("password", "deployment_type"))
-        obj.update(id=oid, resource_uri=self._uri(resource, oid))
-        obj.setdefault("maintenance_mode", False)
-        self.objects[resource][oid] = obj
-        if self.lost_posts:
-            self.lost_posts -= 1
-            return lookup(), None
-        return dict(obj), Resp("<?xml version='1.0'?><node name='%s' secret='s3'/>" % data["name"])
-
-    def update(self, uri, data):
-        self.writes.append(("PATCH", uri, dict(data)))
-        oid = int(uri.rstrip("/").split("/")[-1])
-        self.objects["worker_vm"][oid].update(dict((k, v) for k, v in data.items() if k != "password"))
-
-    def delete(self, uri):
-        self.writes.append(("DELETE", uri))
-        oid = int(uri.rstrip("/").split("/")[-1])
-        del self.objects[uri.rstrip("/").split("/")[-2]][oid]
-
-    def name_for(self, uri, field="name"):
-        return self.get(uri)[field]
-
-    def add_node(self, **kw):
-        obj = dict(name="cn-1", hostname="cn-1", domain="example.com", address="10.0.1.10", netmask="255.255.255.0",
-                   gateway="10.0.1.1", system_location=LOC, node_type="CONFERENCING", maintenance_mode=False,
-                   maintenance_mode_reason="", enable_ssh="GLOBAL", enable_distributed_database=True,
-                   static_nat_address=None, description="", tls_certificate=None)
-        obj.update(kw)
-        oid = self.next_id
-        self.next_id += 1
-        obj.update(id=oid, resource_uri=self._uri("worker_vm", oid))
-        self.objects["worker_vm"][oid] = obj
-        return obj
+def node_api():
+    api = FakeApi({"system_location": [{"id": 1, "name": "London", "resource_uri": LOC}, {"id": 2, "name": "Edge", "resource_uri": EDGE}],
+                   "worker_vm": []},
+                  status={"participant": [], "conference_shard": [], "worker_vm": []})
+    api.next_id = 9
+    return api
 
 
-class Exit(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
+def add_node(api, **kw):
+    obj = dict(name="cn-1", hostname="cn-1", domain="example.com", address="10.0.1.10", netmask="255.255.255.0",
+               gateway="10.0.1.1", system_location=LOC, node_type="CONFERENCING", maintenance_mode=False,
+               maintenance_mode_reason="", enable_ssh="GLOBAL", enable_distributed_database=True,
+               static_nat_address=None, description="", tls_certificate=None, snmp_community="public-secret")
+    obj.update(kw)
+    return api.add("worker_vm", **obj)
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    client = FakeClient()
-    monkeypatch.setattr(module_utils, "PexipClient", lambda *a, **k: client)
-
-    def exit_json(self, **kwargs):
-        raise Exit(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise Fail(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(nodes.time, "sleep", lambda s: None)
-    client.warnings = []
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: client.warnings.append(msg))
-    return client
+def fake(module_run, monkeypatch):
+    api = node_api()
+    monkeypatch.setattr(waiter.time, "sleep", lambda s: None)
+    api.run = module_run
+    return api
 
 
-def run(mod, check_mode=False, diff=False, args=None, **kwargs):
-    args = dict(args or {}, **kwargs)
-    args.update(host="mgr", password="pw", _ansible_check_mode=check_mode, _ansible_diff=diff)
-    basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    try:
-        mod.main()
-    except Exit as exc:
-        return exc.args[0]
-    except Fail as exc:
-        result = exc.args[0]
-        result["failed"] = True
-        return result
-    raise AssertionError("module did not exit")
+def writes(api):
+    return [(m, p, d) if m != "DELETE" else (m, p) for m, p, d in api.writes()]
+
+
+def run(mod, check_mode=False, diff=False, args=None, api=None, **kwargs):
+    return api.run(mod, api, check_mode=check_mode, diff=diff, **dict(args or {}, **kwargs))
 
 
 def test_create_returns_document_and_is_idempotent(fake):
-    result = run(pexip_node, check_mode=True, diff=True, args=GOOD)
-    assert result["changed"] and result["created"] and fake.writes == []
+    result = run(pexip_node, api=fake, check_mode=True, diff=True, args=GOOD)
+    assert result["changed"] and result["created"] and writes(fake) == []
     assert "bootstrap_config" not in result
     assert result["diff"]["after"]["password"] == "********"
 
-    result = run(pexip_node, args=GOOD)
+    result = run(pexip_node, api=fake, args=GOOD)
     assert result["changed"] and result["bootstrap_config"].startswith("<?xml")
-    post = fake.writes[0][2]
+    post = writes(fake)[0][2]
     assert post["deployment_type"] == "MANUAL-PROVISION-ONLY" and post["password"].startswith("$6$") and post["node_type"] == "CONFERENCING"
     assert result["node"]["role"] == "transcoding"
 
-    fake.writes[:] = []
-    result = run(pexip_node, args=GOOD)
-    assert not result["changed"] and fake.writes == [] and "bootstrap_config" not in result
+    fake.log[:] = []
+    result = run(pexip_node, api=fake, args=GOOD)
+    assert not result["changed"] and writes(fake) == [] and "bootstrap_config" not in result
 
 
 def test_create_writes_config_dest(fake, tmp_path):
     dest = str(tmp_path / "cn-1.xml")
-    result = run(pexip_node, config_dest=dest, args=GOOD)
+    result = run(pexip_node, api=fake, config_dest=dest, args=GOOD)
     assert result["config_dest"] == dest and "bootstrap_config" not in result
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
     assert "secret='s3'" in open(dest).read()
 
 
 def test_lost_document_is_recreated(fake):
-    fake.lost_posts = 1
-    result = run(pexip_node, args=GOOD)
+    def lose_answer(method, path):
+        if method == "POST" and path.endswith("/worker_vm/"):
+            fake.faults.remove(lose_answer)
+            fake.request(method, "https://mgr.example.com" + path, json=fake.log.pop()[2])  # created...
+            raise requests.exceptions.ReadTimeout("read timed out")  # ...but the answer is lost
+
+    fake.faults.append(lose_answer)
+    result = run(pexip_node, api=fake, args=GOOD)
     assert result["bootstrap_config"]
-    kinds = [w[0] for w in fake.writes]
+    kinds = [w[0] for w in writes(fake)]
     assert kinds == ["POST", "DELETE", "POST"]
-    assert len(fake.objects["worker_vm"]) == 1
+    assert len(fake.tables["worker_vm"]) == 1
 
 
 def test_create_needs_all_fields(fake):
-    result = run(pexip_node, name="cn-1", address="10.0.1.10")
+    result = run(pexip_node, api=fake, name="cn-1", address="10.0.1.10")
     assert result["failed"] and "to create it, also give hostname, domain, netmask, gateway, system_location, ssh_password" in result["msg"]
     assert result["msg"].startswith("pexip_node 'cn-1': ")
 
 
 def test_validation_before_any_request(fake):
-    calls = []
-    fake.find = lambda *a, **k: calls.append(a)
-    result = run(pexip_node, args=dict(GOOD, gateway="192.168.0.1"))
-    assert result["failed"] and "not inside the node's subnet" in result["msg"] and calls == []
+    result = run(pexip_node, api=fake, args=dict(GOOD, gateway="192.168.0.1"))
+    assert result["failed"] and "not inside the node's subnet" in result["msg"] and fake.log == []
 
 
 def test_unknown_location(fake):
-    result = run(pexip_node, args=dict(GOOD, system_location="Nowhere"))
-    assert result["failed"] and "system location 'Nowhere' does not exist" in result["msg"] and fake.writes == []
+    result = run(pexip_node, api=fake, args=dict(GOOD, system_location="Nowhere"))
+    assert result["failed"] and "system location 'Nowhere' does not exist" in result["msg"] and writes(fake) == []
 
 
 def test_role_mix_refused(fake):
-    fake.add_node(name="edge-1", hostname="edge-1", address="10.0.2.10", system_location=EDGE, node_type="PROXYING")
-    result = run(pexip_node, args=dict(GOOD, system_location="Edge"))
-    assert result["failed"] and "already holds proxying node(s) edge-1" in result["msg"] and fake.writes == []
+    add_node(fake, name="edge-1", hostname="edge-1", address="10.0.2.10", system_location=EDGE, node_type="PROXYING")
+    result = run(pexip_node, api=fake, args=dict(GOOD, system_location="Edge"))
+    assert result["failed"] and "already holds proxying node(s) edge-1" in result["msg"] and writes(fake) == []
 
 
 def test_replace_field_refused_without_recreate(fake):
-    fake.add_node()
-    result = run(pexip_node, args=dict(GOOD, address="10.0.1.20"))
-    assert result["failed"] and fake.writes == []
+    add_node(fake)
+    result = run(pexip_node, api=fake, args=dict(GOOD, address="10.0.1.20"))
+    assert result["failed"] and writes(fake) == []
     assert "changing address of an existing node needs a new bootstrap document" in result["msg"]
     assert "set recreate: true to delete and recreate the node (its instance must then be re-bootstrapped)" in result["msg"]
 
 
 def test_recreate(fake):
-    fake.add_node()
-    result = run(pexip_node, recreate=True, args=dict(GOOD, address="10.0.1.20"))
+    add_node(fake)
+    result = run(pexip_node, api=fake, recreate=True, args=dict(GOOD, address="10.0.1.20"))
     assert result["changed"] and result["recreated"] and result["bootstrap_config"]
-    assert [w[0] for w in fake.writes] == ["DELETE", "POST"]
-    assert list(fake.objects["worker_vm"].values())[0]["address"] == "10.0.1.20"
+    assert [w[0] for w in writes(fake)] == ["DELETE", "POST"]
+    assert fake.tables["worker_vm"][0]["address"] == "10.0.1.20"
 
 
 def test_recreate_refused_with_calls(fake):
-    fake.add_node()
+    add_node(fake)
     fake.status["conference_shard"] = [{"node": "10.0.1.10"}]
-    result = run(pexip_node, recreate=True, args=dict(GOOD, address="10.0.1.20"))
-    assert result["failed"] and "1 live call(s)" in result["msg"] and fake.writes == []
+    result = run(pexip_node, api=fake, recreate=True, args=dict(GOOD, address="10.0.1.20"))
+    assert result["failed"] and "1 live call(s)" in result["msg"] and writes(fake) == []
 
 
 def test_update_patches_only_changes_and_warns_on_restart(fake):
-    fake.add_node()
-    result = run(pexip_node, diff=True, name="cn-1", role="proxying", description="edge", static_nat_address="")
+    add_node(fake)
+    result = run(pexip_node, api=fake, diff=True, name="cn-1", role="proxying", description="edge", static_nat_address="")
     assert result["changed"]
-    assert fake.writes == [("PATCH", "/api/admin/configuration/v1/worker_vm/10/", {"node_type": "PROXYING", "description": "edge"})]
+    assert writes(fake) == [("PATCH", "/api/admin/configuration/v1/worker_vm/10/", {"node_type": "PROXYING", "description": "edge"})]
     assert any("changing role of node 'cn-1' restarts the node" in w for w in fake.warnings)
     assert result["diff"]["after"] == {"node_type": "PROXYING", "description": "edge"}
 
 
 def test_update_password_always(fake):
-    fake.add_node()
-    result = run(pexip_node, name="cn-1", ssh_password="pw2")
-    assert not result["changed"] and fake.writes == []
-    result = run(pexip_node, name="cn-1", ssh_password="pw2", update_password="always")
-    assert result["changed"] and fake.writes[0][2]["password"].startswith("$6$")
+    add_node(fake)
+    result = run(pexip_node, api=fake, name="cn-1", ssh_password="pw2")
+    assert not result["changed"] and writes(fake) == []
+    result = run(pexip_node, api=fake, name="cn-1", ssh_password="pw2", update_password="always")
+    assert result["changed"] and writes(fake)[0][2]["password"].startswith("$6$")
     assert result["node"].get("password", "********") == "********"
 
 
 def test_hashed_password_passed_through(fake):
-    run(pexip_node, args=dict(GOOD, ssh_password="$6$abc$def"))
-    assert fake.writes[0][2]["password"] == "$6$abc$def"
+    run(pexip_node, api=fake, args=dict(GOOD, ssh_password="$6$abc$def"))
+    assert writes(fake)[0][2]["password"] == "$6$abc$def"
 
 
 def test_maintenance_drain(fake):
-    fake.add_node()
+    add_node(fake)
     fake.status["participant"] = [{"id": "p1", "media_node": "10.0.1.10", "signalling_node": "10.0.1.10"},
                                   {"id": "p2", "media_node": "10.0.1.99", "proxy_node": "10.0.1.10"}]
     polls = []
 
-    def on_count():
-        polls.append(1)
-        if len(polls) > 3 * 2:  # three node fields per poll: idle from the third poll on
-            fake.status["participant"] = []
+    def on_count(method, path):
+        if "/status/v1/participant/" in path:
+            polls.append(1)
+            if len(polls) > 3 * 2:  # three node fields per poll: idle from the third poll on
+                fake.status["participant"] = []
 
-    fake.on_count = on_count
-    result = run(pexip_node, name="cn-1", maintenance_mode=True, wait_for_idle=True, poll_interval=1)
+    fake.faults.append(on_count)
+    result = run(pexip_node, api=fake, name="cn-1", maintenance_mode=True, wait_for_idle=True, poll_interval=1)
     assert result["changed"] and result["calls"]["total"] == 0
     assert len(result["drain_log"]) == 3 and "2 participant(s)" in result["drain_log"][0]
 
 
 def test_maintenance_drain_timeout_leaves_maintenance_on(fake, monkeypatch):
-    fake.add_node()
+    add_node(fake)
     fake.status["participant"] = [{"id": "p1", "media_node": "10.0.1.10"}]
     fake.status["conference_shard"] = [{"node": "10.0.1.10"}]
     clock = [0.0]
-    monkeypatch.setattr(nodes.time, "time", lambda: clock[0])
-    monkeypatch.setattr(nodes.time, "sleep", lambda s: clock.__setitem__(0, clock[0] + s))
-    result = run(pexip_node, name="cn-1", maintenance_mode=True, wait_for_idle=True, idle_timeout=30, poll_interval=10)
+    monkeypatch.setattr(waiter.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(waiter.time, "sleep", lambda s: clock.__setitem__(0, clock[0] + s))
+    result = run(pexip_node, api=fake, name="cn-1", maintenance_mode=True, wait_for_idle=True, idle_timeout=30, poll_interval=10)
     assert result["failed"] and "still carrying 2 live call(s)" in result["msg"] and "stays in maintenance mode" in result["msg"]
-    assert fake.objects["worker_vm"][10]["maintenance_mode"] is True
-    assert len(result["drain_log"]) == 4
+    assert fake.obj("worker_vm", 10)["maintenance_mode"] is True
+    # polls start short and back off to poll_interval: at 0, 1, 3, 7, 15, 25 and 30 seconds
+    assert [line.split(":")[0] for line in result["drain_log"]] == ["0s", "1s", "3s", "7s", "15s", "25s", "30s"]
 
 
 def test_wait_for_idle_needs_maintenance(fake):
-    result = run(pexip_node, name="cn-1", wait_for_idle=True)
+    result = run(pexip_node, api=fake, name="cn-1", wait_for_idle=True)
     assert result["failed"] and "wait_for_idle needs maintenance_mode: true" in result["msg"]
 
 
 def test_check_mode_does_not_wait(fake):
-    fake.add_node()
+    add_node(fake)
     fake.status["participant"] = [{"id": "p1", "media_node": "10.0.1.10"}]
-    result = run(pexip_node, check_mode=True, name="cn-1", maintenance_mode=True, wait_for_idle=True)
-    assert result["changed"] and "drain_log" not in result and fake.writes == []
+    result = run(pexip_node, api=fake, check_mode=True, name="cn-1", maintenance_mode=True, wait_for_idle=True)
+    assert result["changed"] and "drain_log" not in result and writes(fake) == []
 
 
 def test_absent(fake):
-    fake.add_node()
+    add_node(fake)
     fake.status["participant"] = [{"id": "p1", "signalling_node": "10.0.1.10"}]
-    result = run(pexip_node, name="cn-1", state="absent")
-    assert result["failed"] and "refusing to delete the node: it still carries 1 live call(s)" in result["msg"] and fake.writes == []
-    result = run(pexip_node, name="cn-1", state="absent", check_mode=True, force=True)
-    assert result["changed"] and fake.writes == []
-    result = run(pexip_node, name="cn-1", state="absent", force=True)
-    assert result["changed"] and fake.writes[0][0] == "DELETE"
-    result = run(pexip_node, name="cn-1", state="absent")
+    result = run(pexip_node, api=fake, name="cn-1", state="absent")
+    assert result["failed"] and "refusing to delete the node: it still carries 1 live call(s)" in result["msg"] and writes(fake) == []
+    result = run(pexip_node, api=fake, name="cn-1", state="absent", check_mode=True, force=True)
+    assert result["changed"] and writes(fake) == []
+    result = run(pexip_node, api=fake, name="cn-1", state="absent", force=True)
+    assert result["changed"] and writes(fake)[0][0] == "DELETE"
+    result = run(pexip_node, api=fake, name="cn-1", state="absent")
     assert not result["changed"]
 
 
 def test_api_error_names_the_node(fake):
-    def boom(*a, **k):
-        raise PexipApiError("POST /x answered HTTP 500: oops", status=500)
-
-    fake.create = boom
-    result = run(pexip_node, args=GOOD)
-    assert result["failed"] and result["msg"] == "pexip_node 'cn-1': POST /x answered HTTP 500: oops"
+    fake.faults.append(lambda method, path: response(500, text="oops") if method == "POST" else None)
+    result = run(pexip_node, api=fake, args=GOOD)
+    assert result["failed"] and result["msg"] == "pexip_node 'cn-1': POST /api/admin/configuration/v1/worker_vm/ answered HTTP 500: oops"
 
 
 # -- pexip_node_info ---------------------------------------------------------------------------
@@ -426,22 +352,22 @@ def test_counts_by_address():
 
 
 def test_info(fake):
-    fake.add_node()
-    fake.add_node(name="edge-1", hostname="edge-1", address="10.0.2.10", system_location=EDGE, node_type="PROXYING")
+    add_node(fake)
+    add_node(fake, name="edge-1", hostname="edge-1", address="10.0.2.10", system_location=EDGE, node_type="PROXYING")
     fake.status["worker_vm"] = [{"name": "cn-1", "configuration_id": 10, "sync_status": "SYNCED", "last_updated": "2024-01-01T00:00:00",
                                  "maintenance_mode": False, "media_load": 5, "max_hd_calls": 20}]
     fake.status["participant"] = [{"id": "p", "media_node": "10.0.1.10"}]
-    result = run(pexip_node_info)
+    result = run(pexip_node_info, api=fake)
     assert [n["name"] for n in result["nodes"]] == ["cn-1", "edge-1"]
     cn1, edge = result["nodes"]
     assert cn1["reported"] and cn1["synced"] and cn1["participants"] == 1 and cn1["system_location"] == "London"
     assert not edge["reported"] and not edge["synced"] and edge["role"] == "proxying" and edge["last_updated"] is None
 
-    result = run(pexip_node_info, role="proxying")
+    result = run(pexip_node_info, api=fake, role="proxying")
     assert [n["name"] for n in result["nodes"]] == ["edge-1"]
-    result = run(pexip_node_info, system_location="London")
+    result = run(pexip_node_info, api=fake, system_location="London")
     assert [n["name"] for n in result["nodes"]] == ["cn-1"]
-    result = run(pexip_node_info, name="cn-1")
+    result = run(pexip_node_info, api=fake, name="cn-1")
     assert result["nodes"][0]["participants"] == 1 and result["nodes"][0]["max_hd_calls"] == 20
-    assert run(pexip_node_info, name="nope")["nodes"] == []
-    assert run(pexip_node_info, system_location="Nowhere")["nodes"] == []
+    assert run(pexip_node_info, api=fake, name="nope")["nodes"] == []
+    assert run(pexip_node_info, api=fake, system_location="Nowhere")["nodes"] == []

@@ -3,45 +3,20 @@
 
 import pytest
 
+from fakes import FakeApi, FakeModule
+
 from ansible_collections.pexip.infinity.plugins.modules import pexip_system_servers as mod
 
 
-class FakeClient(object):
-    def __init__(self, tables):
-        self.tables = tables
-        self.writes = []
-
-    def list(self, resource, limit=None):
-        return [dict(o) for o in self.tables[resource]]
-
-    def find(self, resource, address):
-        return next((dict(o) for o in self.tables[resource] if o["address"] == address), None)
-
-    def create(self, resource, data, lookup=None):
-        self.writes.append(("POST", resource, data["address"]))
-        oid = len(self.tables[resource]) + 100
-        self.tables[resource].append(dict(data, id=oid, resource_uri="/api/admin/configuration/v1/%s/%d/" % (resource, oid)))
-        return self.tables[resource][-1], object()
-
-    def delete(self, uri):
-        self.writes.append(("DELETE", uri))
-        for resource in self.tables:
-            self.tables[resource] = [o for o in self.tables[resource] if o["resource_uri"] != uri]
-
-
-class FakeModule(object):
+class ServersModule(FakeModule):
     def __init__(self, tables, check_mode=False, **params):
-        self.client = FakeClient(tables)
-        self.params = dict(dns_servers=None, ntp_servers=None, description="", purge=False)
-        self.params.update(params)
-        self.check_mode = check_mode
-        self.warnings = []
+        self.api = FakeApi(tables)
+        FakeModule.__init__(self, self.api.client(), dict(dict(dns_servers=None, ntp_servers=None, description="", purge=False), **params),
+                            check_mode=check_mode)
 
-    def call(self, func, *args, **kwargs):
-        return func(*args, **kwargs)
-
-    def warn(self, text):
-        self.warnings.append(text)
+    @property
+    def writes(self):
+        return [("POST", path.split("/")[-2], body["address"]) if method == "POST" else (method, path) for method, path, body in self.api.writes()]
 
 
 def tables():
@@ -53,31 +28,31 @@ def tables():
 
 
 def test_creates_the_missing_and_warns_below_three():
-    module = FakeModule(tables(), dns_servers=["10.0.0.2"], ntp_servers=["169.254.169.123"])
+    module = ServersModule(tables(), dns_servers=["10.0.0.2"], ntp_servers=["169.254.169.123"])
     result, dummy, after = mod.ensure(module)
-    assert result["changed"] is False and module.client.writes == []
+    assert result["changed"] is False and module.writes == []
     # Two NTP servers exist (one not listed, kept without purge): still fewer than three.
     assert after["ntp_servers"] == ["169.254.169.123", "old.example.com"]
     assert len(module.warnings) == 1 and "at least 3 distinct NTP servers" in module.warnings[0]
-    module = FakeModule(tables(), ntp_servers=["169.254.169.123", "0.pool.ntp.org"])
+    module = ServersModule(tables(), ntp_servers=["169.254.169.123", "0.pool.ntp.org"])
     result, dummy, after = mod.ensure(module)
     assert result["changed"] is True and result["created"] == ["ntp_server 0.pool.ntp.org"]
-    assert module.client.writes == [("POST", "ntp_server", "0.pool.ntp.org")]
+    assert module.writes == [("POST", "ntp_server", "0.pool.ntp.org")]
     assert module.warnings == []
 
 
 def test_purge_deletes_only_the_kinds_given():
-    module = FakeModule(tables(), ntp_servers=["169.254.169.123", "a.example.com", "b.example.com"], purge=True)
+    module = ServersModule(tables(), ntp_servers=["169.254.169.123", "a.example.com", "b.example.com"], purge=True)
     result, before, after = mod.ensure(module)
     assert result["deleted"] == ["ntp_server old.example.com"]
     assert after["dns_servers"] == before["dns_servers"] == ["10.0.0.2"]
-    assert ("DELETE", "/api/admin/configuration/v1/ntp_server/2/") in module.client.writes
+    assert ("DELETE", "/api/admin/configuration/v1/ntp_server/2/") in module.writes
 
 
 def test_check_mode_writes_nothing():
-    module = FakeModule(tables(), check_mode=True, dns_servers=["10.0.0.3"], ntp_servers=["169.254.169.123"], purge=True)
+    module = ServersModule(tables(), check_mode=True, dns_servers=["10.0.0.3"], ntp_servers=["169.254.169.123"], purge=True)
     result, dummy, after = mod.ensure(module)
-    assert result["changed"] is True and module.client.writes == []
+    assert result["changed"] is True and module.writes == []
     assert result["created"] == ["dns_server 10.0.0.3"]
     assert sorted(result["deleted"]) == ["dns_server 10.0.0.2", "ntp_server old.example.com"]
     assert after["dns_servers"] == ["10.0.0.3"]

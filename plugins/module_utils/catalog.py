@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Management Node objects the modules manage, declared once for the CRUD modules and their ``_info`` modules."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.pexip.infinity.plugins.module_utils.bursting import GLOBAL_URI
+from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipValidationError, object_id
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import PAGE, Field, Resource, ref_uri
+
+LOCATION = Resource("system_location", label="system location", fields=(
+    Field("description"),
+    Field("mtu", type="int"),
+    Field("media_qos", type="int"),
+    Field("signalling_qos", type="int"),
+    Field("dns_servers", many="dns_server"),
+    Field("ntp_servers", many="ntp_server"),
+    Field("overflow_location1", relation="system_location", label="primary overflow location", aliases=["primary_overflow_location"]),
+    Field("overflow_location2", relation="system_location", label="secondary overflow location", aliases=["secondary_overflow_location"]),
+    Field("transcoding_location", relation="system_location", label="transcoding location"),
+))
+
+#: the platform's DNS and NTP servers, by module option (the same names as the location fields)
+SERVERS = dict((f.name, Resource(f.many, key="address", label=f.many.replace("_", " "), fields=(Field("description"),)))
+               for f in LOCATION.fields if f.many)
+
+ROLES = {"transcoding": "CONFERENCING", "proxying": "PROXYING"}
+SSH_MODES = {"global": "GLOBAL", "on": "ON", "off": "OFF"}
+#: what a module returns of a worker_vm (the API object also carries SNMP secrets)
+NODE_OUTPUT = ("id", "name", "hostname", "domain", "address", "netmask", "gateway", "static_nat_address", "node_type",
+               "enable_distributed_database", "enable_ssh", "maintenance_mode", "maintenance_mode_reason", "description",
+               "system_location", "system_location_name", "tls_certificate", "resource_uri")
+
+NODE = Resource("worker_vm", label="Conferencing Node", output=NODE_OUTPUT, fields=(
+    Field("hostname"),
+    Field("domain"),
+    Field("address"),
+    Field("netmask"),
+    Field("gateway"),
+    Field("node_type", option="role", choices=ROLES, restarts=True, label="role"),
+    Field("system_location", relation="system_location", restarts=True),
+    Field("static_nat_address", clear=None),
+    Field("enable_distributed_database", type="bool"),
+    Field("enable_ssh", choices=SSH_MODES),
+    Field("maintenance_mode", type="bool"),
+    Field("maintenance_mode_reason"),
+    Field("description"),
+    Field("tls_certificate", clear=None),
+    Field("password", option="ssh_password", secret=True, write_only=True),
+))
+
+PROVIDERS = {"aws": "AWS", "azure": "AZURE", "gcp": "GCP"}
+BURST_SETTINGS = Resource("global", singleton=GLOBAL_URI, label="Cloud Bursting", fields=(
+    Field("bursting_enabled", option="enabled", type="bool"),
+    Field("bursting_threshold", option="threshold", type="int"),
+    Field("bursting_min_lifetime", option="min_lifetime", type="int"),
+    Field("cloud_provider", option="provider", choices=PROVIDERS),
+    Field("aws_access_key"),
+    Field("aws_secret_key", secret=True, write_only=True),
+))
+
+
+def nodes_in(nodes, location):
+    """The worker_vm objects assigned to ``location`` (checked here: a server may ignore the filter)."""
+    key = ref_uri(location["resource_uri"], LOCATION.endpoint)
+    return [n for n in nodes if ref_uri(n.get("system_location"), LOCATION.endpoint) == key]
+
+
+def location_nodes(client, location):
+    """The Conferencing Nodes of ``location``: filtered by its id, or (if the filter is refused) every node."""
+    try:
+        nodes = client.list(NODE.endpoint, limit=PAGE, system_location=object_id(location["resource_uri"]))
+    except PexipValidationError:
+        nodes = client.list(NODE.endpoint, limit=PAGE)
+    return nodes_in(nodes, location)
