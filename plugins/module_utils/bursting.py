@@ -11,21 +11,18 @@ import re
 
 GLOBAL_URI = "/api/admin/configuration/v1/global/1/"
 TAG_NAME = "pexip-cloud"
-# The API field that carries the bursting tag value is UNCONFIRMED (docs/pexip-api notes): the Administrator
-# interface shows it read-only under Platform > Global Settings > Cloud Bursting. Correct it here only.
-TAG_VALUE_FIELD = "cloud_bursting_tag_value"
-UNKNOWN_TAG_VALUE = "unknown"
 
 _TIMESTAMP = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,6})\d*)?)?\s*(Z|[+-]\d\d:?\d\d)?$", re.I)
 
 
-def bursting_tag_value(settings):
-    """Value of the ``pexip-cloud`` tag from the global settings; "unknown" when the Management Node has none.
+def bursting_tag_value(client):
+    """Value of the ``pexip-cloud`` tag: the hostname of the primary Management Node (``configuration/v1/management_vm``).
 
-    The deployment guide says to tag the instances "unknown" when the interface shows that value.
+    None when the Management Node reports no primary management_vm with a hostname: the caller must then stop
+    (or take an explicit value) rather than tag instances with a value that bursting would never match.
     """
-    value = (settings or {}).get(TAG_VALUE_FIELD)
-    return value if value else UNKNOWN_TAG_VALUE
+    primary = [vm for vm in client.list("management_vm") if vm.get("primary")]
+    return primary[0].get("hostname") or None if primary else None
 
 
 def parse_time(value):

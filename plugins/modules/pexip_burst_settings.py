@@ -18,8 +18,9 @@ description:
   - Options that are not given are left as they are. Only the settings that differ are sent (one C(PATCH)).
   - The AWS secret access key cannot be read back from the Management Node, so it cannot be compared;
     O(update_secret) decides when it is sent.
-  - Also returns the bursting tag (key C(pexip-cloud), value normally the Management Node's hostname) that every
-    overflow node's EC2 instance must carry, and that the IAM policy of O(aws_access_key) must allow.
+  - Also returns the bursting tag (key C(pexip-cloud), value the hostname of the primary Management Node,
+    C(configuration/v1/management_vm)) that every overflow node's EC2 instance must carry, and that the IAM policy
+    of O(aws_access_key) must allow.
 extends_documentation_fragment:
   - pexip.infinity.api
   - pexip.infinity.attributes
@@ -64,9 +65,9 @@ options:
     choices: [always, on_change]
     default: on_change
 notes:
-  - The bursting tag value is read from the global settings. The API field that carries it is not documented by
-    Pexip; when it is missing the module returns V(unknown), the value the guide says to use when the
-    Administrator interface shows V(unknown).
+  - The global settings have no field for the bursting tag value; the module reads the hostname of the primary
+    C(management_vm), as Pexip's own clients do. When there is none it returns RV(tag_value) V(null) (never a guessed
+    V(unknown)): the caller must then stop or use an explicit value.
 seealso:
   - module: pexip.infinity.pexip_cloud_node
   - module: pexip.infinity.pexip_cloud_node_info
@@ -124,7 +125,7 @@ tag_name:
   sample: pexip-cloud
 tag_value:
   description:
-    - Value of that tag, the Management Node's hostname, or V(unknown) when the Management Node does not report it.
+    - Value of that tag, the primary Management Node's hostname; V(null) when the Management Node reports none.
   returned: success
   type: str
   sample: mgr01
@@ -176,7 +177,7 @@ def main():
     secret = send_secret(module.params, current, wanted, engine.changes(current, wanted))
     outcome = engine.ensure(current, wanted, write_only=dict(aws_secret_key=module.params["aws_secret_key"]) if secret else None)
     module.exit(changed=outcome.changed, diff=outcome.diff, secret_sent=secret, tag_name=TAG_NAME,
-                settings=engine.public(outcome.obj), tag_value=bursting_tag_value(outcome.obj))
+                settings=engine.public(outcome.obj), tag_value=module.call(bursting_tag_value, module.client))
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ command_result:
 import datetime
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError
-from ansible_collections.pexip.infinity.plugins.module_utils.bursting import GLOBAL_URI, TAG_NAME, bursting_tag_value, parse_time
+from ansible_collections.pexip.infinity.plugins.module_utils.bursting import TAG_NAME, bursting_tag_value, parse_time
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 from ansible_collections.pexip.infinity.plugins.module_utils.waiter import Waiter, wait_argument_spec, wait_errors
 
@@ -127,9 +127,9 @@ class CloudNode(object):
 
     def not_found(self):
         try:
-            tag_value = bursting_tag_value(self.client.get(GLOBAL_URI))
+            tag_value = bursting_tag_value(self.client) or "<the primary Management Node's hostname>"
         except PexipApiError:
-            tag_value = "<the tag value of pexip_burst_settings>"
+            tag_value = "<the primary Management Node's hostname>"
         what = "instance %s" % self.instance_id if self.instance_id else "Conferencing Node"
         self.module.fail("the Management Node knows no bursting node for this %s (status/v1/cloud_node/). Tag the EC2 instance "
                          "%s=%s, put its Conferencing Node in a location that is the primary overflow location of an always-on "

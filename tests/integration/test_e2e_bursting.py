@@ -161,6 +161,10 @@ class Api:
     def global_settings(self):
         return self.get("configuration/v1/global/1/")
 
+    def tag_value(self):
+        """The pexip-cloud tag value: the primary Management Node's hostname."""
+        return next(vm["hostname"] for vm in self.get("configuration/v1/management_vm/") if vm["primary"])
+
     def patch_global(self, data):
         self.session.patch(self.base + "configuration/v1/global/1/", json=data, timeout=30).raise_for_status()
 
@@ -326,7 +330,7 @@ def test_first_run_sets_up_bursting(platform):
 
 def test_policy_document_is_the_guides_with_the_tag_value(platform, guide_policy):
     env, api = platform["env"], platform["api"]
-    tag_value = api.global_settings()["cloud_bursting_tag_value"]
+    tag_value = api.tag_value()
     assert tag_value == "mgr-lab"  # the lab Management Node's hostname
     iam = labenv.iam_client(env)
     policies = [p for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"] == IAM_POLICY]
@@ -346,7 +350,7 @@ def test_policy_document_is_the_guides_with_the_tag_value(platform, guide_policy
 
 def test_burst_nodes_deployed_stopped_and_listed_as_cloud_nodes(platform):
     env, api = platform["env"], platform["api"]
-    tag_value = api.global_settings()["cloud_bursting_tag_value"]
+    tag_value = api.tag_value()
     overflow = api.location(OVERFLOW)
     assert overflow is not None
     for short, public_ip in BURSTING.items():
@@ -497,7 +501,7 @@ def test_prestart_refuses_unknown_nodes_and_a_lead_beyond_the_lifetime(platform)
 
 def test_convert_always_on_to_overflow_and_back(platform):
     env, api = platform["env"], platform["api"]
-    tag_value = api.global_settings()["cloud_bursting_tag_value"]
+    tag_value = api.tag_value()
     args = ["-e", "nodes=%s" % name("a2"), "-e", "convert_node_pause=0", "-e", "bursting_convert_poll_interval=1",
             "-e", "maintenance_idle_timeout=60", "-e", "maintenance_poll_interval=1", "-e", "reinstate_poll_interval=1"]
 

@@ -48,8 +48,12 @@ ENV_KEYS = [
     "PEXIP_HOST", "PEXIP_USERNAME", "PEXIP_PASSWORD", "PEXIP_CA_PATH", "PEXIP_VALIDATE_CERTS", "PEXIP_NODE_SSH_PASSWORD",
     "LAB_CONTROL_URL", "LAB_NODE_PORT", "LAB_DIR", "LAB_MGMT_PORT", "LAB_SSH_PORT", "PEXIP_MANAGER_OS_PASSWORD",
     "AWS_URL", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION",
-    "LAB_VPC_ID", "LAB_SUBNET_A", "LAB_SUBNET_B", "LAB_KEY_NAME", "LAB_KEY_FILE",
+    "LAB_VPC_ID", "LAB_SUBNET_A", "LAB_SUBNET_B", "LAB_KEY_NAME", "LAB_KEY_FILE", "LAB_CERT_DIR", "PEXIP_LICENCE_ENTITLEMENT",
 ]
+LAB_DOMAIN = "lab.example.com"
+MGMT_HOSTNAME = "mgr-lab"
+# One of the entitlement ids the simulator's licence server knows (pexsim/sim.py LAB_ENTITLEMENTS): 50 ports.
+LAB_ENTITLEMENT = "LAB-PORT-0050-1C8E"
 
 
 class LabError(Exception):
@@ -208,10 +212,15 @@ class Lab:
             "LAB_SUBNET_B": seed["subnet_b"],
             "LAB_KEY_NAME": KEY_NAME,
             "LAB_KEY_FILE": self.key_file,
+            "LAB_CERT_DIR": os.path.join(self.dir, "certs"),
+            "PEXIP_LICENCE_ENTITLEMENT": LAB_ENTITLEMENT,
         }
+        # An operator's CA and a certificate for each lab FQDN (the initial configuration's TLS step), kept across down.
+        import labcerts  # pylint: disable=import-outside-toplevel
+        labcerts.ensure(env["LAB_CERT_DIR"], ["%s.%s" % (name, LAB_DOMAIN) for name in [MGMT_HOSTNAME] + [n["name"] for n in NODES]])
         self.write_private(self.env_file, "".join("export %s=%s\n" % (k, sh_quote(env[k])) for k in ENV_KEYS))
         self.write_private(self.inventory_file, render_inventory(self.dir, env, mgmt_port))
-        state["env"] = {k: v for k, v in env.items() if "PASSWORD" not in k}
+        state["env"] = {k: v for k, v in env.items() if "PASSWORD" not in k and "ENTITLEMENT" not in k}
         self.save_state(state)
         print("lab up in %.1fs: moto %s, manager https://%s:%d; run: source %s" % (
             time.monotonic() - started, aws_url, HOST, mgmt_port, self.env_file))
@@ -441,7 +450,7 @@ def render_inventory(lab_dir, env, mgmt_port):
     nodes = [dict(node, subnet_id=subnet[node["subnet"]]) for node in NODES]
     return template.render(lab_dir=lab_dir, region=env["AWS_REGION"], vpc_id=env["LAB_VPC_ID"], key_name=env["LAB_KEY_NAME"],
                            mgmt_port=mgmt_port, ca_path=env["PEXIP_CA_PATH"], nodes=nodes, ssh_port=env["LAB_SSH_PORT"],
-                           subnet_a=env["LAB_SUBNET_A"])
+                           subnet_a=env["LAB_SUBNET_A"], cert_dir=env["LAB_CERT_DIR"])
 
 
 def main(argv=None):

@@ -62,6 +62,10 @@ class LabControl:
         return self._call('DELETE', '/_lab/faults')['cleared']
 
     # Request log
+    def fields_named(self):
+        """Every API request that named fields (filters, order_by, JSON body keys), never cleared by clear_requests."""
+        return self._call('GET', '/_lab/fields')
+
     def requests_log(self, since=None, target=None):
         """API requests seen since ``since`` (a ``ts`` from an earlier entry); ``target`` 'mgmt' or 'node:<ip>' filters."""
         entries = self._call('GET', '/_lab/requests', params={'since': since} if since is not None else None)

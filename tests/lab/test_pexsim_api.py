@@ -31,7 +31,8 @@ def test_garbled_authorization_header_gets_401(api):
 
 def test_index_lists_resources(api):
     index = api.get(CFG).json()
-    assert set(index) == {'system_location', 'worker_vm', 'dns_server', 'ntp_server', 'global'}
+    assert set(index) == {'system_location', 'worker_vm', 'dns_server', 'ntp_server', 'global', 'management_vm', 'licence', 'tls_certificate',
+                          'ca_certificate', 'conference', 'conference_alias'}
     assert index['worker_vm'] == {'list_endpoint': CFG + 'worker_vm/', 'schema': CFG + 'worker_vm/schema/'}
     status = api.get(STATUS).json()
     assert {'worker_vm', 'participant', 'conference_shard', 'cloud_node', 'cloud_monitored_location', 'cloud_overflow_location'} <= set(status)
@@ -353,7 +354,7 @@ def test_schema_documents(api):
     glob = api.get('global/schema/').json()
     assert glob['allowed_list_http_methods'] == ['get'] and glob['allowed_detail_http_methods'] == ['get', 'put', 'patch']
     assert glob['fields']['bursting_min_lifetime']['default'] == 50
-    assert glob['fields']['cloud_bursting_tag_value']['readonly'] is True
+    assert 'cloud_bursting_tag_value' not in glob['fields']  # invented: the tag value is the primary management_vm's hostname
     assert glob['fields']['cloud_provider']['valid_choices'] == ['AWS', 'AZURE', 'GCP']
     status = api.get(STATUS + 'worker_vm/schema/').json()
     assert status['allowed_list_http_methods'] == ['get'] and all(f['readonly'] for f in status['fields'].values())
@@ -367,15 +368,13 @@ def test_global_singleton(api):
     obj = api.get('global/1/').json()
     assert obj == listed['objects'][0]
     assert obj['bursting_enabled'] is False and obj['bursting_min_lifetime'] == 50 and obj['cloud_provider'] == 'AWS'
-    assert obj['cloud_bursting_tag_value'] == 'mgr-lab'
     assert 'aws_secret_key' not in obj
     assert api.get('global/2/').status_code == 404
     response = api.patch('global/1/', json={'bursting_enabled': True, 'bursting_threshold': 3, 'aws_access_key': 'AKIA' + 'X' * 16,
-                                            'aws_secret_key': 'secret', 'cloud_bursting_tag_value': 'ignored'})
+                                            'aws_secret_key': 'secret'})
     assert response.status_code == 202
     obj = api.get('global/1/').json()
     assert obj['bursting_enabled'] is True and obj['bursting_threshold'] == 3 and 'aws_secret_key' not in obj
-    assert obj['cloud_bursting_tag_value'] == 'mgr-lab'
     assert api.put('global/1/', json={'bursting_min_lifetime': 10}).status_code == 204
     for body, field in [({'bursting_threshold': 0}, 'bursting_threshold'), ({'bursting_min_lifetime': 4}, 'bursting_min_lifetime'),
                         ({'cloud_provider': 'OCI'}, 'cloud_provider'), ({'aws_access_key': 'A' * 41}, 'aws_access_key')]:

@@ -9,6 +9,8 @@ that the Management Node keeps with the worker_vm, so an upload can be checked a
 import xml.etree.ElementTree as ET
 
 ROOT_TAG = 'pexip-conferencing-node-configuration'
+# UNCONFIRMED (docs/lab.md): the content type of the document in the answer to POST worker_vm/ (XML vs JSON-wrapped).
+CONTENT_TYPE = 'text/xml'
 NODE_FIELDS = ('name', 'hostname', 'domain', 'address', 'netmask', 'gateway', 'node_type', 'system_location')
 
 

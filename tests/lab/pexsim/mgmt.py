@@ -9,10 +9,10 @@ import logging
 import time
 
 from .httpbase import Response
-from . import status
+from . import documents, status
 from .resources import COMMAND_BASE, RESOURCES
 from .sim import ApiError, apply_fault, fault_kind
-from .tastypie import ListError, apply_list
+from .tastypie import RESERVED_PARAMS, ListError, apply_list
 
 LOG = logging.getLogger('pexsim.mgmt')
 COMMANDS = {'platform': ('start_cloudnode',)}
@@ -37,6 +37,24 @@ def _json_body(request):
     return data
 
 
+def _fields_named(request):
+    """The API fields a request reads (filters, ordering) or writes (JSON body keys): the schema conformance test checks them."""
+    names = set()
+    for key, value in request.query.items():
+        if key == 'order_by':
+            names.add(value.lstrip('-'))
+        elif key not in RESERVED_PARAMS:
+            names.add(key.partition('__')[0])
+    if request.method in ('POST', 'PUT', 'PATCH'):
+        try:
+            data = request.json()
+        except ValueError:
+            data = None
+        items = data if isinstance(data, list) else [data]
+        names.update(key for item in items if isinstance(item, dict) for key in item)
+    return sorted(names)
+
+
 class MgmtApp:
     """Routes one request; every API request is checked for faults and logged, /_lab/ requests are not."""
 
@@ -59,7 +77,8 @@ class MgmtApp:
                 response = self._api(request)
             except ApiError as exc:
                 response = Response(exc.status) if exc.body is None else Response.json(exc.status, exc.body)
-        self.sim.log_request('mgmt', request.method, request.full_path, None if response.reset else response.status, fault=fault_kind(fault))
+        self.sim.log_request('mgmt', request.method, request.full_path, None if response.reset else response.status, fault=fault_kind(fault),
+                             fields=_fields_named(request))
         return response
 
     # ----- admin API ----------------------------------------------------------------------------------------
@@ -120,7 +139,7 @@ class MgmtApp:
             return Response(201, headers=headers)
         worker = self.sim.store.get('worker_vm', oid)
         headers['Content-Disposition'] = 'attachment; filename=pexip-%s.%s.xml' % (worker['hostname'], worker['domain'])
-        return Response(201, document, 'text/xml', headers)
+        return Response(201, document, documents.CONTENT_TYPE, headers)
 
     def _detail(self, request, resource, key):
         method = request.method.lower()
@@ -187,6 +206,7 @@ class MgmtApp:
             ('/_lab/faults', 'DELETE'): self._lab_clear_faults,
             ('/_lab/requests', 'GET'): self._lab_requests,
             ('/_lab/requests', 'DELETE'): self._lab_clear_requests,
+            ('/_lab/fields', 'GET'): lambda r: Response.json(200, list(self.sim.fields_named)),
             ('/_lab/timing', 'GET'): lambda r: Response.json(200, dict(self.sim.timing)),
             ('/_lab/timing', 'POST'): self._lab_timing,
             ('/_lab/reset', 'POST'): self._lab_reset,
@@ -212,7 +232,7 @@ class MgmtApp:
 
     def _lab_index(self, _request):
         return Response.json(200, {
-            'endpoints': ['/_lab/calls', '/_lab/faults', '/_lab/requests', '/_lab/timing', '/_lab/reset', '/_lab/nodes', '/_lab/events',
+            'endpoints': ['/_lab/calls', '/_lab/faults', '/_lab/requests', '/_lab/fields', '/_lab/timing', '/_lab/reset', '/_lab/nodes', '/_lab/events',
                           '/_lab/poll', '/_lab/firstboot'],
             'timing': dict(self.sim.timing),
             'mgmt_hostname': self.sim.mgmt_hostname,

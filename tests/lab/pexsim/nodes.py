@@ -12,6 +12,7 @@ from .httpbase import Response, TlsServer
 from .sim import apply_fault, fault_kind
 
 LOG = logging.getLogger('pexsim.nodes')
+# UNCONFIRMED (docs/lab.md): the scripted upload path of the bootstrap page (the community client's).
 UPLOAD_PATH = '/configuration/bootstrap'
 FORM_FIELD = 'file'
 

@@ -20,8 +20,6 @@ EXACT = ['exact', 'in']
 LOOKUPS = ('exact', 'iexact', 'contains', 'icontains', 'startswith', 'istartswith', 'endswith', 'iendswith',
            'in', 'lt', 'lte', 'gt', 'gte', 'isnull')
 
-# The API field that carries the bursting tag value is UNCONFIRMED (pexip-api.md); keep its name in this one place.
-BURSTING_TAG_FIELD = 'cloud_bursting_tag_value'
 MANUAL_PROVISION = 'MANUAL-PROVISION-ONLY'
 
 _TASTYPIE_HELP = {
@@ -183,7 +181,7 @@ class Resource:
     """A configuration or status resource: its fields, verbs and list behaviour."""
 
     def __init__(self, name, api, fields, verbose_name, list_methods=('get', 'post'), detail_methods=('get', 'put', 'patch', 'delete'),
-                 singleton=False, ordering=None, id_type='integer', check=None):
+                 singleton=False, ordering=None, id_type='integer', check=None, key='id'):
         self.name = name
         self.api = api
         self.verbose_name = verbose_name
@@ -192,10 +190,14 @@ class Resource:
         self.singleton = singleton
         self.id_type = id_type
         self.check = check
+        # The field that names an object in its detail path: `id`, or a field of its own (licence: fulfillment_id).
+        self.key = key
         self.fields = {}
-        for field in list(fields) + [
-                Field('id', id_type, readonly=True, unique=True, filtering=EXACT + ['lt', 'lte', 'gt', 'gte'] if id_type == 'integer' else EXACT),
-                Field('resource_uri', readonly=True, help_text='The URI of this object.')]:
+        implicit = [Field('resource_uri', readonly=True, help_text='The URI of this object.')]
+        if key == 'id':
+            implicit.insert(0, Field('id', id_type, readonly=True, unique=True,
+                                     filtering=EXACT + ['lt', 'lte', 'gt', 'gte'] if id_type == 'integer' else EXACT))
+        for field in list(fields) + implicit:
             self.fields[field.name] = field
         self.ordering = list(ordering) if ordering is not None else [n for n, f in self.fields.items() if f.filtering]
 
@@ -238,13 +240,13 @@ class Resource:
             for key in data:
                 if key not in self.fields:
                     errors.setdefault(key, []).append('Unknown field (the simulator runs with strict field checking).')
-        own_id = existing.get('id') if existing else None
+        own_id = existing.get(self.key) if existing else None
         for name, field in self.fields.items():
             if field.unique and not field.readonly and name not in errors and values.get(name) not in (None, ''):
                 if ctx.is_taken(self.name, name, values[name], own_id):
                     errors.setdefault(name, []).append('%s with this %s already exists.' % (self.verbose_name, field.verbose_name))
         if self.check:
-            self.check(values, data, existing, errors)
+            self.check(values, data, existing, errors, ctx)
         return values, errors
 
     def render(self, obj, ctx):
@@ -254,7 +256,7 @@ class Resource:
             if field.write_only:
                 continue
             if name == 'resource_uri':
-                out[name] = self.uri(obj['id'])
+                out[name] = self.uri(obj[self.key])
             elif field.computed:
                 out[name] = ctx.computed(self.name, name, obj)
             elif field.related:
@@ -271,12 +273,12 @@ class Resource:
         return out
 
 
-def _check_worker_vm(values, data, existing, errors):  # pylint: disable=unused-argument
+def _check_worker_vm(values, data, existing, errors, ctx):  # pylint: disable=unused-argument
     if 'deployment_type' in data and 'deployment_type' not in errors and data['deployment_type'] not in (None, MANUAL_PROVISION):
         errors.setdefault('deployment_type', []).append('Only %s is supported on AWS: the simulator has no hypervisor to deploy to.' % MANUAL_PROVISION)
 
 
-def _check_location(values, data, existing, errors):
+def _check_location(values, data, existing, errors, ctx):  # pylint: disable=unused-argument
     if existing is None:
         return
     for name in ('overflow_location1', 'overflow_location2', 'transcoding_location'):
@@ -361,8 +363,12 @@ WORKER_VM = Resource('worker_vm', 'configuration', [
     Field('vm_system_memory', 'integer', default=4096, min_value=1),
     _s('snmp_mode', default='DISABLED', choices=['DISABLED', 'STANDARD', 'AUTHPRIV']),
     _s('snmp_community', default='public', max_length=16),
+    _s('snmp_username', blank=True, default='', max_length=100),
+    _s('snmp_authentication_password', blank=True, default='', max_length=100),
+    _s('snmp_privacy_password', blank=True, default='', max_length=100),
     _s('snmp_system_contact', default='admin@domain.com', max_length=70),
     _s('snmp_system_location', default='Virtual machine', max_length=70),
+    Field('tls_client_certificate', related='tls_certificate', nullable=True, default=None),
     Field('cloud_bursting', 'boolean', readonly=True, computed=True, default=False,
           help_text='Set by Infinity: the node is an EC2 instance tagged pexip-cloud with the bursting tag value.'),
 ], 'Worker vm', check=_check_worker_vm)
@@ -375,11 +381,152 @@ GLOBAL = Resource('global', 'configuration', [
     _s('aws_access_key', blank=True, default='', max_length=40),
     _s('aws_secret_key', blank=True, default='', max_length=100, write_only=True, help_text='Write-only: never returned.'),
     _s('deployment_uuid', blank=True, default='', max_length=64),
-    _s(BURSTING_TAG_FIELD, readonly=True, computed=True,
-       help_text='Simulator stand-in for the UNCONFIRMED bursting tag field: the value of the pexip-cloud tag (the Management Node hostname).'),
 ], 'Global', list_methods=('get',), detail_methods=('get', 'put', 'patch'), singleton=True, ordering=[])
 
-CONFIG_RESOURCES = {r.name: r for r in (SYSTEM_LOCATION, WORKER_VM, DNS_SERVER, NTP_SERVER, GLOBAL)}
+MANAGEMENT_VM = Resource('management_vm', 'configuration', [
+    _s('name', required=True, max_length=32, unique=True, filtering=ALL),
+    _s('description', blank=True, default='', max_length=250),
+    _s('address', required=True, fmt='ipv4', filtering=ALL),
+    _s('netmask', required=True, fmt='ipv4'),
+    _s('gateway', required=True, fmt='ipv4'),
+    _s('hostname', required=True, max_length=63, filtering=ALL),
+    _s('domain', required=True, max_length=192, filtering=ALL),
+    _s('alternative_fqdn', blank=True, default='', max_length=255, help_text='Must match an identity in its TLS certificate.'),
+    _s('ipv6_address', nullable=True, default=None, fmt='ipv6'),
+    _s('ipv6_gateway', nullable=True, default=None, fmt='ipv6'),
+    Field('mtu', 'integer', default=1500, min_value=512, max_value=1500),
+    _s('static_nat_address', nullable=True, default=None, fmt='ipv4'),
+    Field('dns_servers', related='dns_server', to_many=True, full=True),
+    Field('ntp_servers', related='ntp_server', to_many=True, full=True),
+    Field('syslog_servers', related='syslog_server', to_many=True),
+    Field('static_routes', related='static_route', to_many=True),
+    Field('event_sinks', related='event_sink', to_many=True),
+    Field('http_proxy', related='http_proxy', nullable=True, default=None),
+    Field('tls_certificate', related='tls_certificate', nullable=True, default=None),
+    Field('tls_client_certificate', related='tls_certificate', nullable=True, default=None),
+    _s('enable_ssh', default='GLOBAL', choices=['GLOBAL', 'ON', 'OFF']),
+    Field('ssh_authorized_keys', related='ssh_authorized_key', to_many=True),
+    Field('ssh_authorized_keys_use_cloud', 'boolean', default=True),
+    _s('secondary_config_passphrase', blank=True, default='', max_length=100),
+    _s('snmp_mode', default='DISABLED', choices=['DISABLED', 'STANDARD', 'AUTHPRIV']),
+    _s('snmp_community', default='public', max_length=16),
+    _s('snmp_username', blank=True, default='', max_length=100),
+    _s('snmp_authentication_password', blank=True, default='', max_length=100),
+    _s('snmp_privacy_password', blank=True, default='', max_length=100),
+    _s('snmp_system_contact', default='admin@domain.com', max_length=70),
+    _s('snmp_system_location', default='Virtual machine', max_length=70),
+    Field('snmp_network_management_system', related='snmp_network_management_system', nullable=True, default=None),
+    Field('initializing', 'boolean', readonly=True, default=False),
+    Field('primary', 'boolean', readonly=True, default=False, filtering=EXACT, help_text='The Management Node the API runs on.'),
+], 'Management vm', check=lambda *args: _check_management_vm(*args))
+
+LICENCE = Resource('licence', 'configuration', [
+    _s('entitlement_id', required=True, write_only=True, max_length=100, help_text='Activates the licence; never returned.'),
+    Field('offline_mode', 'boolean', default=False),
+    _s('fulfillment_id', readonly=True, filtering=EXACT),
+    _s('fulfillment_type', readonly=True), _s('product_id', readonly=True), _s('license_type', readonly=True),
+    _s('features', readonly=True),
+    Field('concurrent', 'integer', readonly=True), Field('concurrent_overdraft', 'integer', readonly=True),
+    Field('activatable', 'integer', readonly=True), Field('activatable_overdraft', 'integer', readonly=True),
+    Field('hybrid', 'integer', readonly=True), Field('hybrid_overdraft', 'integer', readonly=True),
+    _s('start_date', readonly=True), _s('expiration_date', readonly=True), _s('status', readonly=True),
+    _s('trust_flags', readonly=True), _s('repair', readonly=True), _s('server_chain', readonly=True),
+    _s('vendor_dictionary', readonly=True),
+], 'Licence', detail_methods=('get', 'delete'), id_type='string', key='fulfillment_id')
+
+_PARSED = ('start_date', 'end_date', 'subject_name', 'subject_hash', 'subject_alt_names', 'raw_subject', 'issuer_name',
+           'issuer_hash', 'raw_issuer', 'serial_no', 'key_id', 'issuer_key_id', 'text')
+_FILTERED = ('subject_name', 'issuer_name', 'serial_no', 'subject_hash', 'issuer_hash')
+
+
+def _parsed_fields():
+    return [_s(name, readonly=True, filtering=ALL if name in _FILTERED else None) for name in _PARSED]
+
+
+TLS_CERTIFICATE = Resource('tls_certificate', 'configuration', [
+    _s('certificate', required=True, help_text='PEM; may carry the chain after the server certificate.'),
+    _s('private_key', required=True, write_only=True, help_text='PEM; never returned.'),
+    _s('private_key_passphrase', blank=True, default='', max_length=100, write_only=True),
+    _s('parameters', blank=True, default='', max_length=1000),
+    Field('nodes', related='worker_vm', to_many=True, readonly=True,
+          help_text='Always empty: a certificate is attached by setting the tls_certificate of a worker_vm or management_vm.'),
+] + _parsed_fields(), 'Tls certificate', check=lambda *args: _check_certificate(*args))
+
+CA_CERTIFICATE = Resource('ca_certificate', 'configuration', [
+    _s('certificate', required=True),
+    Field('trusted_intermediate', 'boolean', default=False),
+] + _parsed_fields(), 'Ca certificate', check=lambda *args: _check_certificate(*args))
+
+SERVICE_TYPES = ['conference', 'lecture', 'two_stage_dialing', 'test_call', 'media_playback']
+CONFERENCE = Resource('conference', 'configuration', [
+    _s('name', required=True, max_length=250, unique=True, filtering=ALL),
+    _s('service_type', default='conference', choices=SERVICE_TYPES, filtering=EXACT),
+    _s('description', blank=True, default='', max_length=250),
+    _s('pin', blank=True, default='', max_length=21, help_text='4-20 digits, a terminal # allowed.'),
+    _s('guest_pin', blank=True, default='', max_length=21, help_text='Needs a host PIN and must differ from it.'),
+    Field('allow_guests', 'boolean', default=False),
+    Field('aliases', related='conference_alias', to_many=True, full=True, computed=True,
+          help_text='Nested {alias, description} objects; written as a list replaces all aliases.'),
+    Field('participant_limit', 'integer', nullable=True, default=None, min_value=0),
+    _s('host_view', default='one_main_seven_pips', max_length=50),
+    _s('guest_view', nullable=True, default=None, max_length=50),
+    _s('call_type', default='video', choices=['video', 'video-only', 'audio']),
+    _s('crypto_mode', nullable=True, default=None, choices=['besteffort', 'on', 'off']),
+    Field('max_callrate_in', 'integer', nullable=True, default=None, min_value=0),
+    Field('max_callrate_out', 'integer', nullable=True, default=None, min_value=0),
+    _s('primary_owner_email_address', blank=True, default='', max_length=100),
+    Field('ivr_theme', related='ivr_theme', nullable=True, default=None),
+    _s('creation_time', readonly=True),
+], 'Conference', check=lambda *args: _check_conference(*args))
+
+CONFERENCE_ALIAS = Resource('conference_alias', 'configuration', [
+    _s('alias', required=True, max_length=250, unique=True, filtering=ALL, help_text='Unique across the platform.'),
+    Field('conference', related='conference', required=True, filtering=EXACT),
+    _s('description', blank=True, default='', max_length=250),
+    _s('creation_time', readonly=True),
+], 'Conference alias')
+
+CONFIG_RESOURCES = {r.name: r for r in (SYSTEM_LOCATION, WORKER_VM, DNS_SERVER, NTP_SERVER, GLOBAL, MANAGEMENT_VM, LICENCE,
+                                        TLS_CERTIFICATE, CA_CERTIFICATE, CONFERENCE, CONFERENCE_ALIAS)}
+PIN_RE = re.compile(r'^\d{4,20}#?$')
+
+
+def _check_pins(values, errors):
+    for name in ('pin', 'guest_pin'):
+        if values.get(name) and name not in errors and not PIN_RE.match(values[name]):
+            errors.setdefault(name, []).append('PINs are 4 to 20 digits (a terminal # allowed), got %r.' % values[name])
+    if values.get('guest_pin') and not values.get('pin'):
+        errors.setdefault('guest_pin', []).append('A Guest PIN needs a Host PIN.')
+    elif values.get('guest_pin') and values['guest_pin'] == values.get('pin'):
+        errors.setdefault('guest_pin', []).append('The Guest PIN must differ from the Host PIN.')
+
+
+def _check_conference(values, data, existing, errors, ctx):  # pylint: disable=unused-argument
+    _check_pins(values, errors)
+
+
+def _check_certificate(values, data, existing, errors, ctx):  # pylint: disable=unused-argument
+    from . import certs  # pylint: disable=import-outside-toplevel
+    if errors:
+        return
+    try:
+        chain = certs.load_chain(values['certificate'])
+        if 'private_key' in values:
+            certs.check_key(chain[0], values['private_key'], values.get('private_key_passphrase'))
+    except certs.CertError as exc:
+        errors.setdefault('private_key' if 'key' in str(exc) else 'certificate', []).append(str(exc))
+        return
+    values.update(certs.describe(chain[0]))
+
+
+def _check_management_vm(values, data, existing, errors, ctx):  # pylint: disable=unused-argument
+    fqdn = values.get('alternative_fqdn')
+    if not fqdn or errors:
+        return
+    cert = ctx.store.get('tls_certificate', values.get('tls_certificate')) if values.get('tls_certificate') else None
+    names = {cert['subject_name']} | set(cert['subject_alt_names'].split(', ')) if cert else set()
+    if fqdn not in names:
+        errors.setdefault('alternative_fqdn', []).append("'%s' is not an identity in the Management Node's TLS certificate." % fqdn)
 
 
 def _ro(name, ftype='string', filtering=None, **kw):
@@ -390,6 +537,7 @@ def _status(name, fields, verbose, id_type='integer'):
     return Resource(name, 'status', fields, verbose, list_methods=('get',), detail_methods=('get',), id_type=id_type)
 
 
+LICENSING_FIELDS = ('port_count', 'port_total', 'audio_count', 'audio_total', 'system_count', 'system_total', 'vmr_count', 'vmr_total')
 STATUS_RESOURCES = {r.name: r for r in (
     _status('worker_vm', [
         _ro('name', filtering=ALL), _ro('node_type', filtering=EXACT), _ro('system_location', filtering=ALL),
@@ -403,12 +551,11 @@ STATUS_RESOURCES = {r.name: r for r in (
     _status('participant', [
         _ro('media_node', filtering=ALL), _ro('signalling_node', filtering=ALL), _ro('proxy_node', filtering=ALL),
         _ro('conference', filtering=ALL), _ro('system_location', filtering=ALL), _ro('call_uuid', filtering=EXACT),
-        _ro('protocol', filtering=EXACT), _ro('role', filtering=EXACT), _ro('connect_time', 'datetime'), _ro('display_name', filtering=ALL),
-        _ro('call_direction'), _ro('service_type'),
+        _ro('protocol', filtering=EXACT), _ro('role', filtering=EXACT), _ro('connect_time', 'datetime'),
     ], 'Participant', id_type='string'),
     _status('conference_shard', [
         _ro('node', filtering=ALL), _ro('conference', filtering=ALL), _ro('system_location', filtering=ALL),
-        _ro('is_started', 'boolean', filtering=EXACT), _ro('start_time', 'datetime'), _ro('service_type'), _ro('participant_count', 'integer'),
+        _ro('is_started', 'boolean', filtering=EXACT), _ro('start_time', 'datetime'),
     ], 'Conference shard', id_type='string'),
     _status('cloud_node', [
         _ro('cloud_instance_id', filtering=EXACT), _ro('cloud_instance_ip', filtering=ALL), _ro('cloud_instance_name', filtering=ALL),
@@ -420,6 +567,16 @@ STATUS_RESOURCES = {r.name: r for r in (
         _ro('name', filtering=ALL), _ro('free_hd_calls', 'integer'), _ro('max_hd_calls', 'integer'), _ro('media_load', 'integer'),
         _ro('overflow_location', filtering=ALL),
     ], 'Cloud monitored location'),
+    _status('management_vm', [
+        _ro('name', filtering=ALL), _ro('primary', 'boolean', filtering=EXACT), _ro('configuration_id', 'integer', filtering=EXACT),
+        _ro('version'), _ro('sync_status', filtering=EXACT), _ro('upgrade_status'), _ro('last_updated', 'datetime'),
+        _ro('last_attempted_contact', 'datetime'),
+    ], 'Management vm'),
+    _status('licensing', [_ro(name, 'integer') for name in LICENSING_FIELDS] + [_ro('customlayouts_active', 'boolean')], 'Licensing'),
+    _status('alarm', [
+        _ro('level', filtering=EXACT), _ro('name', filtering=ALL), _ro('details'), _ro('instance', filtering=ALL), _ro('node', filtering=ALL),
+        _ro('acknowledged', 'boolean', filtering=EXACT), _ro('time_raised', 'datetime'),
+    ], 'Alarm'),
     _status('cloud_overflow_location', [
         _ro('name', filtering=ALL), _ro('free_hd_calls', 'integer'), _ro('max_hd_calls', 'integer'), _ro('media_load', 'integer'),
         _ro('systemlocation_id', 'integer', filtering=EXACT),

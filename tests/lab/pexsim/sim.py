@@ -3,6 +3,7 @@
 """The simulator's model: configuration writes and their side effects, nodes, calls, faults and the request log."""
 
 import collections
+import datetime
 import hmac
 import ipaddress
 import logging
@@ -12,14 +13,25 @@ import threading
 import time
 import uuid
 
-from . import documents, status
+from . import certs, documents, status
 from .httpbase import Response
-from .resources import BURSTING_TAG_FIELD, CONFIG_RESOURCES, MANUAL_PROVISION, STATUS_RESOURCES
+from .resources import CONFIG_RESOURCES, MANUAL_PROVISION, STATUS_RESOURCES
 from .store import Store
 
 LOG = logging.getLogger('pexsim')
 
 BURSTING_TAG_KEY = 'pexip-cloud'
+# The entitlement ids the lab's licence server knows, and what each grants (status/v1/licensing totals).
+LAB_ENTITLEMENTS = {
+    'LAB-PORT-0010-7F3A': {'product_id': 'pexip-port', 'features': 'port', 'concurrent': 10},
+    'LAB-PORT-0050-1C8E': {'product_id': 'pexip-port', 'features': 'port', 'concurrent': 50},
+    'LAB-SYSTEM-0004-9C21': {'product_id': 'pexip-system', 'features': 'system', 'concurrent': 4},
+    'LAB-VMR-0100-2B7D': {'product_id': 'pexip-vmr', 'features': 'vmr', 'concurrent': 100},
+    'LAB-AUDIO-0020-E5C0': {'product_id': 'pexip-audio', 'features': 'audio', 'concurrent': 20},
+}
+# UNCONFIRMED (docs/lab.md): the answer to activating an entitlement that is already active on this system.
+ALREADY_ACTIVATED = "Entitlement '%s' is already activated on this system (fulfillment %s)."
+DEFAULT_CERTIFICATE_ID = 1
 DEFAULT_TIMING = {
     'boot_delay': 2.0,       # seconds from instance start (or bootstrap upload) until the node reports
     'sync_delay': 1.0,       # seconds from boot or a config change until sync_status is SYNCED
@@ -72,11 +84,13 @@ def fault_kind(fault):
 class Simulator:
     """Everything but the sockets: the HTTP apps and the EC2 watcher call into this object."""
 
-    def __init__(self, state_file=None, mgmt_hostname='mgr-lab', mgmt_address='127.0.0.1', timing=None, version='36.0.0'):
-        self.store = Store(state_file)
-        self.lock = self.store.lock
+    def __init__(self, state_file=None, mgmt_hostname='mgr-lab', mgmt_address='127.0.0.1', timing=None, version='36.0.0',
+                 mgmt_domain='lab.example.com'):
         self.mgmt_hostname = mgmt_hostname
         self.mgmt_address = mgmt_address
+        self.mgmt_domain = mgmt_domain
+        self.store = Store(state_file, seed=self._seed)
+        self.lock = self.store.lock
         self.version = version
         self.timing = dict(DEFAULT_TIMING)
         self.timing.update(timing or {})
@@ -84,9 +98,49 @@ class Simulator:
         self.calls = []           # live participants (runtime only)
         self.faults = []
         self.requests = collections.deque(maxlen=50000)
+        self.fields_named = collections.deque(maxlen=50000)  # requests that named fields (GET /_lab/fields)
         self.events = collections.deque(maxlen=5000)
         self._last_ts = 0.0
         self.ec2 = None           # set by the EC2 watcher when --aws-url is given
+
+    def _seed(self, data):
+        """A freshly installed Management Node: its own management_vm (primary) on a self-signed default certificate."""
+        fqdn = '%s.%s' % (self.mgmt_hostname, self.mgmt_domain)
+        cert_pem, key_pem = certs.self_signed(fqdn, [fqdn, self.mgmt_hostname])
+        cert = {'id': DEFAULT_CERTIFICATE_ID, 'certificate': cert_pem, 'private_key': key_pem, 'private_key_passphrase': '',
+                'parameters': '', 'nodes': []}
+        cert.update(certs.describe(certs.load_chain(cert_pem)[0]))
+        data['objects']['tls_certificate'][DEFAULT_CERTIFICATE_ID] = cert
+        data['next_id']['tls_certificate'] = DEFAULT_CERTIFICATE_ID + 1
+        resource = CONFIG_RESOURCES['management_vm']
+        mgmt = {name: field.initial() for name, field in resource.fields.items() if not field.readonly or name in ('initializing', 'primary')}
+        network = ipaddress.IPv4Network('%s/24' % self.mgmt_address, strict=False)
+        mgmt.update(id=1, name=self.mgmt_hostname, hostname=self.mgmt_hostname, domain=self.mgmt_domain, address=self.mgmt_address,
+                    netmask=str(network.netmask), gateway=str(next(network.hosts())), tls_certificate=DEFAULT_CERTIFICATE_ID,
+                    primary=True, initializing=False)
+        data['objects']['management_vm'][1] = mgmt
+        data['next_id']['management_vm'] = 2
+
+    def primary_management_vm(self):
+        return next((vm for vm in self.store.objects('management_vm').values() if vm.get('primary')), None)
+
+    @property
+    def bursting_tag_value(self):
+        """The pexip-cloud tag value: the primary Management Node's hostname."""
+        primary = self.primary_management_vm()
+        return primary['hostname'] if primary else None
+
+    def install_management_node(self, answers):
+        """The installation wizard's answers become the primary management_vm (called by sshboot after the wizard)."""
+        with self.lock:
+            primary = self.primary_management_vm()
+            server_ids = {}
+            for resource, key in (('dns_server', 'dns_servers'), ('ntp_server', 'ntp_servers')):
+                by_address = {obj['address']: oid for oid, obj in self.store.objects(resource).items()}
+                server_ids[key] = [by_address[a] for a in answers[key] if a in by_address]
+            primary.update(hostname=answers['hostname'], name=answers['hostname'][:32], domain=answers['domain'],
+                           address=answers['ip_address'], netmask=answers['netmask'], gateway=answers['gateway'], **server_ids)
+            self.store.save()
 
     # ----- context used by resources.py ------------------------------------------------------------------
     def exists(self, resource, oid):
@@ -100,14 +154,16 @@ class Simulator:
         return CONFIG_RESOURCES[resource].render(obj, self) if obj else None
 
     def computed(self, resource, field, obj):
-        if resource == 'global' and field == BURSTING_TAG_FIELD:
-            return self.mgmt_hostname
+        if resource == 'conference' and field == 'aliases':
+            return [self.render_related('conference_alias', a['id']) for a in self.store.sorted_objects('conference_alias')
+                    if a['conference'] == obj['id']]
         if resource == 'worker_vm' and field == 'cloud_bursting':
             return any(inst['private_ip'] == obj['address'] and self.is_bursting_instance(inst) for inst in self.instances.values())
         raise KeyError(field)
 
     def is_bursting_instance(self, inst):
-        return inst['tags'].get(BURSTING_TAG_KEY) == self.mgmt_hostname and inst['state'] not in ('terminated', 'shutting-down')
+        tag = self.bursting_tag_value
+        return tag is not None and inst['tags'].get(BURSTING_TAG_KEY) == tag and inst['state'] not in ('terminated', 'shutting-down')
 
     # ----- configuration ----------------------------------------------------------------------------------
     def render_config(self, name, oid=None):
@@ -123,11 +179,17 @@ class Simulator:
         resource = CONFIG_RESOURCES[name]
         now = time.time()
         with self.lock:
+            data, aliases = self._split_aliases(name, data)
             values, errors = resource.validate(data, self, strict=self.timing['strict_fields'])
+            self._check_aliases(aliases, None, errors)
             if errors:
                 raise ApiError(400, {name: errors})
+            if name == 'licence':
+                return self._activate(values), None
             oid = self.store.new_id(name)
             values['id'] = oid
+            if 'creation_time' in resource.fields:
+                values['creation_time'] = status.iso(now)
             document = None
             if name == 'worker_vm':
                 meta = self.store.worker_meta(oid)
@@ -135,10 +197,62 @@ class Simulator:
                 if values.get('deployment_type') == MANUAL_PROVISION:
                     meta['secret'] = secrets.token_hex(24)
                     location = self.store.get('system_location', values['system_location'])
-                    document = documents.build(values, location['name'], meta['secret'], self.mgmt_address, self.mgmt_hostname)
+                    document = documents.build(values, location['name'], meta['secret'], self.mgmt_address, self.bursting_tag_value)
             self.store.objects(name)[oid] = values
+            self._replace_aliases(oid, aliases, now)
             self.store.save()
         return oid, document
+
+    # Conferences take their aliases nested ({alias, description}); a written list replaces them all.
+    @staticmethod
+    def _split_aliases(name, data):
+        if name != 'conference' or 'aliases' not in data:
+            return data, None
+        data = dict(data)
+        return data, data.pop('aliases')
+
+    def _check_aliases(self, aliases, conference_id, errors):
+        if aliases is None:
+            return
+        if not isinstance(aliases, list) or not all(isinstance(a, dict) and isinstance(a.get('alias'), str) and a['alias'] for a in aliases):
+            errors.setdefault('aliases', []).append('Expected a list of {"alias": ..., "description": ...} objects.')
+            return
+        names = [a['alias'] for a in aliases]
+        for alias in sorted(set(names)):
+            owner = next((a for a in self.store.objects('conference_alias').values() if a['alias'] == alias), None)
+            if names.count(alias) > 1 or (owner and owner['conference'] != conference_id):
+                errors.setdefault('aliases', []).append('Conference alias with this Alias already exists: %s' % alias)
+
+    def _replace_aliases(self, conference_id, aliases, now):
+        if aliases is None:
+            return
+        objs = self.store.objects('conference_alias')
+        for aid in [aid for aid, a in objs.items() if a['conference'] == conference_id]:
+            del objs[aid]
+        for alias in aliases:
+            aid = self.store.new_id('conference_alias')
+            objs[aid] = {'id': aid, 'alias': alias['alias'], 'description': alias.get('description') or '', 'conference': conference_id,
+                         'creation_time': status.iso(now)}
+
+    def _activate(self, values):
+        """licence POST: the entitlement id must be one the lab's licence server knows; returns the fulfillment id."""
+        entitlement = values['entitlement_id']
+        grant = LAB_ENTITLEMENTS.get(entitlement)
+        if grant is None:
+            raise ApiError(400, {'licence': {'entitlement_id': ["Entitlement '%s' is not valid: check the entitlement ID from Pexip." % entitlement]}})
+        for fid, active in self.store.objects('licence').items():
+            if active['entitlement_id'] == entitlement:
+                raise ApiError(400, {'licence': {'entitlement_id': [ALREADY_ACTIVATED % (entitlement, fid)]}})
+        fid = 'FID-%s' % uuid.uuid4().hex[:12].upper()
+        start = datetime.date.today()
+        self.store.objects('licence')[fid] = dict(
+            values, fulfillment_id=fid, fulfillment_type='offline' if values['offline_mode'] else 'online', product_id=grant['product_id'],
+            license_type='perpetual', features=grant['features'], concurrent=grant['concurrent'], concurrent_overdraft=0,
+            activatable=grant['concurrent'], activatable_overdraft=0, hybrid=0, hybrid_overdraft=0, start_date=start.isoformat(),
+            expiration_date=(start + datetime.timedelta(days=365)).isoformat(), status='ACTIVE', trust_flags='FULLY_TRUSTED', repair='',
+            server_chain='', vendor_dictionary='')
+        self.store.save()
+        return fid
 
     def update(self, name, oid, data):
         resource = CONFIG_RESOURCES[name]
@@ -147,11 +261,14 @@ class Simulator:
             existing = self.store.get(name, oid)
             if existing is None:
                 raise ApiError(404, None)
+            data, aliases = self._split_aliases(name, data)
             values, errors = resource.validate(data, self, existing=existing, strict=self.timing['strict_fields'])
+            self._check_aliases(aliases, oid, errors)
             if errors:
                 raise ApiError(400, {name: errors})
             changed = {key for key in values if values[key] != existing.get(key)}
             self.store.objects(name)[oid] = values
+            self._replace_aliases(oid, aliases, now)
             if name == 'worker_vm' and changed - {'password', 'deployment_type'}:
                 self.store.worker_meta(oid)['changed_at'] = now
                 if changed & {'node_type', 'system_location'}:
@@ -182,6 +299,17 @@ class Simulator:
                 for location in self.store.objects('system_location').values():
                     if oid in location.get(key, []):
                         location[key] = [rid for rid in location[key] if rid != oid]
+            elif name == 'tls_certificate':
+                users = sorted(vm['name'] for kind in ('worker_vm', 'management_vm') for vm in self.store.objects(kind).values()
+                               if oid in (vm.get('tls_certificate'), vm.get('tls_client_certificate')))
+                if users:
+                    raise ApiError(400, {'error': "Cannot delete TLS certificate '%s': it is in use by %s." % (obj['subject_name'], ', '.join(users))})
+            elif name == 'management_vm' and obj.get('primary'):
+                raise ApiError(400, {'error': 'The primary Management Node cannot be deleted.'})
+            elif name == 'conference':
+                aliases = self.store.objects('conference_alias')
+                for aid in [aid for aid, a in aliases.items() if a['conference'] == oid]:
+                    del aliases[aid]
             elif name == 'worker_vm':
                 # The secret is kept (marked deleted) so that an upload of its document can be told apart from a forgery.
                 self.store.worker_meta(oid)['deleted_at'] = time.time()
@@ -392,12 +520,17 @@ class Simulator:
                 return dict(fault)
         return None
 
-    def log_request(self, target, method, full_path, status, fault=None):
+    def log_request(self, target, method, full_path, status, fault=None, fields=()):
         with self.lock:
             # Strictly increasing timestamps keep ?since=<ts of the last entry> exact.
             stamp = max(time.time(), self._last_ts + 1e-6)
             self._last_ts = stamp
-            self.requests.append({'ts': stamp, 'method': method, 'path': full_path, 'status': status, 'target': target, 'fault': fault})
+            entry = {'ts': stamp, 'method': method, 'path': full_path, 'status': status, 'target': target, 'fault': fault,
+                     'fields': list(fields)}
+            self.requests.append(entry)
+            if fields:
+                # Kept apart from the request log, which tests clear: the schema conformance check reads every field named.
+                self.fields_named.append(entry)
 
     def request_log(self, since=None):
         with self.lock:

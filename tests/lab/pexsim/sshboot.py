@@ -443,6 +443,7 @@ class FirstBoot:
             node.last_error = None
             node.reboot_at = time.time() + settings['reboot_delay']
         self.add_servers(answers)
+        self.sim.install_management_node(answers)
         term.write('Configuration complete. The system will now reboot.\n')
         LOG.info('management node %s: installed as %s.%s, rebooting', node.iid, answers['hostname'], answers['domain'])
 

@@ -102,9 +102,6 @@ def participant(sim, now):
             'protocol': call['protocol'],
             'role': 'guest',
             'connect_time': iso(call['connect_time']),
-            'display_name': call['display_name'],
-            'call_direction': 'in',
-            'service_type': 'conference',
         })
     return rows
 
@@ -123,10 +120,7 @@ def conference_shard(sim, now):
                 'system_location': sim.location_name(worker['system_location']) if worker else None,
                 'is_started': True,
                 'start_time': call['connect_time'],
-                'service_type': 'conference',
-                'participant_count': 0,
             }
-        shard['participant_count'] += 1
         shard['start_time'] = min(shard['start_time'], call['connect_time'])
     rows = list(shards.values())
     for row in rows:
@@ -205,3 +199,52 @@ def cloud_overflow_location(sim, now):
             rows[overflow['id']] = {'id': overflow['id'], 'name': overflow['name'], 'free_hd_calls': free, 'max_hd_calls': max_hd,
                                     'media_load': _load(used, max_hd), 'systemlocation_id': overflow['id']}
     return [rows[key] for key in sorted(rows)]
+
+
+def management_vm(sim, now):
+    return [{'id': vm['id'], 'name': vm['name'], 'primary': vm['primary'], 'configuration_id': vm['id'], 'version': sim.version,
+             'sync_status': 'SYNCED', 'upgrade_status': 'IDLE', 'last_updated': iso(now), 'last_attempted_contact': iso(now)}
+            for vm in sim.store.sorted_objects('management_vm')]
+
+
+def licensing(sim, now):
+    totals = {'port': 0, 'audio': 0, 'system': 0, 'vmr': 0}
+    for licence in sim.store.objects('licence').values():
+        totals[licence['features']] += licence['concurrent']
+    counts = {
+        'port': len(sim.live_calls(now)),
+        'audio': 0,
+        'system': len(sim.store.objects('worker_vm')),
+        'vmr': sum(1 for c in sim.store.objects('conference').values() if c['service_type'] in ('conference', 'lecture')),
+    }
+    row = {'id': 1, 'customlayouts_active': False}
+    for kind in totals:
+        row['%s_count' % kind] = counts[kind]
+        row['%s_total' % kind] = totals[kind]
+    return [row]
+
+
+# UNCONFIRMED (docs/lab.md): Pexip's alarm names and levels; the fields are the published ones.
+ALARM_NODE_LOST = 'Connectivity lost between nodes'
+ALARM_CERT_EXPIRING = 'TLS certificate is about to expire'
+CERT_WARNING_DAYS = 30
+
+
+def alarm(sim, now):
+    rows = []
+    for worker in sim.store.sorted_objects('worker_vm'):
+        reporting, _boot, last_updated, record = node_view(sim, worker, now)
+        # A node that reported once and stopped reporting, unless it is a bursting node that Infinity stops on purpose.
+        if not reporting and last_updated and not sim.computed('worker_vm', 'cloud_bursting', worker):
+            rows.append({'level': 'error', 'name': ALARM_NODE_LOST, 'details': 'No contact with %s (%s) since %s.' % (
+                worker['name'], worker['address'], iso(last_updated)), 'instance': worker['name'], 'node': worker['address'],
+                'acknowledged': False, 'time_raised': iso(record.get('last_updated') or last_updated)})
+    horizon = datetime.datetime.fromtimestamp(now, datetime.timezone.utc).replace(tzinfo=None) + datetime.timedelta(days=CERT_WARNING_DAYS)
+    for cert in sim.store.sorted_objects('tls_certificate'):
+        if datetime.datetime.fromisoformat(cert['end_date']) <= horizon:
+            rows.append({'level': 'warning', 'name': ALARM_CERT_EXPIRING, 'details': "TLS certificate '%s' expires on %s." % (
+                cert['subject_name'], cert['end_date']), 'instance': cert['subject_name'], 'node': sim.mgmt_address,
+                'acknowledged': False, 'time_raised': iso(now)})
+    for index, row in enumerate(rows, 1):
+        row['id'] = index
+    return rows

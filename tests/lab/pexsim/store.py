@@ -21,25 +21,29 @@ def _int_keys(mapping):
 class Store:
     """All persistent state behind one re-entrant lock; every writer saves while holding it."""
 
-    def __init__(self, path=None):
+    def __init__(self, path=None, seed=None):
         self.lock = threading.RLock()
         self.path = path
+        # seed(data) adds what a freshly installed Management Node already has (its management_vm, its certificate).
+        self.seed = seed
         self.data = self.empty()
         if path and os.path.exists(path):
             self.load()
 
-    @staticmethod
-    def empty():
+    def empty(self):
         objects = {name: {} for name in CONFIG_RESOURCES}
         singleton = {name: field.initial() for name, field in GLOBAL.fields.items() if not field.readonly}
         singleton['id'] = 1
         objects['global'][1] = singleton
-        return {
+        data = {
             'objects': objects,
             'next_id': {name: 1 for name in CONFIG_RESOURCES},
             'worker_meta': {},
             'nodes': {},
         }
+        if self.seed:
+            self.seed(data)
+        return data
 
     def reset(self):
         with self.lock:
@@ -57,7 +61,7 @@ class Store:
         data = self.empty()
         for name, objs in raw.get('objects', {}).items():
             if name in data['objects']:
-                data['objects'][name] = _int_keys(objs)
+                data['objects'][name] = _int_keys(objs) if CONFIG_RESOURCES[name].key == 'id' else dict(objs)
         data['next_id'].update(raw.get('next_id', {}))
         data['worker_meta'] = _int_keys(raw.get('worker_meta', {}))
         data['nodes'] = raw.get('nodes', {})

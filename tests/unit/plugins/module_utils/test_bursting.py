@@ -10,14 +10,28 @@ import datetime
 
 import pytest
 
-from ansible_collections.pexip.infinity.plugins.module_utils.bursting import TAG_VALUE_FIELD, bursting_tag_value, parse_time
+from ansible_collections.pexip.infinity.plugins.module_utils.bursting import bursting_tag_value, parse_time
 
 
-def test_tag_value():
-    assert bursting_tag_value({TAG_VALUE_FIELD: "mgr01"}) == "mgr01"
-    assert bursting_tag_value({TAG_VALUE_FIELD: ""}) == "unknown"
-    assert bursting_tag_value({}) == "unknown"
-    assert bursting_tag_value(None) == "unknown"
+class FakeClient:
+    def __init__(self, management_vms):
+        self.management_vms = management_vms
+        self.listed = []
+
+    def list(self, resource, **filters):
+        self.listed.append(resource)
+        return self.management_vms
+
+
+def test_tag_value_is_the_primary_management_vm_hostname():
+    client = FakeClient([{"hostname": "mgr-secondary", "primary": False}, {"hostname": "mgr01", "primary": True}])
+    assert bursting_tag_value(client) == "mgr01"
+    assert client.listed == ["management_vm"]
+
+
+@pytest.mark.parametrize("vms", [[], [{"hostname": "mgr-secondary", "primary": False}], [{"hostname": "", "primary": True}]])
+def test_no_primary_hostname_is_none_never_unknown(vms):
+    assert bursting_tag_value(FakeClient(vms)) is None
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PEM checks made before anything is uploaded: the certificate parses, has not expired, its key matches, it names
+the nodes it is for; and its identity (serial number + issuer) as the Management Node reports it."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import NameOID
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported by the module
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = exc
+
+
+class CertificateError(Exception):
+    """A certificate or key that must not be uploaded; the message says what to fix."""
+
+
+def load_chain(pem, what="certificate"):
+    """The certificates of a PEM text, server (or CA) certificate first."""
+    try:
+        chain = x509.load_pem_x509_certificates(pem.encode("utf-8"))
+    except (ValueError, TypeError):
+        chain = None
+    if not chain:
+        raise CertificateError("%s is not a PEM certificate (expected a '-----BEGIN CERTIFICATE-----' block)." % what)
+    return chain
+
+
+def not_after(cert):
+    stamp = getattr(cert, "not_valid_after_utc", None)
+    return stamp.replace(tzinfo=None) if stamp else cert.not_valid_after
+
+
+def check_dates(cert, what="certificate"):
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    if not_after(cert) <= now:
+        raise CertificateError("%s of '%s' expired on %s UTC: renew it before uploading it." % (
+            what, subject_name(cert), not_after(cert).strftime("%Y-%m-%d %H:%M")))
+
+
+def check_key(cert, key_pem, passphrase):
+    """Refuse a key that is not PEM, needs another passphrase, or does not belong to the certificate."""
+    password = passphrase.encode("utf-8") if passphrase else None
+    try:
+        key = serialization.load_pem_private_key(key_pem.encode("utf-8"), password=password)
+    except TypeError:
+        raise CertificateError("private_key is encrypted: give private_key_passphrase." if not password
+                               else "private_key is not encrypted: leave private_key_passphrase out.")
+    except ValueError:
+        raise CertificateError("private_key is not a PEM private key, or private_key_passphrase is wrong.")
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(serialization.Encoding.DER, spki) != cert.public_key().public_bytes(serialization.Encoding.DER, spki):
+        raise CertificateError("private_key does not belong to the certificate of '%s' (their public keys differ): give the "
+                               "key the certificate was issued for." % subject_name(cert))
+
+
+def subject_name(cert):
+    common = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return common[0].value if common else cert.subject.rfc4514_string()
+
+
+def identities(cert):
+    """The names a certificate is valid for: its DNS SANs, else its common name (RFC 6125)."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = san.get_values_for_type(x509.DNSName)
+    except x509.ExtensionNotFound:
+        names = []
+    return [n.lower() for n in names] or [subject_name(cert).lower()]
+
+
+def names_fqdn(cert, fqdn):
+    fqdn = fqdn.lower().rstrip(".")
+    for name in identities(cert):
+        if name == fqdn or (name.startswith("*.") and "." in fqdn and fqdn.split(".", 1)[1] == name[2:]):
+            return True
+    return False
+
+
+def issuer_name(cert):
+    common = cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return common[0].value if common else cert.issuer.rfc4514_string()
+
+
+def same_certificate(cert, obj):
+    """Whether the API object ``obj`` is ``cert``: same serial number (hex or decimal, colons ignored) and issuer.
+
+    Identity, not text: the same certificate uploaded with another chain or line endings is still the same one.
+    """
+    serial = (obj.get("serial_no") or "").replace(":", "").lower().lstrip("0") or "0"
+    if serial not in ((format(cert.serial_number, "x").lstrip("0") or "0"), str(cert.serial_number)):
+        return False
+    return obj.get("raw_issuer") == cert.issuer.rfc4514_string() or obj.get("issuer_name") == issuer_name(cert)

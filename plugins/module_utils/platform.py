@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Small helpers of the initial-configuration modules (licences, certificates, Management Node, VMRs)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+MASK = "********"
+#: API keys never returned or shown, whatever the resource (private keys, passphrases, SNMP secrets, entitlement ids)
+SECRET_KEY = re.compile(r"secret|password|private_key|passphrase|community|entitlement", re.I)
+
+
+def public(obj):
+    """An API object without its secrets."""
+    return dict((k, v) for k, v in (obj or {}).items() if not SECRET_KEY.search(k))
+
+
+def masked(data):
+    return dict((k, MASK if SECRET_KEY.search(k) and v not in (None, "") else v) for k, v in data.items())
+
+
+def read_text(module, option, file_option):
+    """The value of ``option``, or the content of the file ``file_option`` names (PEM from a file or a vault string)."""
+    p = module.params
+    if p.get(option) is not None:
+        return p[option]
+    path = p.get(file_option)
+    if path is None:
+        return None
+    try:
+        with open(path, "r") as handle:
+            return handle.read()
+    except (IOError, OSError) as exc:
+        module.fail("cannot read %s %s: %s." % (file_option, path, exc))
+
+
+def primary_management_vm(module):
+    """The primary configuration/v1/management_vm object (the Management Node the API runs on)."""
+    found = [vm for vm in module.call(module.client.list, "management_vm") if vm.get("primary")]
+    if not found:
+        module.fail("the Management Node lists no primary management_vm (configuration/v1/management_vm/).")
+    return found[0]

@@ -1,0 +1,108 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: pexip_alarm_info
+short_description: Read the active alarms of a Pexip Infinity platform
+version_added: 0.2.0
+author: pexip.infinity contributors (@pexip)
+description:
+  - Lists the alarms the Management Node raises (C(status/v1/alarm/)), such as a Conferencing Node that lost contact or
+    a TLS certificate about to expire - the health check after a deploy or a restart.
+  - O(nodes) keeps the alarms of those nodes only (by name or address, matched against C(node) and C(instance)).
+extends_documentation_fragment:
+  - pexip.infinity.api
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: none
+options:
+  nodes:
+    description:
+      - Only alarms whose C(node) or C(instance) is one of these names or addresses. Without it, every alarm.
+    type: list
+    elements: str
+  level:
+    description:
+      - Only alarms of this level or worse (V(warning) includes V(error) and V(critical)).
+    type: str
+    choices: [info, warning, error, critical]
+  include_acknowledged:
+    description:
+      - Also return acknowledged alarms.
+    type: bool
+    default: false
+seealso:
+  - module: pexip.infinity.pexip_node_info
+"""
+
+EXAMPLES = r"""
+- name: Alarms of the nodes this play touched
+  pexip.infinity.pexip_alarm_info:
+    nodes: "{{ ansible_play_hosts }}"
+    level: warning
+  register: health
+
+- name: Report them
+  ansible.builtin.debug:
+    msg: "{{ health.alarms | map(attribute='details') | list }}"
+  when: health.alarms | length > 0
+"""
+
+RETURN = r"""
+alarms:
+  description: The matching alarms, oldest first.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - level: error
+      name: Connectivity lost between nodes
+      details: No contact with cn-lon-1 (10.0.1.10) since 2026-12-02T13:00:00.000000.
+      instance: cn-lon-1
+      node: 10.0.1.10
+      acknowledged: false
+      time_raised: "2026-12-02T13:00:00.000000"
+"""
+
+from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
+
+LEVELS = ["info", "warning", "error", "critical"]
+
+
+def main():
+    module = PexipModule(
+        argument_spec=dict(
+            nodes=dict(type="list", elements="str"),
+            level=dict(type="str", choices=LEVELS),
+            include_acknowledged=dict(type="bool", default=False),
+        ),
+        label="pexip_alarm_info",
+    )
+    p = module.params
+    alarms = module.call(module.client.list, "alarm", api="status")
+    wanted = set(p["nodes"] or [])
+    floor = LEVELS.index(p["level"]) if p["level"] else 0
+
+    def keep(alarm):
+        level = (alarm.get("level") or "").lower()
+        return ((p["nodes"] is None or alarm.get("node") in wanted or alarm.get("instance") in wanted)
+                and (p["include_acknowledged"] or not alarm.get("acknowledged"))
+                and (level not in LEVELS or LEVELS.index(level) >= floor))
+
+    alarms = [a for a in alarms if keep(a)]
+    alarms.sort(key=lambda a: a.get("time_raised") or "")
+    module.exit_json(changed=False, alarms=alarms)
+
+
+if __name__ == "__main__":
+    main()

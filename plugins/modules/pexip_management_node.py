@@ -1,0 +1,199 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: pexip_management_node
+short_description: Configure the Pexip Infinity Management Node's own settings
+version_added: 0.2.0
+author: pexip.infinity contributors (@pexip)
+description:
+  - Sets the fields of the primary Management Node (C(configuration/v1/management_vm/), B(Platform > Management Node)) -
+    its DNS and NTP servers (the guide asks to assign them "on all your host servers and the Management Node
+    itself"), static NAT address, TLS certificate, alternative FQDN, SSH and SNMP.
+  - Options that are not given are left as they are; only the fields that differ are sent, in one C(PATCH).
+  - DNS and NTP servers are given by address; a server that is not yet under B(System > DNS/NTP Servers) is created.
+extends_documentation_fragment:
+  - pexip.infinity.api
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: full
+options:
+  dns_servers:
+    description: Addresses of the Management Node's DNS servers (the whole list; V([]) clears it).
+    type: list
+    elements: str
+  ntp_servers:
+    description: Addresses of the Management Node's NTP servers (the whole list).
+    type: list
+    elements: str
+  static_nat_address:
+    description: Public IPv4 address the Management Node is reached at through static NAT; V('') clears it.
+    type: str
+  tls_certificate:
+    description:
+      - Subject name of the TLS certificate the Management Node serves (see M(pexip.infinity.pexip_tls_certificate));
+        when several certificates have it, the one that expires last.
+    type: str
+  alternative_fqdn:
+    description: Another FQDN of the Management Node; it must be named by its TLS certificate. V('') clears it.
+    type: str
+  description:
+    description: Description of the Management Node.
+    type: str
+  enable_ssh:
+    description: SSH access (V(global) follows the platform setting).
+    type: str
+    choices: [global, "on", "off"]
+  snmp_mode:
+    description: SNMP mode.
+    type: str
+    choices: [disabled, standard, authpriv]
+  snmp_community:
+    description: SNMPv2c community (a secret, never logged or returned).
+    type: str
+  snmp_username:
+    description: SNMPv3 user name.
+    type: str
+  snmp_authentication_password:
+    description: SNMPv3 authentication password (a secret).
+    type: str
+  snmp_privacy_password:
+    description: SNMPv3 privacy password (a secret).
+    type: str
+  snmp_system_contact:
+    description: SNMP system contact.
+    type: str
+  snmp_system_location:
+    description: SNMP system location.
+    type: str
+seealso:
+  - module: pexip.infinity.pexip_system_servers
+  - module: pexip.infinity.pexip_tls_certificate
+"""
+
+EXAMPLES = r"""
+- name: The guide's DNS and NTP servers on the Management Node itself, its certificate and static NAT
+  pexip.infinity.pexip_management_node:
+    dns_servers: ["127.0.0.53"]
+    ntp_servers: ["127.0.0.123", "127.0.0.124", "127.0.0.125"]
+    tls_certificate: mgr-lab.lab.example.com
+    static_nat_address: 198.51.100.10
+
+- name: SNMPv3 with secrets from the vault
+  pexip.infinity.pexip_management_node:
+    snmp_mode: authpriv
+    snmp_username: monitor
+    snmp_authentication_password: "{{ vault_snmp_auth }}"
+    snmp_privacy_password: "{{ vault_snmp_priv }}"
+"""
+
+RETURN = r"""
+management_node:
+  description: The Management Node's settings after the run (in check mode, as they would be), without secrets.
+  returned: success
+  type: dict
+  sample:
+    hostname: mgr-lab
+    domain: lab.example.com
+    dns_servers: [{address: 127.0.0.53, resource_uri: /api/admin/configuration/v1/dns_server/1/}]
+    tls_certificate: /api/admin/configuration/v1/tls_certificate/2/
+created:
+  description: DNS/NTP server objects that were (or would be) created.
+  returned: success
+  type: list
+  elements: str
+  sample: [dns_server 127.0.0.53]
+"""
+
+from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
+from ansible_collections.pexip.infinity.plugins.module_utils.platform import MASK, SECRET_KEY, masked, primary_management_vm, public
+
+CHOICES = {"enable_ssh": {"global": "GLOBAL", "on": "ON", "off": "OFF"},
+           "snmp_mode": {"disabled": "DISABLED", "standard": "STANDARD", "authpriv": "AUTHPRIV"}}
+SCALARS = ("static_nat_address", "alternative_fqdn", "description", "enable_ssh", "snmp_mode", "snmp_community", "snmp_username",
+           "snmp_authentication_password", "snmp_privacy_password", "snmp_system_contact", "snmp_system_location")
+NULLABLE = ("static_nat_address",)
+
+
+def addresses(value):
+    return sorted((item.get("address") if isinstance(item, dict) else item) for item in value or [])
+
+
+def server_uris(module, endpoint, wanted, created):
+    """address -> URI of the DNS/NTP server objects; missing ones created (only listed in check mode)."""
+    known = dict((s["address"], s["resource_uri"]) for s in module.call(module.client.list, endpoint))
+    uris = []
+    for address in wanted:
+        if address not in known:
+            created.append("%s %s" % (endpoint, address))
+            if module.check_mode:
+                known[address] = "(new %s %s)" % (endpoint, address)
+            else:
+                obj, _response = module.call(module.client.create, endpoint, {"address": address, "description": "Management Node"})
+                known[address] = obj["resource_uri"]
+        uris.append(known[address])
+    return uris
+
+
+def certificate_uri(module, subject):
+    found = [c for c in module.call(module.client.list, "tls_certificate") if c.get("subject_name") == subject]
+    if not found:
+        module.fail("no TLS certificate has subject name '%s'; upload it first (pexip.infinity.pexip_tls_certificate)." % subject)
+    return sorted(found, key=lambda c: c.get("end_date") or "")[-1]["resource_uri"]
+
+
+def main():
+    spec = dict(
+        dns_servers=dict(type="list", elements="str"),
+        ntp_servers=dict(type="list", elements="str"),
+        tls_certificate=dict(type="str"),
+    )
+    for name in SCALARS:
+        spec[name] = dict(type="str", no_log=bool(SECRET_KEY.search(name)))
+        if name in CHOICES:
+            spec[name]["choices"] = list(CHOICES[name])
+    module = PexipModule(argument_spec=spec, label="pexip_management_node")
+    p = module.params
+    current = primary_management_vm(module)
+
+    changes, before, created = {}, {}, []
+    for name in SCALARS:
+        if p[name] is None:
+            continue
+        value = CHOICES[name][p[name]] if name in CHOICES else p[name]
+        if value == "" and name in NULLABLE:
+            value = None
+        if (current.get(name) or None) != (value or None):
+            changes[name], before[name] = value, current.get(name)
+    if p["tls_certificate"] is not None:
+        uri = certificate_uri(module, p["tls_certificate"]) if p["tls_certificate"] else None
+        if current.get("tls_certificate") != uri:
+            changes["tls_certificate"], before["tls_certificate"] = uri, current.get("tls_certificate")
+    for name, endpoint in (("dns_servers", "dns_server"), ("ntp_servers", "ntp_server")):
+        if p[name] is not None and addresses(current.get(name)) != sorted(p[name]):
+            before[name] = addresses(current.get(name))
+            changes[name] = server_uris(module, endpoint, p[name], created)
+
+    after = dict((k, p[k] if k in ("dns_servers", "ntp_servers", "tls_certificate") else v) for k, v in changes.items())
+    result = dict(changed=bool(changes), created=created, diff=dict(before=masked(before), after=masked(after)))
+    if changes and not module.check_mode:
+        module.call(module.client.update, current["resource_uri"], changes)
+        current = module.call(module.client.get, current["resource_uri"])
+    elif changes:
+        current = dict(current, **dict((k, MASK if SECRET_KEY.search(k) else v) for k, v in changes.items()))
+    result["management_node"] = public(current)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

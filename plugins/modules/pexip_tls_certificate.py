@@ -1,0 +1,240 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: pexip_tls_certificate
+short_description: Upload a TLS server certificate to Pexip Infinity and attach it to nodes
+version_added: 0.2.0
+author: pexip.infinity contributors (@pexip)
+description:
+  - Uploads a server certificate with its private key (C(configuration/v1/tls_certificate/)), as in
+    B(Certificates > TLS Certificates) of the guide ("You must install TLS certificates on the Management Node and
+    — when you deploy them — each Conferencing Node").
+  - Idempotent by the certificate's identity (serial number and issuer, as the Management Node parses them), not by
+    its text; the same certificate given with another chain or other line endings is not uploaded again.
+  - Attaches the certificate to the Management Node (O(management_node)) and to Conferencing Nodes (O(nodes)) by
+    setting their C(tls_certificate) field. The certificate must name each of those nodes' FQDN
+    (C(hostname.domain)), as the guide requires; the module refuses it otherwise.
+  - Everything is checked before the first write; the certificate parses and has not expired, the key belongs to it
+    and opens with the passphrase, and it names every node.
+extends_documentation_fragment:
+  - pexip.infinity.api
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying the target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: full
+options:
+  certificate:
+    description:
+      - The certificate as PEM text, server certificate first, optionally followed by its intermediate CAs.
+      - Mutually exclusive with O(certificate_file); one of them is required.
+    type: str
+  certificate_file:
+    description:
+      - Path (on the host running the module) of a PEM file holding the certificate.
+    type: path
+  private_key:
+    description:
+      - The private key as PEM text (a vault string). Never logged or returned.
+      - Required with O(state=present), unless O(private_key_file) is given.
+    type: str
+  private_key_file:
+    description:
+      - Path of a PEM file holding the private key.
+    type: path
+  private_key_passphrase:
+    description:
+      - Passphrase of an encrypted private key. Never logged or returned.
+    type: str
+  management_node:
+    description:
+      - Attach the certificate to the (primary) Management Node.
+    type: bool
+    default: false
+  nodes:
+    description:
+      - Names of Conferencing Nodes to attach the certificate to.
+    type: list
+    elements: str
+    default: []
+  state:
+    description:
+      - V(absent) deletes the certificate; it must not be attached to any node.
+    type: str
+    choices: [present, absent]
+    default: present
+requirements:
+  - cryptography
+seealso:
+  - module: pexip.infinity.pexip_ca_certificate
+  - module: pexip.infinity.pexip_management_node
+"""
+
+EXAMPLES = r"""
+- name: The Management Node's certificate, key from the vault
+  pexip.infinity.pexip_tls_certificate:
+    certificate_file: "{{ lab_dir }}/certs/mgr-lab.lab.example.com.pem"
+    private_key: "{{ vault_mgr_private_key }}"
+    management_node: true
+
+- name: One certificate for two Conferencing Nodes (both FQDNs in its SANs)
+  pexip.infinity.pexip_tls_certificate:
+    certificate_file: certs/conferencing.pem
+    private_key_file: certs/conferencing.key
+    private_key_passphrase: "{{ vault_conferencing_key_passphrase }}"
+    nodes: [cn-lon-1, cn-lon-2]
+
+- name: Remove an old certificate
+  pexip.infinity.pexip_tls_certificate:
+    certificate_file: certs/old.pem
+    state: absent
+"""
+
+RETURN = r"""
+certificate:
+  description: The certificate record after the run (no key, no passphrase); in check mode, what would be uploaded.
+  returned: success
+  type: dict
+  sample:
+    subject_name: mgr-lab.lab.example.com
+    issuer_name: Example CA
+    serial_no: 5f2c0d...
+    end_date: "2028-03-05T12:00:00"
+    resource_uri: /api/admin/configuration/v1/tls_certificate/2/
+attached:
+  description: The nodes whose C(tls_certificate) was (or would be) set to this certificate.
+  returned: success
+  type: list
+  elements: str
+  sample: [mgr-lab, cn-lon-1]
+"""
+
+import datetime
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.pexip.infinity.plugins.module_utils import certificates
+from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
+from ansible_collections.pexip.infinity.plugins.module_utils.platform import public, primary_management_vm, read_text
+
+
+def targets(module):
+    """(kind, API object) of every node to attach to; fails on a node that does not exist."""
+    found = []
+    if module.params["management_node"]:
+        found.append(("management_vm", primary_management_vm(module)))
+    for name in module.params["nodes"]:
+        workers = [w for w in module.call(module.client.list, "worker_vm", name=name) if w.get("name") == name]
+        if not workers:
+            module.fail("Conferencing Node '%s' does not exist on the Management Node; deploy it first or correct nodes." % name)
+        found.append(("worker_vm", workers[0]))
+    return found
+
+
+def validate(module, cert, key_pem, nodes):
+    try:
+        certificates.check_dates(cert)
+        if key_pem is not None:
+            certificates.check_key(cert, key_pem, module.params["private_key_passphrase"])
+    except certificates.CertificateError as exc:
+        module.fail(str(exc))
+    for _kind, node in nodes:
+        fqdn = "%s.%s" % (node.get("hostname"), node.get("domain"))
+        if not certificates.names_fqdn(cert, fqdn):
+            module.fail("the certificate of '%s' does not name %s's FQDN %s (it is valid for %s); the guide requires a "
+                        "certificate that contains the node's FQDN." % (certificates.subject_name(cert), node.get("name"),
+                                                                       fqdn, ", ".join(certificates.identities(cert))))
+
+
+def predicted(cert):
+    return dict(subject_name=certificates.subject_name(cert), issuer_name=certificates.issuer_name(cert),
+                serial_no=format(cert.serial_number, "x"), raw_issuer=cert.issuer.rfc4514_string(),
+                end_date=certificates.not_after(cert).isoformat(), subject_alt_names=", ".join(certificates.identities(cert)))
+
+
+def users(module, uri):
+    return [vm["name"] for kind in ("management_vm", "worker_vm") for vm in module.call(module.client.list, kind)
+            if uri in (vm.get("tls_certificate"), vm.get("tls_client_certificate"))]
+
+
+def main():
+    module = PexipModule(
+        argument_spec=dict(
+            certificate=dict(type="str"),
+            certificate_file=dict(type="path"),
+            private_key=dict(type="str", no_log=True),
+            private_key_file=dict(type="path"),
+            private_key_passphrase=dict(type="str", no_log=True),
+            management_node=dict(type="bool", default=False),
+            nodes=dict(type="list", elements="str", default=[]),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        ),
+        mutually_exclusive=[("certificate", "certificate_file"), ("private_key", "private_key_file")],
+        required_one_of=[("certificate", "certificate_file")],
+        required_if=[("state", "present", ("private_key", "private_key_file"), True)],
+        label="pexip_tls_certificate",
+    )
+    if not certificates.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(certificates.CRYPTOGRAPHY_IMPORT_ERROR))
+    p = module.params
+    pem = read_text(module, "certificate", "certificate_file")
+    try:
+        cert = certificates.load_chain(pem)[0]
+    except certificates.CertificateError as exc:
+        module.fail(str(exc))
+    existing = [c for c in module.call(module.client.list, "tls_certificate") if certificates.same_certificate(cert, c)]
+    current = existing[0] if existing else None
+
+    if p["state"] == "absent":
+        if current:
+            in_use = users(module, current["resource_uri"])
+            if in_use:
+                module.fail("certificate '%s' is attached to %s: attach another certificate to them first."
+                            % (current.get("subject_name"), ", ".join(in_use)))
+            if not module.check_mode:
+                module.call(module.client.delete, current["resource_uri"])
+        module.exit_json(changed=bool(current), certificate={}, attached=[], diff=dict(before=public(current), after={}))
+
+    key_pem = read_text(module, "private_key", "private_key_file")
+    nodes = targets(module)
+    validate(module, cert, key_pem, nodes)
+
+    diff = dict(before={}, after={})
+    changed = False
+    if current is None:
+        changed = True
+        diff["after"]["certificate"] = predicted(cert)
+        if module.check_mode:
+            current = predicted(cert)
+        else:
+            body = dict(certificate=pem, private_key=key_pem)
+            if p["private_key_passphrase"]:
+                body["private_key_passphrase"] = p["private_key_passphrase"]
+            current, _response = module.call(module.client.create, "tls_certificate", body)
+    uri = current.get("resource_uri")
+    attached = []
+    for kind, node in nodes:
+        if uri and node.get("tls_certificate") == uri:
+            continue
+        attached.append(node["name"])
+        diff["before"].setdefault("tls_certificate", {})[node["name"]] = node.get("tls_certificate")
+        diff["after"].setdefault("tls_certificate", {})[node["name"]] = uri or "(the new certificate)"
+        if not module.check_mode:
+            module.call(module.client.update, node["resource_uri"], {"tls_certificate": uri})
+    expires_in = (certificates.not_after(cert) - datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)).days
+    if expires_in < 30:
+        module.warn("certificate '%s' expires in %d days." % (certificates.subject_name(cert), expires_in))
+    module.exit_json(changed=changed or bool(attached), certificate=public(current), attached=attached, diff=diff)
+
+
+if __name__ == "__main__":
+    main()

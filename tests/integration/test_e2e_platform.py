@@ -1,0 +1,198 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""End to end: `make demo` (site.yml with the lab's own inventory) leaves a platform that can take calls.
+
+Checked through the API: an active licence, the Management Node and every Conferencing Node on a certificate signed by
+the lab's operator CA, the Management Node's own DNS/NTP servers, one VMR with its alias, the bursting nodes tagged with
+the Management Node's hostname; then a second run changes nothing and a --check run writes nothing. Separately, no
+private key, passphrase, entitlement ID or SNMP password appears in -vvv output.
+
+The tests run in file order and share the demo run (module-scoped fixture).
+"""
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+
+import pytest
+import requests
+
+import labcerts
+import labctl
+import labenv
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+WRITES = ("POST", "PATCH", "PUT", "DELETE")
+CA_NAME = "Pexip lab operator CA"
+DOMAIN = "lab.example.com"
+
+
+def run_playbook(env, *args, playbook="site.yml", timeout=1200):
+    run_env = dict(os.environ, **env)
+    run_env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+                   ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".venv", "collections"), ANSIBLE_STDOUT_CALLBACK="default")
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), os.path.join(REPO, playbook)] + list(args)
+    proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
+    recap = {m.group(1): int(m.group(3)) for m in RECAP.finditer(proc.stdout)}
+    return proc, recap
+
+
+def output(proc):
+    return proc.stdout[-8000:] + proc.stderr[-3000:]
+
+
+class Api:
+    def __init__(self, env):
+        self.base = "https://%s/api/admin/" % env["PEXIP_HOST"]
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = env["PEXIP_CA_PATH"]
+        self.session.auth = (env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"])
+
+    def get(self, path, **params):
+        response = self.session.get(self.base + path if not path.startswith("/") else "https://" + self.base.split("/")[2] + path,
+                                    params=dict(params, limit=0), timeout=30)
+        response.raise_for_status()
+        body = response.json()
+        return body["objects"] if "objects" in body else body
+
+    def primary(self):
+        return next(vm for vm in self.get("configuration/v1/management_vm/") if vm["primary"])
+
+
+@pytest.fixture(scope="module")
+def demo(lab_env):
+    """site.yml with the lab's inventory, twice; the second run's recap and the request-log mark before a --check run."""
+    inventory = os.path.join(lab_env["LAB_DIR"], "inventory.yml")
+    first, _recap = run_playbook(lab_env, "-i", inventory)
+    assert first.returncode == 0, output(first)
+    second, recap = run_playbook(lab_env, "-i", inventory)
+    return dict(env=lab_env, api=Api(lab_env), inventory=inventory, second=second, recap=recap)
+
+
+def inventory_nodes(api):
+    return [w for w in api.get("configuration/v1/worker_vm/") if w["name"].startswith("cn-") and w["domain"] == DOMAIN]
+
+
+def test_licence_active(demo):
+    licences = demo["api"].get("configuration/v1/licence/")
+    assert any(lic["status"] == "ACTIVE" and lic["product_id"] == "pexip-port" and lic["concurrent"] == 50 for lic in licences), licences
+    assert demo["api"].get("status/v1/licensing/")[0]["port_total"] >= 50
+
+
+def test_management_node_dns_ntp_and_ca_signed_certificate(demo):
+    api = demo["api"]
+    primary = api.primary()
+    assert [s["address"] for s in primary["dns_servers"]] == ["127.0.0.53"]
+    assert sorted(s["address"] for s in primary["ntp_servers"]) == ["127.0.0.123", "127.0.0.124", "127.0.0.125"]
+    cert = api.get(primary["tls_certificate"])
+    assert cert["subject_name"] == "%s.%s" % (primary["hostname"], primary["domain"]) and cert["issuer_name"] == CA_NAME
+    assert any(ca["subject_name"] == CA_NAME for ca in api.get("configuration/v1/ca_certificate/"))
+
+
+def test_every_conferencing_node_on_its_ca_signed_certificate(demo):
+    api = demo["api"]
+    nodes = inventory_nodes(api)
+    assert sorted(n["name"] for n in nodes) == ["cn-burst-1", "cn-burst-2", "cn-edge-1", "cn-lon-1", "cn-lon-2"]
+    for node in nodes:
+        assert node["tls_certificate"], node["name"]
+        cert = api.get(node["tls_certificate"])
+        assert (cert["subject_name"], cert["issuer_name"]) == ("%s.%s" % (node["hostname"], DOMAIN), CA_NAME), node["name"]
+
+
+def test_one_vmr_with_its_alias(demo):
+    rooms = [c for c in demo["api"].get("configuration/v1/conference/") if c["name"] == "Lab meeting room"]
+    assert len(rooms) == 1 and rooms[0]["pin"] == "1234" and rooms[0]["guest_pin"] == "5678"
+    assert [a["alias"] for a in rooms[0]["aliases"]] == ["meet@lab.example.com"]
+
+
+def test_bursting_nodes_tagged_with_the_management_nodes_hostname(demo):
+    hostname = demo["api"].primary()["hostname"]
+    ec2 = labenv.ec2_client(demo["env"])
+    found = {}
+    for page in ec2.get_paginator("describe_instances").paginate(Filters=[{"Name": "tag:pexip:node", "Values": ["cn-burst-1", "cn-burst-2"]}]):
+        for res in page["Reservations"]:
+            for inst in res["Instances"]:
+                if inst["State"]["Name"] != "terminated":
+                    tags = {t["Key"]: t["Value"] for t in inst.get("Tags", [])}
+                    found[tags["pexip:node"]] = tags.get("pexip-cloud")
+    assert found == {"cn-burst-1": hostname, "cn-burst-2": hostname}
+
+
+def test_second_run_changes_nothing(demo):
+    assert demo["second"].returncode == 0, output(demo["second"])
+    assert demo["recap"] and all(changed == 0 for changed in demo["recap"].values()), demo["recap"]
+
+
+def test_check_run_writes_nothing(demo):
+    env = demo["env"]
+    control = labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
+    log = control.requests_log()
+    since = log[-1]["ts"] if log else None
+    proc, recap = run_playbook(env, "-i", demo["inventory"], "--check")
+    assert proc.returncode == 0, output(proc)
+    # Only the licence is predicted as a change: without its fulfillment ID, whether an entitlement is already active
+    # is known only from the answer to the activation itself (pexip_licence's notes).
+    changed_tasks = [block.split("]", 1)[0] for block in proc.stdout.split("TASK [")[1:] if "\nchanged: " in block]
+    assert {host: n for host, n in recap.items() if n} == {"mgr-lab": 1}, recap
+    assert [t for t in changed_tasks if "Add licences" not in t] == [], changed_tasks
+    writes = [e for e in control.requests_log(since=since, target="mgmt") if e["method"] in WRITES]
+    assert writes == []
+
+
+def test_no_secret_in_verbose_output(lab_env, tmp_path):
+    """Licence, certificate with an encrypted key given as text, SNMP secrets: -vvv shows none of them."""
+    run = uuid.uuid4().hex[:8]
+    passphrase = "pp-" + uuid.uuid4().hex
+    snmp_password = "snmp-" + uuid.uuid4().hex
+    ca = labcerts.load_or_make_ca(lab_env["LAB_CERT_DIR"])
+    pair = labcerts.issue(ca, "it-secret-%s.%s" % (run, DOMAIN), passphrase=passphrase)
+    key_body = pair.key_pem.splitlines()[1]  # a line of the encrypted key's base64
+    playbook = tmp_path / "secrets.yml"
+    playbook.write_text("""---
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - pexip.infinity.pexip_licence:
+        entitlement_id: "{{ lookup('ansible.builtin.env', 'PEXIP_LICENCE_ENTITLEMENT') }}"
+    - pexip.infinity.pexip_licence:
+        entitlement_id: UNKNOWN-%(run)s-SECRET
+      ignore_errors: true
+    - ansible.builtin.include_role:
+        name: pexip.infinity.platform_config
+      vars:
+        platform_config_licences:
+          - entitlement_id: "{{ lookup('ansible.builtin.env', 'PEXIP_LICENCE_ENTITLEMENT') }}"
+    - pexip.infinity.pexip_tls_certificate:
+        certificate: "{{ cert }}"
+        private_key: "{{ key }}"
+        private_key_passphrase: "{{ passphrase }}"
+      register: uploaded
+    - pexip.infinity.pexip_tls_certificate:
+        certificate: "{{ cert }}"
+        private_key: "{{ key }}"
+        private_key_passphrase: wrong-%(run)s
+      ignore_errors: true
+    - pexip.infinity.pexip_management_node:
+        snmp_authentication_password: "{{ snmp }}"
+        snmp_privacy_password: "{{ snmp }}"
+    - pexip.infinity.pexip_management_node:
+        snmp_authentication_password: ""
+        snmp_privacy_password: ""
+    - pexip.infinity.pexip_tls_certificate:
+        certificate: "{{ cert }}"
+        state: absent
+""" % {"run": run})
+    extra = tmp_path / "vars.yml"
+    import yaml  # pylint: disable=import-outside-toplevel
+    extra.write_text(yaml.safe_dump({"cert": pair.cert_pem, "key": pair.key_pem, "passphrase": passphrase, "snmp": snmp_password}))
+    proc, _recap = run_playbook(lab_env, "-vvv", "-e", "@%s" % extra, playbook=str(playbook))
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output(proc)
+    assert "changed=" in text and "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in text  # the arguments were shown, masked
+    for secret in (lab_env["PEXIP_LICENCE_ENTITLEMENT"], "UNKNOWN-%s-SECRET" % run, passphrase, "wrong-%s" % run, snmp_password, key_body):
+        assert secret not in text, secret
