@@ -25,8 +25,8 @@ BIN = os.path.dirname(sys.executable)
 
 def _run(args, env=None, cwd=None):
     result = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=600, check=False)
-    assert result.returncode == 0, "%s failed (%d):\n%s\n%s" % (" ".join(args), result.returncode, result.stdout,
-                                                                  result.stderr)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, "%s failed (%d):\n%s" % (" ".join(args), result.returncode, output)
     return result
 
 
