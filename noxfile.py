@@ -13,7 +13,7 @@ import antsibull_nox
 
 # No container engine on CI: ansible-test sanity runs in its own venvs (--venv) rather than antsibull-nox's --docker.
 # Every ansible-core meta/runtime.yml's requires_ansible admits (tests/ecosystem checks the two agree).
-SANITY_ANSIBLE_CORE = ("2.18", "2.19")
+SANITY_ANSIBLE_CORE = ["2.18", "2.19"]
 SANITY_PYTHON = "3.11"
 
 
