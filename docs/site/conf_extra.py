@@ -1,7 +1,7 @@
 # Appended by `make docs` to the conf.py that `antsibull-docs sphinx-init` writes.
 
 # The guides in docs/ are Markdown.
-extensions.append("myst_parser")  # noqa: F821 (defined by the generated conf.py)
+globals()["extensions"].append("myst_parser")  # the list the generated conf.py defines above
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 myst_heading_anchors = 3
 

@@ -32,6 +32,7 @@ def _expected_pages():
 @pytest.fixture(scope="module")
 def site_url():
     assert os.path.isfile(os.path.join(SITE, "index.html")), "no docs site: run `make docs` first"
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):  # pylint: disable=arguments-differ
             pass
