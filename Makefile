@@ -9,7 +9,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 
-.PHONY: setup lab-up lab-down demo test sanity unit integration lint molecule bench clean
+.PHONY: setup lab-up lab-down demo test sanity unit integration lint molecule bench clean nox nox-all ecosystem docs browser
 
 setup: $(VENV)/.installed
 
@@ -35,7 +35,8 @@ test: setup
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) lint
-	$(MAKE) sanity
+	$(MAKE) nox
+	$(MAKE) ecosystem
 
 unit: setup
 	$(BIN)/pytest -q tests/unit tests/lab
@@ -73,5 +74,46 @@ sanity: setup
 	cd $(SANITY_DIR)/ansible_collections/pexip/infinity && git init -q && git add -A && \
 		$(BIN)/ansible-test sanity --venv --python 3.11 --color no
 
+# antsibull-nox sessions (noxfile.py, antsibull-nox.toml), each in its own venv under .nox (-R: reused when warm).
+# `make test` runs `make nox`: ansible-test sanity 2.18 here replaces `make sanity` (same tests); 2.19 without pylint
+# to stay in CI's time (pylint 2.19 runs in `make nox-all`).
+NOX_SESSIONS ?= lint docs-check license-check extra-checks build-import-check ansible-test-sanity-2.18
+nox: setup
+	$(BIN)/nox -R -e $(NOX_SESSIONS)
+	$(BIN)/nox -R -e ansible-test-sanity-2.19 -- --skip-test pylint
+
+# Every session in full, ansible-lint's too (`make lint` runs the same ansible-lint from .venv).
+nox-all: setup
+	$(BIN)/nox -R -e $(NOX_SESSIONS) ansible-test-sanity-2.19 ansible-lint
+
+# The built tarball against the lab, the changelog, ansible-navigator, the AWX setup playbook, the docs site in Chromium.
+ecosystem: setup browser docs
+	$(PY) tests/lab/lab.py up
+	$(BIN)/pytest -q --durations=5 tests/ecosystem; rc=$$?; $(PY) tests/lab/lab.py down; exit $$rc
+
+# HTML docs site in build/docs/build/html: antsibull-docs renders the modules, plugins and roles (argument_specs) of
+# the collection as linked in .venv; the guides of docs/ go in through myst-parser (links out of docs/ point at the
+# repository). Any docs error or Sphinx warning fails the build.
+DOCS := $(CURDIR)/build/docs
+REPO_URL = $(shell $(PY) -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["repository"])')
+docs: setup
+	rm -rf $(DOCS) && mkdir -p -m 755 $(DOCS)
+	$(BIN)/antsibull-docs sphinx-init --use-current --fail-on-error --dest-dir $(DOCS) --index-rst-source docs/site/index.rst \
+		--project pexip.infinity --title pexip.infinity --copyright "pexip.infinity contributors" pexip.infinity >/dev/null
+	cat docs/site/conf_extra.py >> $(DOCS)/conf.py
+	mkdir -p -m 755 $(DOCS)/rst
+	cd $(DOCS) && $(BIN)/antsibull-docs --config-file antsibull-docs.cfg collection --fail-on-error --use-current \
+		--dest-dir rst pexip.infinity
+	cp docs/site/index.rst $(DOCS)/rst/index.rst
+	mkdir -p $(DOCS)/rst/guides && cp docs/*.md $(DOCS)/rst/guides/ && cp -r docs/examples $(DOCS)/rst/guides/
+	sed -i 's#](\.\./#]($(REPO_URL)/blob/main/#g' $(DOCS)/rst/guides/*.md
+	$(BIN)/sphinx-build -M html $(DOCS)/rst $(DOCS)/build -c $(DOCS) -W --keep-going -q
+	@echo "Docs site: $(DOCS)/build/html/index.html"
+
+# Headless Chromium for the docs site test (tests/ecosystem/test_docs_site.py): Debian's packages, as CI runs as root.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
 clean: lab-down
-	rm -rf $(VENV) .lab tests/output
+	rm -rf $(VENV) .lab tests/output .nox build
