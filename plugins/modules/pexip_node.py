@@ -288,7 +288,7 @@ import os
 
 from ansible_collections.pexip.infinity.plugins.module_utils import nodes
 from ansible_collections.pexip.infinity.plugins.module_utils.api import object_id
-from ansible_collections.pexip.infinity.plugins.module_utils.catalog import NODE, ROLES, SSH_MODES, location_nodes
+from ansible_collections.pexip.infinity.plugins.module_utils.catalog import NODE, ROLES, location_nodes
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine
 from ansible_collections.pexip.infinity.plugins.module_utils.sha512_crypt import is_sha512_crypt, sha512_crypt
