@@ -321,7 +321,9 @@ class NodeModule(object):
         return self.module.client
 
     def fail(self, msg, **kwargs):
-        self.module.fail(msg, **dict(self.result, **kwargs))
+        result = dict(self.result, **kwargs)
+        result.pop("bootstrap_config", None)  # a secret: never part of a failure
+        self.module.fail(msg, **result)
 
     def call(self, func, *args, **kwargs):
         return self.module.call(func, *args, **kwargs)
