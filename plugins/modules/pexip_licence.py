@@ -42,7 +42,7 @@ options:
     default: false
   fulfillment_id:
     description:
-      - The fulfillment ID of an activated licence (RV(licence.fulfillment_id) of an earlier run).
+      - The fulfillment ID of an activated licence (C(fulfillment_id) of RV(licence) in an earlier run).
       - With O(state=present), an active licence with this ID means nothing to do; with O(state=absent) it names the
         licence to deactivate.
     type: str
