@@ -288,7 +288,7 @@ import os
 
 from ansible_collections.pexip.infinity.plugins.module_utils import nodes
 from ansible_collections.pexip.infinity.plugins.module_utils.api import object_id
-from ansible_collections.pexip.infinity.plugins.module_utils.catalog import NODE, ROLES, SSH_MODES, location_nodes
+from ansible_collections.pexip.infinity.plugins.module_utils.catalog import NODE, ROLES, location_nodes
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine
 from ansible_collections.pexip.infinity.plugins.module_utils.sha512_crypt import is_sha512_crypt, sha512_crypt
@@ -321,7 +321,9 @@ class NodeModule(object):
         return self.module.client
 
     def fail(self, msg, **kwargs):
-        self.module.fail(msg, **dict(self.result, **kwargs))
+        result = dict(self.result, **kwargs)
+        result.pop("bootstrap_config", None)  # a secret: never part of a failure
+        self.module.fail(msg, **result)
 
     def call(self, func, *args, **kwargs):
         return self.module.call(func, *args, **kwargs)

@@ -188,6 +188,20 @@ def test_create_returns_document_and_is_idempotent(fake):
     assert not result["changed"] and writes(fake) == [] and "bootstrap_config" not in result
 
 
+def test_document_is_only_returned_when_asked_and_never_in_a_failure(fake, monkeypatch):
+    result = run(pexip_node, api=fake, return_content=False, args=GOOD)
+    assert result["created"] and "bootstrap_config" not in result and "s3" not in repr(result)
+    fake.tables["worker_vm"][:] = []
+    # created, then the drain times out (a call on the new address): the failure carries no document
+    fake.status["participant"] = [{"id": "p1", "media_node": "10.0.1.10"}]
+    clock = [0.0]
+    monkeypatch.setattr(waiter.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(waiter.time, "sleep", lambda s: clock.__setitem__(0, clock[0] + s))
+    result = run(pexip_node, api=fake, maintenance_mode=True, wait_for_idle=True, idle_timeout=5, args=GOOD)
+    assert result["failed"] and result["created"] and "still carrying" in result["msg"]
+    assert "bootstrap_config" not in result and "s3" not in repr(result)
+
+
 def test_create_writes_config_dest(fake, tmp_path):
     dest = str(tmp_path / "cn-1.xml")
     result = run(pexip_node, api=fake, config_dest=dest, args=GOOD)
