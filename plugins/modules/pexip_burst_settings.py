@@ -67,7 +67,7 @@ options:
 notes:
   - The global settings have no field for the bursting tag value; the module reads the hostname of the primary
     C(management_vm), as Pexip's own clients do. When there is none it returns RV(tag_value) V(null) (never a guessed
-    V(unknown)), and the caller must then stop or use an explicit value.
+    V(unknown)); the caller must then stop or use an explicit value.
 seealso:
   - module: pexip.infinity.pexip_cloud_node
   - module: pexip.infinity.pexip_cloud_node_info

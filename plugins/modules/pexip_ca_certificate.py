@@ -73,7 +73,24 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.pexip.infinity.plugins.module_utils import certificates
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
-from ansible_collections.pexip.infinity.plugins.module_utils.platform import public, read_text
+from ansible_collections.pexip.infinity.plugins.module_utils.platform import read_text
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine, Field, Resource
+
+CA_CERTIFICATE = Resource("ca_certificate", key=None, label="CA certificate", fields=(
+    Field("trusted_intermediate", type="bool"),
+))
+
+
+class CertificateEngine(Engine):
+    """Finds the record by the certificate's identity (serial number and issuer), not by a key field."""
+
+    def __init__(self, module, resource, cert):
+        super(CertificateEngine, self).__init__(module, resource)
+        self.cert = cert
+
+    def lookup(self, value=None, wanted=None):
+        found = [c for c in self.call(self.client.list, self.resource.endpoint) if certificates.same_certificate(self.cert, c)]
+        return found[0] if found else None
 
 
 def main():
@@ -96,33 +113,19 @@ def main():
         chain = certificates.load_chain(pem, "the CA certificate")
         if len(chain) > 1:
             raise certificates.CertificateError("give one CA certificate per task (the PEM holds %d)." % len(chain))
-        cert = chain[0]
         if p["state"] == "present":
-            certificates.check_dates(cert, "the CA certificate")
+            certificates.check_dates(chain[0], "the CA certificate")
     except certificates.CertificateError as exc:
         module.fail(str(exc))
-    found = [c for c in module.call(module.client.list, "ca_certificate") if certificates.same_certificate(cert, c)]
-    current = found[0] if found else None
-
+    engine = CertificateEngine(module, CA_CERTIFICATE, chain[0])
+    current = engine.lookup()
     if p["state"] == "absent":
-        if current and not module.check_mode:
-            module.call(module.client.delete, current["resource_uri"])
-        module.exit_json(changed=bool(current), certificate={}, diff=dict(before=public(current), after={}))
-
-    wanted = {} if p["trusted_intermediate"] is None else {"trusted_intermediate": p["trusted_intermediate"]}
-    if current is None:
-        after = dict(wanted, subject_name=certificates.subject_name(cert), issuer_name=certificates.issuer_name(cert))
-        if not module.check_mode:
-            after, _response = module.call(module.client.create, "ca_certificate", dict(wanted, certificate=pem))
-        module.exit_json(changed=True, certificate=public(after), diff=dict(before={}, after=dict(wanted, subject_name=after["subject_name"])))
-    changes = dict((k, v) for k, v in wanted.items() if current.get(k) != v)
-    if changes and not module.check_mode:
-        module.call(module.client.update, current["resource_uri"], changes)
-        current = module.call(module.client.get, current["resource_uri"])
-    elif changes:
-        current = dict(current, **changes)
-    module.exit_json(changed=bool(changes), certificate=public(current),
-                     diff=dict(before=dict((k, not v) for k, v in changes.items()), after=changes))
+        outcome = engine.remove(current)
+    else:
+        outcome = engine.ensure(current, engine.wanted(p), create_extra=None if current else {"certificate": pem})
+        if current is None and module.check_mode:
+            outcome.obj.update(subject_name=certificates.subject_name(chain[0]), issuer_name=certificates.issuer_name(chain[0]))
+    module.exit(**engine.result(outcome, output="certificate"))
 
 
 if __name__ == "__main__":

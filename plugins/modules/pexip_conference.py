@@ -103,10 +103,18 @@ conference:
 import re
 
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
-from ansible_collections.pexip.infinity.plugins.module_utils.platform import public
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine, Field, Resource
 
 PIN = re.compile(r"^\d{4,20}#?$")
-SCALARS = ("service_type", "description", "pin", "guest_pin", "allow_guests", "participant_limit")
+SERVICE_TYPES = {"conference": "conference", "lecture": "lecture"}
+CONFERENCE = Resource("conference", label="Virtual Meeting Room", fields=(
+    Field("service_type", choices=SERVICE_TYPES),
+    Field("description"),
+    Field("pin"),
+    Field("guest_pin", label="guest PIN"),
+    Field("allow_guests", type="bool"),
+    Field("participant_limit", type="int"),
+))
 
 
 def wanted_aliases(module):
@@ -137,65 +145,50 @@ def validate(module, current):
         module.fail("guest_pin must differ from pin, or guests would join as hosts.")
 
 
-def main():
-    module = PexipModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            service_type=dict(type="str", choices=["conference", "lecture"]),
-            description=dict(type="str"),
-            pin=dict(type="str", no_log=False),
-            guest_pin=dict(type="str", no_log=False),
-            allow_guests=dict(type="bool"),
-            participant_limit=dict(type="int"),
-            aliases=dict(type="list", elements="raw"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        ),
-        label="pexip_conference",
-    )
-    p = module.params
-    module.label = "pexip_conference '%s'" % p["name"]
-    found = [c for c in module.call(module.client.list, "conference", name=p["name"]) if c.get("name") == p["name"]]
-    current = found[0] if found else None
-
-    if p["state"] == "absent":
-        if current and not module.check_mode:
-            module.call(module.client.delete, current["resource_uri"])
-        module.exit_json(changed=bool(current), conference={}, diff=dict(before=public(current), after={}))
-
-    validate(module, current)
-    aliases = wanted_aliases(module) if p["aliases"] is not None else None
-    for alias in aliases or {}:
+def check_aliases_free(module, aliases, current):
+    """Aliases are unique across the platform: refuse one that another room holds, before anything is written."""
+    for alias in aliases:
         owners = [a for a in module.call(module.client.list, "conference_alias", alias=alias) if a.get("alias") == alias]
         if owners and (current is None or owners[0].get("conference") != current["resource_uri"]):
             module.fail("alias '%s' already belongs to another room (%s); aliases are unique across the platform."
                         % (alias, module.call(module.client.name_for, owners[0].get("conference"))))
 
-    changes = dict((k, p[k]) for k in SCALARS if p[k] is not None and (current is None or current.get(k) != p[k]))
+
+def main():
+    module = PexipModule(argument_spec=CONFERENCE.argument_spec(aliases=dict(type="list", elements="raw")), label="pexip_conference")
+    p = module.params
+    module.label = "pexip_conference '%s'" % p["name"]
+    engine = Engine(module, CONFERENCE)
+    current = engine.lookup(p["name"])
+    if p["state"] == "absent":
+        module.exit(**engine.result(engine.remove(current), output="conference"))  # the Management Node drops its aliases
+
+    validate(module, current)
+    aliases = wanted_aliases(module) if p["aliases"] is not None else None
+    check_aliases_free(module, aliases or {}, current)
     have = dict((a["alias"], a.get("description") or "") for a in (current or {}).get("aliases") or [])
     add = dict((a, d) for a, d in (aliases or {}).items() if have.get(a) != d)
     drop = [a for a in have if aliases is not None and (a not in aliases or a in add)]
-    diff = dict(before=dict((k, (current or {}).get(k)) for k in changes), after=dict(changes))
-    if add or drop:
-        diff["before"]["aliases"], diff["after"]["aliases"] = sorted(have), sorted(aliases)
-    changed = current is None or bool(changes or add or drop)
 
+    outcome = engine.ensure(current, engine.wanted(p), key_value=p["name"])
+    if add or drop:
+        outcome.changed = True
+        outcome.diff["before"]["aliases"], outcome.diff["after"]["aliases"] = sorted(have), sorted(aliases)
     if module.check_mode:
-        shown = dict(current or {}, name=p["name"], **changes)
         if aliases is not None:
-            shown["aliases"] = [dict(alias=a, description=d) for a, d in aliases.items()]
-        module.exit_json(changed=changed, conference=public(shown), diff=diff)
-    if current is None:
-        current, _response = module.call(module.client.create, "conference", dict(changes, name=p["name"]))
-    elif changes:
-        module.call(module.client.update, current["resource_uri"], changes)
+            outcome.obj["aliases"] = [dict(alias=a, description=d) for a, d in aliases.items()]
+        module.exit(**engine.result(outcome, output="conference"))
+    uri = outcome.obj["resource_uri"]
     if drop:
-        by_alias = dict((a["alias"], a) for a in module.call(module.client.list, "conference_alias", conference=current["resource_uri"]))
+        by_alias = dict((a["alias"], a) for a in module.call(module.client.list, "conference_alias", conference=uri))
         for alias in drop:
             if alias in by_alias:
                 module.call(module.client.delete, by_alias[alias]["resource_uri"])
     for alias, description in add.items():
-        module.call(module.client.create, "conference_alias", dict(alias=alias, description=description, conference=current["resource_uri"]))
-    module.exit_json(changed=changed, conference=public(module.call(module.client.get, current["resource_uri"])), diff=diff)
+        module.call(module.client.create, "conference_alias", dict(alias=alias, description=description, conference=uri))
+    if add or drop:
+        outcome.obj = module.call(module.client.get, uri)
+    module.exit(**engine.result(outcome, output="conference"))
 
 
 if __name__ == "__main__":

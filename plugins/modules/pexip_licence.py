@@ -42,7 +42,7 @@ options:
     default: false
   fulfillment_id:
     description:
-      - The fulfillment ID of an activated licence (RV(licence.fulfillment_id) of an earlier run).
+      - The fulfillment ID of an activated licence (C(fulfillment_id) of RV(licence) in an earlier run).
       - With O(state=present), an active licence with this ID means nothing to do; with O(state=absent) it names the
         licence to deactivate.
     type: str
@@ -98,21 +98,18 @@ import re
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError, resource_path
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
-from ansible_collections.pexip.infinity.plugins.module_utils.platform import MASK, public
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import MASK, Engine, Field, Outcome, Resource
 
 #: The lab's answer to an entitlement that is already active (UNCONFIRMED, docs/lab.md): names its fulfillment id.
 ALREADY_ACTIVE = re.compile(r"already activated.*fulfillment (\S+?)\)?\.?$", re.I)
-
-
-def find(module, fulfillment_id):
-    if not fulfillment_id:
-        return None
-    found = [lic for lic in module.call(module.client.list, "licence") if lic.get("fulfillment_id") == fulfillment_id]
-    return found[0] if found else None
+LICENCE = Resource("licence", key="fulfillment_id", label="licence", fields=(
+    Field("entitlement_id", secret=True, write_only=True),
+    Field("offline_mode", type="bool"),
+))
 
 
 def activate(module):
-    """POST the activation; returns (fulfillment id, whether it was already active)."""
+    """POST the activation (never repeated); returns (fulfillment id, whether it was already active)."""
     body = {"entitlement_id": module.params["entitlement_id"], "offline_mode": module.params["offline_mode"]}
     try:
         response = module.client.request("POST", resource_path("licence"), retry=False, json=body)
@@ -131,31 +128,24 @@ def activate(module):
 
 def main():
     module = PexipModule(
-        argument_spec=dict(
-            entitlement_id=dict(type="str", no_log=True),
-            offline_mode=dict(type="bool", default=False),
-            fulfillment_id=dict(type="str"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        ),
+        argument_spec=LICENCE.argument_spec(fulfillment_id=dict(type="str"), offline_mode=dict(type="bool", default=False)),
         required_if=[("state", "absent", ["fulfillment_id"])],
         label="pexip_licence",
     )
     p = module.params
-    current = find(module, p["fulfillment_id"])
-    if p["state"] == "absent":
-        if current and not module.check_mode:
-            module.call(module.client.delete, current["resource_uri"])
-        module.exit_json(changed=bool(current), licence={}, diff=dict(before=public(current), after={}))
-    if current:
-        module.exit_json(changed=False, licence=public(current))
+    engine = Engine(module, LICENCE)
+    current = engine.lookup(p["fulfillment_id"]) if p["fulfillment_id"] else None
+    if p["state"] == "absent" or current:
+        # Deactivate, or nothing to do: a licence is immutable once activated.
+        module.exit(**engine.result(engine.remove(current) if p["state"] == "absent" else Outcome(obj=current), output="licence"))
     if not p["entitlement_id"]:
         module.fail("no active licence has fulfillment_id %s; give entitlement_id to activate one." % p["fulfillment_id"])
     diff = dict(before={}, after=dict(entitlement_id=MASK, offline_mode=p["offline_mode"]))
     if module.check_mode:
-        module.exit_json(changed=True, licence={}, diff=diff)
+        module.exit(**engine.result(Outcome(True, None, diff), output="licence"))
     fulfillment_id, already = activate(module)
-    licence = public(module.call(module.client.get, resource_path("licence", obj_id=fulfillment_id)))
-    module.exit_json(changed=not already, licence=licence, diff=diff if not already else dict(before={}, after={}))
+    obj = module.call(module.client.get, resource_path("licence", obj_id=fulfillment_id))
+    module.exit(**engine.result(Outcome(not already, obj, diff if not already else None), output="licence"))
 
 
 if __name__ == "__main__":

@@ -116,36 +116,31 @@ created:
 """
 
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
-from ansible_collections.pexip.infinity.plugins.module_utils.platform import MASK, SECRET_KEY, masked, primary_management_vm, public
+from ansible_collections.pexip.infinity.plugins.module_utils.platform import primary_management_vm
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine, Field, Resource
 
-CHOICES = {"enable_ssh": {"global": "GLOBAL", "on": "ON", "off": "OFF"},
-           "snmp_mode": {"disabled": "DISABLED", "standard": "STANDARD", "authpriv": "AUTHPRIV"}}
-SCALARS = ("static_nat_address", "alternative_fqdn", "description", "enable_ssh", "snmp_mode", "snmp_community", "snmp_username",
-           "snmp_authentication_password", "snmp_privacy_password", "snmp_system_contact", "snmp_system_location")
-NULLABLE = ("static_nat_address",)
-
-
-def addresses(value):
-    return sorted((item.get("address") if isinstance(item, dict) else item) for item in value or [])
-
-
-def server_uris(module, endpoint, wanted, created):
-    """address -> URI of the DNS/NTP server objects; missing ones created (only listed in check mode)."""
-    known = dict((s["address"], s["resource_uri"]) for s in module.call(module.client.list, endpoint))
-    uris = []
-    for address in wanted:
-        if address not in known:
-            created.append("%s %s" % (endpoint, address))
-            if module.check_mode:
-                known[address] = "(new %s %s)" % (endpoint, address)
-            else:
-                obj, _response = module.call(module.client.create, endpoint, {"address": address, "description": "Management Node"})
-                known[address] = obj["resource_uri"]
-        uris.append(known[address])
-    return uris
+SSH_MODES = {"global": "GLOBAL", "on": "ON", "off": "OFF"}
+SNMP_MODES = {"disabled": "DISABLED", "standard": "STANDARD", "authpriv": "AUTHPRIV"}
+MANAGEMENT_NODE = Resource("management_vm", key="primary", label="Management Node", fields=(
+    Field("dns_servers", many="dns_server", label="DNS servers"),
+    Field("ntp_servers", many="ntp_server", label="NTP servers"),
+    Field("static_nat_address", clear=None),
+    Field("tls_certificate", clear=None, label="TLS certificate"),  # given by subject name, resolved to its URI below
+    Field("alternative_fqdn"),
+    Field("description"),
+    Field("enable_ssh", choices=SSH_MODES),
+    Field("snmp_mode", choices=SNMP_MODES),
+    Field("snmp_community", secret=True),
+    Field("snmp_username"),
+    Field("snmp_authentication_password", secret=True),
+    Field("snmp_privacy_password", secret=True),
+    Field("snmp_system_contact"),
+    Field("snmp_system_location"),
+))
 
 
 def certificate_uri(module, subject):
+    """URI of the TLS certificate with this subject name (the one that expires last when several have it)."""
     found = [c for c in module.call(module.client.list, "tls_certificate") if c.get("subject_name") == subject]
     if not found:
         module.fail("no TLS certificate has subject name '%s'; upload it first (pexip.infinity.pexip_tls_certificate)." % subject)
@@ -153,46 +148,15 @@ def certificate_uri(module, subject):
 
 
 def main():
-    spec = dict(
-        dns_servers=dict(type="list", elements="str"),
-        ntp_servers=dict(type="list", elements="str"),
-        tls_certificate=dict(type="str"),
-    )
-    for name in SCALARS:
-        spec[name] = dict(type="str", no_log=bool(SECRET_KEY.search(name)))
-        if name in CHOICES:
-            spec[name]["choices"] = list(CHOICES[name])
-    module = PexipModule(argument_spec=spec, label="pexip_management_node")
-    p = module.params
+    module = PexipModule(argument_spec=dict((f.option, f.spec()) for f in MANAGEMENT_NODE.fields), label="pexip_management_node")
+    engine = Engine(module, MANAGEMENT_NODE)
+    # The primary one is read from the whole (short) list: whether the API filters on `primary` is not documented.
     current = primary_management_vm(module)
-
-    changes, before, created = {}, {}, []
-    for name in SCALARS:
-        if p[name] is None:
-            continue
-        value = CHOICES[name][p[name]] if name in CHOICES else p[name]
-        if value == "" and name in NULLABLE:
-            value = None
-        if (current.get(name) or None) != (value or None):
-            changes[name], before[name] = value, current.get(name)
-    if p["tls_certificate"] is not None:
-        uri = certificate_uri(module, p["tls_certificate"]) if p["tls_certificate"] else None
-        if current.get("tls_certificate") != uri:
-            changes["tls_certificate"], before["tls_certificate"] = uri, current.get("tls_certificate")
-    for name, endpoint in (("dns_servers", "dns_server"), ("ntp_servers", "ntp_server")):
-        if p[name] is not None and addresses(current.get(name)) != sorted(p[name]):
-            before[name] = addresses(current.get(name))
-            changes[name] = server_uris(module, endpoint, p[name], created)
-
-    after = dict((k, p[k] if k in ("dns_servers", "ntp_servers", "tls_certificate") else v) for k, v in changes.items())
-    result = dict(changed=bool(changes), created=created, diff=dict(before=masked(before), after=masked(after)))
-    if changes and not module.check_mode:
-        module.call(module.client.update, current["resource_uri"], changes)
-        current = module.call(module.client.get, current["resource_uri"])
-    elif changes:
-        current = dict(current, **dict((k, MASK if SECRET_KEY.search(k) else v) for k, v in changes.items()))
-    result["management_node"] = public(current)
-    module.exit_json(**result)
+    wanted = engine.wanted(module.params)
+    if wanted.get("tls_certificate"):
+        wanted["tls_certificate"] = certificate_uri(module, wanted["tls_certificate"])
+    outcome = engine.ensure(current, wanted)
+    module.exit(**engine.result(outcome, output="management_node", created=outcome.created))
 
 
 if __name__ == "__main__":

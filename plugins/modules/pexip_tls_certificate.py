@@ -150,9 +150,9 @@ def validate(module, cert, key_pem, nodes):
     for _kind, node in nodes:
         fqdn = "%s.%s" % (node.get("hostname"), node.get("domain"))
         if not certificates.names_fqdn(cert, fqdn):
+            names = ", ".join(certificates.identities(cert))
             module.fail("the certificate of '%s' does not name %s's FQDN %s (it is valid for %s); the guide requires a "
-                        "certificate that contains the node's FQDN." % (certificates.subject_name(cert), node.get("name"),
-                                                                       fqdn, ", ".join(certificates.identities(cert))))
+                        "certificate that contains the node's FQDN." % (certificates.subject_name(cert), node.get("name"), fqdn, names))
 
 
 def predicted(cert):

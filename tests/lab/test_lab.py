@@ -167,6 +167,23 @@ def test_inventory(lab_run):
     assert hosts["cn-lon-1"]["pexip_node_role"] == "transcoding" and hosts["cn-lon-1"]["pexip_node_bursting"] is False
 
 
+def test_initial_configuration_in_env_and_inventory(lab_run):
+    """A licence from the environment, an operator CA and a certificate per lab FQDN, one VMR (docs/initial_configuration.md)."""
+    env = lab_run["env"]
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    with open(os.path.join(lab_run["dir"], "inventory.yml"), encoding="utf-8") as handle:
+        text = handle.read()
+    platform = yaml.safe_load(text)["all"]["children"]["pexip_platform"]["vars"]
+    assert env["PEXIP_LICENCE_ENTITLEMENT"] not in text and "PEXIP_LICENCE_ENTITLEMENT" in platform["pexip_licences"][0]["entitlement_id"]
+    assert platform["pexip_conferences"][0]["aliases"] == ["meet@lab.example.com"]
+    assert platform["pexip_ca_certificates"] == [os.path.join(env["LAB_CERT_DIR"], "ca.pem")]
+    for name in ("mgr-lab", "cn-lon-1", "cn-lon-2", "cn-edge-1", "cn-burst-1", "cn-burst-2"):
+        with open(os.path.join(env["LAB_CERT_DIR"], "%s.lab.example.com.pem" % name), "rb") as handle:
+            cert = x509.load_pem_x509_certificate(handle.read())
+        assert cert.subject.rfc4514_string() == "CN=%s.lab.example.com" % name and cert.issuer.rfc4514_string() == "CN=Pexip lab operator CA"
+        assert os.stat(os.path.join(env["LAB_CERT_DIR"], "%s.lab.example.com.key" % name)).st_mode & 0o077 == 0
+
+
 def test_up_twice_is_idempotent(lab_run):
     before = lab_pids(lab_run["dir"])
     proc, took = run_lab("up", lab_run["dir"], lab_run["ports"])

@@ -383,111 +383,6 @@ GLOBAL = Resource('global', 'configuration', [
     _s('deployment_uuid', blank=True, default='', max_length=64),
 ], 'Global', list_methods=('get',), detail_methods=('get', 'put', 'patch'), singleton=True, ordering=[])
 
-MANAGEMENT_VM = Resource('management_vm', 'configuration', [
-    _s('name', required=True, max_length=32, unique=True, filtering=ALL),
-    _s('description', blank=True, default='', max_length=250),
-    _s('address', required=True, fmt='ipv4', filtering=ALL),
-    _s('netmask', required=True, fmt='ipv4'),
-    _s('gateway', required=True, fmt='ipv4'),
-    _s('hostname', required=True, max_length=63, filtering=ALL),
-    _s('domain', required=True, max_length=192, filtering=ALL),
-    _s('alternative_fqdn', blank=True, default='', max_length=255, help_text='Must match an identity in its TLS certificate.'),
-    _s('ipv6_address', nullable=True, default=None, fmt='ipv6'),
-    _s('ipv6_gateway', nullable=True, default=None, fmt='ipv6'),
-    Field('mtu', 'integer', default=1500, min_value=512, max_value=1500),
-    _s('static_nat_address', nullable=True, default=None, fmt='ipv4'),
-    Field('dns_servers', related='dns_server', to_many=True, full=True),
-    Field('ntp_servers', related='ntp_server', to_many=True, full=True),
-    Field('syslog_servers', related='syslog_server', to_many=True),
-    Field('static_routes', related='static_route', to_many=True),
-    Field('event_sinks', related='event_sink', to_many=True),
-    Field('http_proxy', related='http_proxy', nullable=True, default=None),
-    Field('tls_certificate', related='tls_certificate', nullable=True, default=None),
-    Field('tls_client_certificate', related='tls_certificate', nullable=True, default=None),
-    _s('enable_ssh', default='GLOBAL', choices=['GLOBAL', 'ON', 'OFF']),
-    Field('ssh_authorized_keys', related='ssh_authorized_key', to_many=True),
-    Field('ssh_authorized_keys_use_cloud', 'boolean', default=True),
-    _s('secondary_config_passphrase', blank=True, default='', max_length=100),
-    _s('snmp_mode', default='DISABLED', choices=['DISABLED', 'STANDARD', 'AUTHPRIV']),
-    _s('snmp_community', default='public', max_length=16),
-    _s('snmp_username', blank=True, default='', max_length=100),
-    _s('snmp_authentication_password', blank=True, default='', max_length=100),
-    _s('snmp_privacy_password', blank=True, default='', max_length=100),
-    _s('snmp_system_contact', default='admin@domain.com', max_length=70),
-    _s('snmp_system_location', default='Virtual machine', max_length=70),
-    Field('snmp_network_management_system', related='snmp_network_management_system', nullable=True, default=None),
-    Field('initializing', 'boolean', readonly=True, default=False),
-    Field('primary', 'boolean', readonly=True, default=False, filtering=EXACT, help_text='The Management Node the API runs on.'),
-], 'Management vm', check=lambda *args: _check_management_vm(*args))
-
-LICENCE = Resource('licence', 'configuration', [
-    _s('entitlement_id', required=True, write_only=True, max_length=100, help_text='Activates the licence; never returned.'),
-    Field('offline_mode', 'boolean', default=False),
-    _s('fulfillment_id', readonly=True, filtering=EXACT),
-    _s('fulfillment_type', readonly=True), _s('product_id', readonly=True), _s('license_type', readonly=True),
-    _s('features', readonly=True),
-    Field('concurrent', 'integer', readonly=True), Field('concurrent_overdraft', 'integer', readonly=True),
-    Field('activatable', 'integer', readonly=True), Field('activatable_overdraft', 'integer', readonly=True),
-    Field('hybrid', 'integer', readonly=True), Field('hybrid_overdraft', 'integer', readonly=True),
-    _s('start_date', readonly=True), _s('expiration_date', readonly=True), _s('status', readonly=True),
-    _s('trust_flags', readonly=True), _s('repair', readonly=True), _s('server_chain', readonly=True),
-    _s('vendor_dictionary', readonly=True),
-], 'Licence', detail_methods=('get', 'delete'), id_type='string', key='fulfillment_id')
-
-_PARSED = ('start_date', 'end_date', 'subject_name', 'subject_hash', 'subject_alt_names', 'raw_subject', 'issuer_name',
-           'issuer_hash', 'raw_issuer', 'serial_no', 'key_id', 'issuer_key_id', 'text')
-_FILTERED = ('subject_name', 'issuer_name', 'serial_no', 'subject_hash', 'issuer_hash')
-
-
-def _parsed_fields():
-    return [_s(name, readonly=True, filtering=ALL if name in _FILTERED else None) for name in _PARSED]
-
-
-TLS_CERTIFICATE = Resource('tls_certificate', 'configuration', [
-    _s('certificate', required=True, help_text='PEM; may carry the chain after the server certificate.'),
-    _s('private_key', required=True, write_only=True, help_text='PEM; never returned.'),
-    _s('private_key_passphrase', blank=True, default='', max_length=100, write_only=True),
-    _s('parameters', blank=True, default='', max_length=1000),
-    Field('nodes', related='worker_vm', to_many=True, readonly=True,
-          help_text='Always empty: a certificate is attached by setting the tls_certificate of a worker_vm or management_vm.'),
-] + _parsed_fields(), 'Tls certificate', check=lambda *args: _check_certificate(*args))
-
-CA_CERTIFICATE = Resource('ca_certificate', 'configuration', [
-    _s('certificate', required=True),
-    Field('trusted_intermediate', 'boolean', default=False),
-] + _parsed_fields(), 'Ca certificate', check=lambda *args: _check_certificate(*args))
-
-SERVICE_TYPES = ['conference', 'lecture', 'two_stage_dialing', 'test_call', 'media_playback']
-CONFERENCE = Resource('conference', 'configuration', [
-    _s('name', required=True, max_length=250, unique=True, filtering=ALL),
-    _s('service_type', default='conference', choices=SERVICE_TYPES, filtering=EXACT),
-    _s('description', blank=True, default='', max_length=250),
-    _s('pin', blank=True, default='', max_length=21, help_text='4-20 digits, a terminal # allowed.'),
-    _s('guest_pin', blank=True, default='', max_length=21, help_text='Needs a host PIN and must differ from it.'),
-    Field('allow_guests', 'boolean', default=False),
-    Field('aliases', related='conference_alias', to_many=True, full=True, computed=True,
-          help_text='Nested {alias, description} objects; written as a list replaces all aliases.'),
-    Field('participant_limit', 'integer', nullable=True, default=None, min_value=0),
-    _s('host_view', default='one_main_seven_pips', max_length=50),
-    _s('guest_view', nullable=True, default=None, max_length=50),
-    _s('call_type', default='video', choices=['video', 'video-only', 'audio']),
-    _s('crypto_mode', nullable=True, default=None, choices=['besteffort', 'on', 'off']),
-    Field('max_callrate_in', 'integer', nullable=True, default=None, min_value=0),
-    Field('max_callrate_out', 'integer', nullable=True, default=None, min_value=0),
-    _s('primary_owner_email_address', blank=True, default='', max_length=100),
-    Field('ivr_theme', related='ivr_theme', nullable=True, default=None),
-    _s('creation_time', readonly=True),
-], 'Conference', check=lambda *args: _check_conference(*args))
-
-CONFERENCE_ALIAS = Resource('conference_alias', 'configuration', [
-    _s('alias', required=True, max_length=250, unique=True, filtering=ALL, help_text='Unique across the platform.'),
-    Field('conference', related='conference', required=True, filtering=EXACT),
-    _s('description', blank=True, default='', max_length=250),
-    _s('creation_time', readonly=True),
-], 'Conference alias')
-
-CONFIG_RESOURCES = {r.name: r for r in (SYSTEM_LOCATION, WORKER_VM, DNS_SERVER, NTP_SERVER, GLOBAL, MANAGEMENT_VM, LICENCE,
-                                        TLS_CERTIFICATE, CA_CERTIFICATE, CONFERENCE, CONFERENCE_ALIAS)}
 PIN_RE = re.compile(r'^\d{4,20}#?$')
 
 
@@ -527,6 +422,113 @@ def _check_management_vm(values, data, existing, errors, ctx):  # pylint: disabl
     names = {cert['subject_name']} | set(cert['subject_alt_names'].split(', ')) if cert else set()
     if fqdn not in names:
         errors.setdefault('alternative_fqdn', []).append("'%s' is not an identity in the Management Node's TLS certificate." % fqdn)
+
+
+MANAGEMENT_VM = Resource('management_vm', 'configuration', [
+    _s('name', required=True, max_length=32, unique=True, filtering=ALL),
+    _s('description', blank=True, default='', max_length=250),
+    _s('address', required=True, fmt='ipv4', filtering=ALL),
+    _s('netmask', required=True, fmt='ipv4'),
+    _s('gateway', required=True, fmt='ipv4'),
+    _s('hostname', required=True, max_length=63, filtering=ALL),
+    _s('domain', required=True, max_length=192, filtering=ALL),
+    _s('alternative_fqdn', blank=True, default='', max_length=255, help_text='Must match an identity in its TLS certificate.'),
+    _s('ipv6_address', nullable=True, default=None, fmt='ipv6'),
+    _s('ipv6_gateway', nullable=True, default=None, fmt='ipv6'),
+    Field('mtu', 'integer', default=1500, min_value=512, max_value=1500),
+    _s('static_nat_address', nullable=True, default=None, fmt='ipv4'),
+    Field('dns_servers', related='dns_server', to_many=True, full=True),
+    Field('ntp_servers', related='ntp_server', to_many=True, full=True),
+    Field('syslog_servers', related='syslog_server', to_many=True),
+    Field('static_routes', related='static_route', to_many=True),
+    Field('event_sinks', related='event_sink', to_many=True),
+    Field('http_proxy', related='http_proxy', nullable=True, default=None),
+    Field('tls_certificate', related='tls_certificate', nullable=True, default=None),
+    Field('tls_client_certificate', related='tls_certificate', nullable=True, default=None),
+    _s('enable_ssh', default='GLOBAL', choices=['GLOBAL', 'ON', 'OFF']),
+    Field('ssh_authorized_keys', related='ssh_authorized_key', to_many=True),
+    Field('ssh_authorized_keys_use_cloud', 'boolean', default=True),
+    _s('secondary_config_passphrase', blank=True, default='', max_length=100),
+    _s('snmp_mode', default='DISABLED', choices=['DISABLED', 'STANDARD', 'AUTHPRIV']),
+    _s('snmp_community', default='public', max_length=16),
+    _s('snmp_username', blank=True, default='', max_length=100),
+    _s('snmp_authentication_password', blank=True, default='', max_length=100),
+    _s('snmp_privacy_password', blank=True, default='', max_length=100),
+    _s('snmp_system_contact', default='admin@domain.com', max_length=70),
+    _s('snmp_system_location', default='Virtual machine', max_length=70),
+    Field('snmp_network_management_system', related='snmp_network_management_system', nullable=True, default=None),
+    Field('initializing', 'boolean', readonly=True, default=False),
+    Field('primary', 'boolean', readonly=True, default=False, filtering=EXACT, help_text='The Management Node the API runs on.'),
+], 'Management vm', check=_check_management_vm)
+
+LICENCE = Resource('licence', 'configuration', [
+    _s('entitlement_id', required=True, write_only=True, max_length=100, help_text='Activates the licence; never returned.'),
+    Field('offline_mode', 'boolean', default=False),
+    _s('fulfillment_id', readonly=True, filtering=EXACT),
+    _s('fulfillment_type', readonly=True), _s('product_id', readonly=True), _s('license_type', readonly=True),
+    _s('features', readonly=True),
+    Field('concurrent', 'integer', readonly=True), Field('concurrent_overdraft', 'integer', readonly=True),
+    Field('activatable', 'integer', readonly=True), Field('activatable_overdraft', 'integer', readonly=True),
+    Field('hybrid', 'integer', readonly=True), Field('hybrid_overdraft', 'integer', readonly=True),
+    _s('start_date', readonly=True), _s('expiration_date', readonly=True), _s('status', readonly=True),
+    _s('trust_flags', readonly=True), _s('repair', readonly=True), _s('server_chain', readonly=True),
+    _s('vendor_dictionary', readonly=True),
+], 'Licence', detail_methods=('get', 'delete'), id_type='string', key='fulfillment_id')
+
+_PARSED = ('start_date', 'end_date', 'subject_name', 'subject_hash', 'subject_alt_names', 'raw_subject', 'issuer_name',
+           'issuer_hash', 'raw_issuer', 'serial_no', 'key_id', 'issuer_key_id', 'text')
+_FILTERED = ('subject_name', 'issuer_name', 'serial_no', 'subject_hash', 'issuer_hash')
+
+
+def _parsed_fields():
+    return [_s(name, readonly=True, filtering=ALL if name in _FILTERED else None) for name in _PARSED]
+
+
+TLS_CERTIFICATE = Resource('tls_certificate', 'configuration', [
+    _s('certificate', required=True, help_text='PEM; may carry the chain after the server certificate.'),
+    _s('private_key', required=True, write_only=True, help_text='PEM; never returned.'),
+    _s('private_key_passphrase', blank=True, default='', max_length=100, write_only=True),
+    _s('parameters', blank=True, default='', max_length=1000),
+    Field('nodes', related='worker_vm', to_many=True, readonly=True,
+          help_text='Always empty: a certificate is attached by setting the tls_certificate of a worker_vm or management_vm.'),
+] + _parsed_fields(), 'Tls certificate', check=_check_certificate)
+
+CA_CERTIFICATE = Resource('ca_certificate', 'configuration', [
+    _s('certificate', required=True),
+    Field('trusted_intermediate', 'boolean', default=False),
+] + _parsed_fields(), 'Ca certificate', check=_check_certificate)
+
+SERVICE_TYPES = ['conference', 'lecture', 'two_stage_dialing', 'test_call', 'media_playback']
+CONFERENCE = Resource('conference', 'configuration', [
+    _s('name', required=True, max_length=250, unique=True, filtering=ALL),
+    _s('service_type', default='conference', choices=SERVICE_TYPES, filtering=EXACT),
+    _s('description', blank=True, default='', max_length=250),
+    _s('pin', blank=True, default='', max_length=21, help_text='4-20 digits, a terminal # allowed.'),
+    _s('guest_pin', blank=True, default='', max_length=21, help_text='Needs a host PIN and must differ from it.'),
+    Field('allow_guests', 'boolean', default=False),
+    Field('aliases', related='conference_alias', to_many=True, full=True, computed=True,
+          help_text='Nested {alias, description} objects; written as a list replaces all aliases.'),
+    Field('participant_limit', 'integer', nullable=True, default=None, min_value=0),
+    _s('host_view', default='one_main_seven_pips', max_length=50),
+    _s('guest_view', nullable=True, default=None, max_length=50),
+    _s('call_type', default='video', choices=['video', 'video-only', 'audio']),
+    _s('crypto_mode', nullable=True, default=None, choices=['besteffort', 'on', 'off']),
+    Field('max_callrate_in', 'integer', nullable=True, default=None, min_value=0),
+    Field('max_callrate_out', 'integer', nullable=True, default=None, min_value=0),
+    _s('primary_owner_email_address', blank=True, default='', max_length=100),
+    Field('ivr_theme', related='ivr_theme', nullable=True, default=None),
+    _s('creation_time', readonly=True),
+], 'Conference', check=_check_conference)
+
+CONFERENCE_ALIAS = Resource('conference_alias', 'configuration', [
+    _s('alias', required=True, max_length=250, unique=True, filtering=ALL, help_text='Unique across the platform.'),
+    Field('conference', related='conference', required=True, filtering=EXACT),
+    _s('description', blank=True, default='', max_length=250),
+    _s('creation_time', readonly=True),
+], 'Conference alias')
+
+CONFIG_RESOURCES = {r.name: r for r in (SYSTEM_LOCATION, WORKER_VM, DNS_SERVER, NTP_SERVER, GLOBAL, MANAGEMENT_VM, LICENCE,
+                                        TLS_CERTIFICATE, CA_CERTIFICATE, CONFERENCE, CONFERENCE_ALIAS)}
 
 
 def _ro(name, ftype='string', filtering=None, **kw):
