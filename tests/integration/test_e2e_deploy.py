@@ -84,6 +84,8 @@ def inventory(env, nodes):
             "pexip_node_sync_poll": 2,
             "pexip_node_sync_timeout": 120,
             "pexip_node_bootstrap_timeout": 60,
+            # The lab serves the nodes' bootstrap pages on LAB_NODE_PORT (8443 unless another lab holds it).
+            "pexip_node_bootstrap_port": int(env.get("LAB_NODE_PORT") or 8443),
             "pexip_locations": [
                 {"name": LOCATION_A, "description": "e2e transcoding", "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]},
                 {"name": LOCATION_B, "description": "e2e proxying edge", "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"],

@@ -144,6 +144,27 @@ ISOLATED = [
     ("burst-wrong-location", BURSTING, {"pexip_node_location": "London R"}, ["London R", "overflow location"]),
 ]
 
+# Modules, called directly with the case's arguments (case_args; one play per module).
+MODULES = {
+    "pexip.infinity.pexip_location": {"name": "{{ pexip_node_name }}", "dns_servers": "{{ case_args.dns_servers | default(omit) }}",
+                                      "ntp_servers": "{{ case_args.ntp_servers | default(omit) }}"},
+    "pexip.infinity.pexip_node": {"name": "{{ pexip_node_name }}", "hostname": "cn-rel", "domain": "lab.example.com",
+                                  "address": "127.20.1.200", "netmask": "255.255.255.0", "gateway": "127.20.1.1",
+                                  "system_location": "{{ case_args.system_location }}", "ssh_password": "reliability-ssh-password"},
+}
+MODULE_CASES = [
+    ("location-dns-not-ip", ("pexip.infinity.pexip_location", None), {"case_args": {"dns_servers": ["300.1.1.1"]}},
+     ["'300.1.1.1'", "dns_servers"]),
+    ("location-dns-hostname", ("pexip.infinity.pexip_location", None), {"case_args": {"dns_servers": ["dns.example.com"]}},
+     ["'dns.example.com'", "not an IPv4 or IPv6 address"]),
+    ("location-ntp-twice", ("pexip.infinity.pexip_location", None),
+     {"case_args": {"ntp_servers": ["ntp.example.com", "ntp.example.com"]}}, ["'ntp.example.com'", "twice"]),
+    ("location-ntp-bad-name", ("pexip.infinity.pexip_location", None), {"case_args": {"ntp_servers": ["bad_host!"]}},
+     ["'bad_host!'", "ntp_servers"]),
+    ("node-location-unknown", ("pexip.infinity.pexip_node", None), {"case_args": {"system_location": "Nowhere R"}},
+     ["'Nowhere R'", "does not exist"]),
+]
+
 # The whole inventory, checked once (conferencing_node's validate_platform.yml): two hosts share a node name, and one
 # location gets a proxying node next to the transcoding ones.
 PLATFORM_CASES = ["duplicate-name", "mixed-location"]
@@ -212,9 +233,33 @@ PLAY = """
 """
 
 
+MODULE_PLAY = """
+- name: Cases of %(module)s
+  hosts: "%(hosts)s"
+  gather_facts: false
+  vars_files: ["%(repo)s/playbooks/vars/connection.yml"]
+  module_defaults:
+    group/pexip.infinity.pexip: "{{ pexip_api_module_defaults }}"
+  tasks:
+    - name: Call the module with the case's arguments
+      block:
+        - name: Call %(module)s
+          %(module)s: %(args)s
+        - name: Record that it passed
+          ansible.builtin.set_fact:
+            case_result: {failed: false, msg: ""}
+      rescue:
+        - name: Record the refusal
+          ansible.builtin.set_fact:
+            case_result:
+              failed: true
+              msg: "{{ ansible_failed_result.msg | default(ansible_failed_result | string) }}"
+"""
+
+
 def host_name(case_id):
     """A short unique node name per case (node names have at most 32 characters)."""
-    ids = [c[0] for c in CASES + ISOLATED] + ["duplicate-name", "dup-a", "dup-b", "mixed-location"]
+    ids = [c[0] for c in CASES + ISOLATED + MODULE_CASES] + ["duplicate-name", "dup-a", "dup-b", "mixed-location"]
     return "rel%s-%02d" % (SUFFIX, ids.index(case_id))
 
 
@@ -352,7 +397,7 @@ def base_vars(env):
 
 def catalogue_inventory(env, addresses):
     cases, conferencing, bursting = {}, {}, {}
-    for case_id, (role, tasks_from), variables, _expected in CASES + ISOLATED:
+    for case_id, (role, tasks_from), variables, _expected in CASES + ISOLATED + MODULE_CASES:
         name = host_name(case_id)
         host = {"case_role": role, "case_tasks_from": tasks_from, "pexip_node_name": name, "pexip_node_hostname": "cn-rel"}
         host.update({k: fill(v, case_id, addresses) for k, v in variables.items()})
@@ -389,6 +434,9 @@ def catalogue_playbook(results):
     plays = [PLAY % {"hosts": ":".join(host_name(c[0]) for c in CASES if c[1] == entry), "repo": REPO}
              for entry in entry_points]
     plays += [PLAY % {"hosts": host_name(c[0]), "repo": REPO} for c in ISOLATED]
+    plays += [MODULE_PLAY % {"module": module, "args": json.dumps(args), "repo": REPO,
+                             "hosts": ":".join(host_name(c[0]) for c in MODULE_CASES if c[1][0] == module)}
+              for module, args in MODULES.items()]
     return CASE_PLAYBOOK % {"repo": REPO, "plays": "".join(plays), "results": results}
 
 
@@ -403,7 +451,7 @@ def catalogue(lab, tmp_path_factory):
         yaml.safe_dump(catalogue_inventory(lab.env, addresses), handle, sort_keys=False)
     with open(playbook, "w", encoding="utf-8") as handle:
         handle.write(catalogue_playbook(results_file))
-    names = [host_name(c[0]) for c in CASES + ISOLATED]
+    names = [host_name(c[0]) for c in CASES + ISOLATED + MODULE_CASES]
     orphan = host_name("terminate-orphan")
     lab.ec2.run_instances(ImageId=PEXIP_AMI, InstanceType="c5.2xlarge", MinCount=1, MaxCount=1, SubnetId=lab.env["LAB_SUBNET_A"],
                           TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "pexip:node", "Value": orphan}]}])
@@ -425,7 +473,7 @@ def catalogue(lab, tmp_path_factory):
         lab.release_tagged_eips(names)
 
 
-@pytest.mark.parametrize("case", CASES + ISOLATED, ids=[c[0] for c in CASES + ISOLATED])
+@pytest.mark.parametrize("case", CASES + ISOLATED + MODULE_CASES, ids=[c[0] for c in CASES + ISOLATED + MODULE_CASES])
 def test_bad_input_is_refused_naming_the_value(catalogue, case):
     case_id, _role, _variables, expected = case
     name = host_name(case_id)
@@ -453,7 +501,7 @@ def test_catalogue_created_nothing(catalogue):
     assert catalogue["writes"] == [], catalogue["writes"]
     assert catalogue["security_groups"] == []
     print("catalogue: %d cases + %d whole-inventory cases in one ansible-playbook run, %.1fs"
-          % (len(CASES) + len(ISOLATED), len(PLATFORM_CASES), catalogue["seconds"]))
+          % (len(CASES) + len(ISOLATED) + len(MODULE_CASES), len(PLATFORM_CASES), catalogue["seconds"]))
 
 
 # ----- deploy.yml: refused before the first instance, and failures are shown -------------------------------------
