@@ -192,7 +192,8 @@ def table(rows):
              "|---|---|---|---|---|---|---|---|---|---|"]
     for phase, group in by_phase.items():
         first = min(group, key=lambda r: r["n"])
-        per = lambda r, k: r[k] / r["n"]  # noqa: E731
+        # Rolling maintenance covers min(N, BENCH_MAINT_NODES) nodes: per node means per maintained node.
+        per = lambda r, k: r[k] / r.get("nodes", r["n"])  # noqa: E731
         for row in sorted(group, key=lambda r: r["n"]):
             ratio = row is not first
             lines.append("| %s | %d | %s | %s | %s | %s | %s | %s | %d | %s |" % (
@@ -245,8 +246,24 @@ def chart(rows, path):
     fig.savefig(path, dpi=100)
 
 
+def report(rows, total):
+    text = ("# make bench\n\nlab boot delay %.0f s, sync delay %.0f s, forks=%d, public_ip none, %s; total %.0f s\n\n"
+            % (BOOT_DELAY, SYNC_DELAY, FORKS, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), total)) + table(rows)
+    with open(os.path.join(OUTPUT, "bench.md"), "w", encoding="utf-8") as handle:
+        handle.write(text)
+    with open(os.path.join(OUTPUT, "bench.json"), "w", encoding="utf-8") as handle:
+        json.dump(rows, handle, indent=1)
+    chart(rows, os.path.join(OUTPUT, "bench.png"))
+    print("\n" + text)
+    print("written: %s/bench.md, bench.json, bench.png" % OUTPUT)
+
+
 def main():
     os.makedirs(OUTPUT, exist_ok=True)
+    if len(sys.argv) == 2:  # bench.py BENCH.json: the report of an earlier run again
+        with open(sys.argv[1], encoding="utf-8") as handle:
+            report(json.load(handle), 0)
+        return 0
     started = time.monotonic()
     rows = []
     try:
@@ -254,16 +271,7 @@ def main():
             rows.extend(run_size(size))
     finally:
         lab("down")
-    text = ("# make bench\n\nlab boot delay %.0f s, sync delay %.0f s, forks=%d, public_ip none, %s; total %.0f s\n\n"
-            % (BOOT_DELAY, SYNC_DELAY, FORKS, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-               time.monotonic() - started)) + table(rows)
-    with open(os.path.join(OUTPUT, "bench.md"), "w", encoding="utf-8") as handle:
-        handle.write(text)
-    with open(os.path.join(OUTPUT, "bench.json"), "w", encoding="utf-8") as handle:
-        json.dump(rows, handle, indent=1)
-    chart(rows, os.path.join(OUTPUT, "bench.png"))
-    print("\n" + text)
-    print("written: tests/output/bench.md, bench.json, bench.png")
+    report(rows, time.monotonic() - started)
     return 0 if all(r["rc"] == 0 for r in rows) else 1
 
 
