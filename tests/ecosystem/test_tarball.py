@@ -85,7 +85,7 @@ def test_tarball_holds_no_development_files(installed):  # pylint: disable=redef
     listing = _run(["tar", "-tzf", str(installed["tarball"])]).stdout.split()
     names = {name.lstrip("./") for name in listing}
     assert "MANIFEST.json" in names and "meta/runtime.yml" in names
-    for unwanted in (".venv", ".lab", ".nox", "tests/output", "build", "Makefile"):
+    for unwanted in (".venv", ".lab", ".nox", "tests/output", "build", "Makefile", "changelogs/.plugin-cache.yaml"):
         assert not any(name == unwanted or name.startswith(unwanted + "/") for name in names), unwanted
 
 
