@@ -3,7 +3,7 @@
 build/ and test output around, as in CI), install the tarball into an empty collections path, then use it (not this
 checkout) against the lab. Catches files that build_ignore drops or lets in, and what meta/runtime.yml forgets.
 
-ECO_EXTRA_BUILD_IGNORE="plugins/module_utils/servers.py" (a comma-separated list) builds instead from a copy of the
+ECO_EXTRA_BUILD_IGNORE="plugins/module_utils/catalog.py" (a comma-separated list) builds instead from a copy of the
 checkout's git files with those entries added to galaxy.yml's build_ignore, to see this test fail.
 """
 
