@@ -44,7 +44,7 @@ def _offline_get_pip():
     cache = Path.home() / ".ansible" / "test" / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     source = Path(__file__).parent / "tests" / "utils" / "get_pip.py"
-    for pip_version in ("24_2", "25_1_1"):
+    for pip_version in ("24_2",):  # the pip both ansible-test 2.18 and 2.19 bootstrap
         (cache / f"get_pip_{pip_version}.py").write_bytes(source.read_bytes())
 
 
