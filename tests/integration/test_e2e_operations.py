@@ -465,6 +465,11 @@ def test_terminate_refuses_an_instance_tagged_for_another_node(lab, platform):
 def test_terminate_removes_node_and_instance(lab, platform):
     name = platform.names[3]
     instance_id = lab.instance(name)["InstanceId"]
+    # An Elastic IP the deploy role allocated for the node (tagged pexip:node), and one allocated by someone else.
+    ours = lab.ec2.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip",
+                                                                      "Tags": [{"Key": "pexip:node", "Value": name}]}])
+    lab.ec2.associate_address(AllocationId=ours["AllocationId"], InstanceId=instance_id)
+    theirs = lab.ec2.allocate_address(Domain="vpc")
 
     rc, output, _counts = platform.run("terminate.yml", "nodes=%s" % name, check=False)
     assert rc != 0 and "decommission_confirm=true" in output
@@ -475,6 +480,9 @@ def test_terminate_removes_node_and_instance(lab, platform):
     assert counts[name]["failed"] == 0, output
     assert lab.worker(name) is None
     assert lab.instance_by_id(instance_id)["State"]["Name"] == "terminated"
+    left = {a["AllocationId"] for a in lab.ec2.describe_addresses()["Addresses"]}
+    assert ours["AllocationId"] not in left and theirs["AllocationId"] in left
+    lab.ec2.release_address(AllocationId=theirs["AllocationId"])
 
     _rc, output, counts = platform.run("terminate.yml", "nodes=%s" % name, "decommission_confirm=true")
     assert counts[name]["changed"] == 0, output
