@@ -82,8 +82,8 @@ def main(argv):
         elif status.get("sync_status") != "SYNCED" or not status.get("last_updated"):
             drift.append("%s: not reported or not synced" % name)
         elif (config.get("static_nat_address") or "") != (instance.get("PublicIpAddress") or ""):
-            drift.append("%s: static NAT %r, public address %r" % (name, config.get("static_nat_address"),
-                                                                    instance.get("PublicIpAddress")))
+            nat, public = config.get("static_nat_address"), instance.get("PublicIpAddress")
+            drift.append("%s: static NAT %r, public address %r" % (name, nat, public))
     for line in drift:
         print(line)
     print("%d nodes checked, %d drifted" % (len(names), len(drift)))

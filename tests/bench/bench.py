@@ -184,6 +184,11 @@ def fmt(value, base, digits=1):
     return text
 
 
+def per(row, key):
+    """A figure per node; rolling maintenance covers min(N, BENCH_MAINT_NODES) nodes: per maintained node."""
+    return row[key] / row.get("nodes", row["n"])
+
+
 def table(rows):
     by_phase = {}
     for row in rows:
@@ -192,8 +197,6 @@ def table(rows):
              "|---|---|---|---|---|---|---|---|---|---|"]
     for phase, group in by_phase.items():
         first = min(group, key=lambda r: r["n"])
-        # Rolling maintenance covers min(N, BENCH_MAINT_NODES) nodes: per node means per maintained node.
-        per = lambda r, k: r[k] / r.get("nodes", r["n"])  # noqa: E731
         for row in sorted(group, key=lambda r: r["n"]):
             ratio = row is not first
             lines.append("| %s | %d | %s | %s | %s | %s | %s | %s | %d | %s |" % (

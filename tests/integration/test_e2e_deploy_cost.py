@@ -159,17 +159,17 @@ def assert_fleet_cost(run):
     assert proc.returncode == 0, output(proc)
     assert {host: r["changed"] for host, r in recap.items()} == {node: 0 for node in NODES}, output(proc)
     mgmt = [e for e in requests if e["target"] == "mgmt"]
-    print("%d nodes: %d Management Node requests, %d AWS calls %s" % (len(NODES), len(mgmt), len(aws), [a for a, _ in aws]))
+    print("%d nodes: %d Management Node requests, %d AWS calls %s" % (len(NODES), len(mgmt), len(aws), [action for action, _params in aws]))
     assert len(mgmt) <= MGMT_REQUESTS_PER_NODE_MAX * len(NODES), [e["path"] for e in mgmt]
     # No request about one node: neither a name filter nor a node's own resource, nor its bootstrap page.
     single = [e["path"] for e in mgmt if "worker_vm" in e["path"] and re.search(r"name=|worker_vm/\d+/", e["path"])]
     assert single == [], single
     assert [e for e in requests if e["target"] != "mgmt"] == []
     assert [e for e in requests if e["method"] in WRITES] == []
-    assert [action for action, _ in aws if not AWS_READ.match(action)] == [], aws
-    assert len(aws) <= AWS_CALLS_MAX, [action for action, _ in aws]
+    assert [action for action, _params in aws if not AWS_READ.match(action)] == [], aws
+    assert len(aws) <= AWS_CALLS_MAX, [action for action, _params in aws]
     describes = [params for action, params in aws if action == "DescribeInstances"]
-    assert len(describes) == 1, [action for action, _ in aws]
+    assert len(describes) == 1, [action for action, _params in aws]
     named = {value for key, values in describes[0].items() if re.match(r"Filter\.\d+\.Value\.\d+$", key) for value in values}
     assert set(NODES) <= named, describes[0]
 
