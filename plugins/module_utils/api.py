@@ -182,8 +182,6 @@ class PexipClient(object):
             except PexipConnectionError as exc:
                 elapsed = self.clock() - start
                 if not retry or (elapsed >= self.connect_window if self.connect_window else attempt >= self.retries):
-                    if self.connect_window:
-                        exc.msg = "%s did not answer within %d seconds (%s)" % (url, self.connect_window, exc.msg)
                     raise
                 wait = self.delay(attempt)
                 if self.connect_window:

@@ -217,8 +217,7 @@ class Uploader(object):
         try:
             return url, self.client.request(method, path, retry=True, check=False, **kwargs)
         except PexipTLSError as exc:
-            self.fail("the TLS certificate of %s could not be verified (%s). A new node serves a self-signed certificate: "
-                      "give its CA with ca_path, or set validate_certs: false." % (self.client.base, exc.msg))
+            self.fail(exc.msg)  # names the page and says: ca_path, or validate_certs: false
         except PexipConnectionError as exc:
             self.fail("the bootstrap page %s did not answer within %d seconds (%s). Check that the instance runs, "
                       "that its security group allows TCP %d from here, and the address."
