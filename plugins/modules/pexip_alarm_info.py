@@ -18,13 +18,7 @@ description:
   - O(nodes) keeps the alarms of those nodes only (by name or address, matched against C(node) and C(instance)).
 extends_documentation_fragment:
   - pexip.infinity.api
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: none
+  - pexip.infinity.attributes.info
 options:
   nodes:
     description:

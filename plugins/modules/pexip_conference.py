@@ -22,13 +22,7 @@ description:
     room (aliases are unique across the platform).
 extends_documentation_fragment:
   - pexip.infinity.api
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
+  - pexip.infinity.attributes
 options:
   name:
     description: Name of the room (unique).

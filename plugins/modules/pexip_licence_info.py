@@ -17,13 +17,7 @@ description:
     (C(status/v1/licensing/)) - ports, audio ports, system licences, VMRs in use and licensed.
 extends_documentation_fragment:
   - pexip.infinity.api
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: none
+  - pexip.infinity.attributes.info
 options: {}
 seealso:
   - module: pexip.infinity.pexip_licence

@@ -20,13 +20,7 @@ description:
   - DNS and NTP servers are given by address; a server that is not yet under B(System > DNS/NTP Servers) is created.
 extends_documentation_fragment:
   - pexip.infinity.api
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
+  - pexip.infinity.attributes
 options:
   dns_servers:
     description: Addresses of the Management Node's DNS servers (the whole list; V([]) clears it).
