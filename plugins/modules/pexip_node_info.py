@@ -31,6 +31,13 @@ options:
       - Only V(transcoding) or only V(proxying) nodes.
     type: str
     choices: [transcoding, proxying]
+  calls:
+    description:
+      - Count each node's live participants and conference shards (RV(nodes[].participants),
+        RV(nodes[].conference_shards)). V(false) leaves them out and saves the requests that count them, for a caller
+        that only needs the nodes' configuration and status (a fleet-wide drift check).
+    type: bool
+    default: true
 extends_documentation_fragment:
   - pexip.infinity.api
   - pexip.infinity.attributes.info
@@ -144,9 +151,11 @@ nodes:
       type: bool
     participants:
       description: Live participants whose media, signalling or proxy node is this node.
+      returned: when O(calls=true)
       type: int
     conference_shards:
       description: Conference shards on this node.
+      returned: when O(calls=true)
       type: int
   sample:
     - name: cn-lon-1
@@ -195,6 +204,7 @@ def main():
         name=dict(type="str"),
         system_location=dict(type="str"),
         role=dict(type="str", choices=list(ROLES)),
+        calls=dict(type="bool", default=True),
     ))
     p = module.params
     module.label = "pexip_node_info" + ("".join(" %s='%s'" % (k, p[k]) for k in ("name", "system_location", "role") if p[k] is not None))
@@ -217,12 +227,14 @@ def main():
 
     if len(configs) == 1:
         statuses = module.call(client.list, NODE.endpoint, api="status", name=configs[0]["name"])
-        counts = {configs[0]["address"]: module.call(nodes.count_calls, client, configs[0]["address"])}
+        counts = {configs[0]["address"]: module.call(nodes.count_calls, client, configs[0]["address"])} if p["calls"] else None
     else:
         statuses = module.call(client.list, NODE.endpoint, api="status")
-        participants = module.call(client.list, "participant", api="status")
-        shards = module.call(client.list, "conference_shard", api="status")
-        counts = nodes.counts_by_address(participants, shards)
+        counts = None
+        if p["calls"]:
+            participants = module.call(client.list, "participant", api="status")
+            shards = module.call(client.list, "conference_shard", api="status")
+            counts = nodes.counts_by_address(participants, shards)
     by_config_id = dict((s.get("configuration_id"), s) for s in statuses if s.get("configuration_id") is not None)
     by_name = dict((s.get("name"), s) for s in statuses)
 
@@ -233,7 +245,11 @@ def main():
         if uri and uri not in location_names:
             location_names[uri] = p["system_location"] or module.call(client.name_for, uri)
         status = by_config_id.get(config.get("id")) or by_name.get(config.get("name"))
-        out.append(merge(engine, config, status, counts.get(config.get("address"), {}), location_names.get(uri)))
+        node = merge(engine, config, status, (counts or {}).get(config.get("address"), {}), location_names.get(uri))
+        if counts is None:
+            node.pop("participants", None)
+            node.pop("conference_shards", None)
+        out.append(node)
     module.exit_json(changed=False, nodes=out)
 
 

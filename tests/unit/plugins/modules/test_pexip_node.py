@@ -385,3 +385,17 @@ def test_info(fake):
     assert result["nodes"][0]["participants"] == 1 and result["nodes"][0]["max_hd_calls"] == 20
     assert run(pexip_node_info, api=fake, name="nope")["nodes"] == []
     assert run(pexip_node_info, api=fake, system_location="Nowhere")["nodes"] == []
+
+
+def test_info_without_calls_skips_the_call_counts(fake):
+    add_node(fake)
+    add_node(fake, name="edge-1", hostname="edge-1", address="10.0.2.10", system_location=EDGE, node_type="PROXYING")
+    fake.status["participant"] = [{"id": "p", "media_node": "10.0.1.10"}]
+    before = len(fake.log)
+    result = run(pexip_node_info, api=fake, calls=False)
+    paths = [path for _method, path, _data in fake.log[before:]]
+    assert [n["name"] for n in result["nodes"]] == ["cn-1", "edge-1"]
+    assert all("participants" not in n and "conference_shards" not in n for n in result["nodes"])
+    assert not [p for p in paths if "participant" in p or "conference_shard" in p], paths
+    result = run(pexip_node_info, api=fake)
+    assert result["nodes"][0]["participants"] == 1
