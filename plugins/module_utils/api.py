@@ -179,7 +179,7 @@ class PexipClient(object):
             response = None
             try:
                 response = self._send(method, url, **kwargs)
-            except PexipConnectionError as exc:
+            except PexipConnectionError:
                 elapsed = self.clock() - start
                 if not retry or (elapsed >= self.connect_window if self.connect_window else attempt >= self.retries):
                     raise
