@@ -84,7 +84,7 @@ def fault_kind(fault):
 class Simulator:
     """Everything but the sockets: the HTTP apps and the EC2 watcher call into this object."""
 
-    def __init__(self, state_file=None, mgmt_hostname='mgr-lab', mgmt_address='127.0.0.1', timing=None, version='36.0.0',
+    def __init__(self, state_file=None, mgmt_hostname='mgr-lab', mgmt_address='127.0.0.1', timing=None, version='34.0.0',
                  mgmt_domain='lab.example.com'):
         self.mgmt_hostname = mgmt_hostname
         self.mgmt_address = mgmt_address
