@@ -2,7 +2,8 @@
 """`make bench`: what deploy.yml and rolling maintenance cost the controller, the Management Node and AWS per node.
 
 For each fleet size N (BENCH_SIZES, default 1,10,50) on a fresh lab of its own (LAB_DIR=tests/output/bench-lab,
-the LAB_*_PORT ports of the environment): deploy.yml over N transcoding nodes (public_ip none), the no-op re-run,
+ports BENCH_LAB_MOTO_PORT, BENCH_LAB_MGMT_PORT, BENCH_LAB_NODE_PORT, BENCH_LAB_SSH_PORT, default 45555, 49443, 48443,
+42222: never the ports of the developer's own lab or of the test workers' labs): deploy.yml over N transcoding nodes (public_ip none), the no-op re-run,
 --check, rolling maintenance of min(N, BENCH_MAINT_NODES) nodes with serial 1 and serial 5, and a hand-written
 drift check (baseline_drift.py). Per run: wall time, controller CPU (user+sys of the whole process tree:
 getrusage(RUSAGE_CHILDREN) around the subprocess), Management Node and bootstrap-page requests and writes (the
@@ -43,6 +44,10 @@ RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 AWS_READ = re.compile(r"^(Describe|Get|List)")
 LOCATION = "Bench"
+# Ports of the bench's own lab, away from the developer's lab (LAB_*_PORT, 5555/9443/8443/2222) and the test
+# workers' labs (25550+n, 29440+n, 28440+n, 22220+n): the bench must not collide with a lab that is up.
+LAB_PORTS = {name: os.environ.get("BENCH_" + name) or default for name, default in (
+    ("LAB_MOTO_PORT", "45555"), ("LAB_MGMT_PORT", "49443"), ("LAB_NODE_PORT", "48443"), ("LAB_SSH_PORT", "42222"))}
 
 
 def node_name(index):
@@ -75,7 +80,8 @@ def inventory(env, size):
 
 
 def lab(command, extra_env=None):
-    env = dict(os.environ, LAB_DIR=LAB_DIR, **(extra_env or {}))
+    env = dict(os.environ, LAB_DIR=LAB_DIR, **LAB_PORTS)
+    env.update(extra_env or {})
     subprocess.run([sys.executable, os.path.join(REPO, "tests", "lab", "lab.py"), command, "--dir", LAB_DIR],
                    cwd=REPO, env=env, check=True, timeout=120, stdout=subprocess.DEVNULL)
 
