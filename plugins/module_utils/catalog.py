@@ -47,7 +47,8 @@ NODE = Resource("worker_vm", label="Conferencing Node", output=NODE_OUTPUT, fiel
     Field("maintenance_mode", type="bool"),
     Field("maintenance_mode_reason"),
     Field("description"),
-    Field("tls_certificate", clear=None),
+    # by subject name (or, as before, its resource URI); a name several certificates share needs the URI
+    Field("tls_certificate", relation="tls_certificate", relation_key="subject_name", label="TLS certificate"),
     Field("password", option="ssh_password", secret=True, write_only=True),
 ))
 
