@@ -186,7 +186,7 @@ notes:
     node uses to join the Management Node). Prefer O(config_dest) and protect the file; with O(return_content=true),
     avoid printing or storing the registered result.
   - If the create request fails in flight but the node was created anyway, the document in its answer is lost; the
-    module then deletes that node and creates it again so that a document is always returned.
+    module then deletes that node and creates it again so that a document is always obtained.
 seealso:
   - module: pexip.infinity.pexip_node_info
   - module: pexip.infinity.pexip_config_upload
