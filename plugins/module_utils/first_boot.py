@@ -65,7 +65,10 @@ class FirstBootError(Exception):
         self.prompt = prompt
 
 
-def call(operation, seconds, func, *args):
+SLOW_NODE = "raise prompt_timeout if the node is only slow"
+
+
+def call(operation, seconds, func, *args, hint=SLOW_NODE):
     """``func(*args)``, waited for at most ``seconds``: paramiko waits without a timeout for some replies (get_pty,
     invoke_shell), so every channel call runs in a worker thread. A call that does not return raises a FirstBootError
     naming ``operation`` and the timeout (the caller closes the connection, which ends the worker)."""
@@ -82,16 +85,16 @@ def call(operation, seconds, func, *args):
     worker.start()
     worker.join(seconds)
     if worker.is_alive():
-        raise FirstBootError(stalled(operation, seconds))
+        raise FirstBootError(stalled(operation, seconds, hint))
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
 
 
-def stalled(operation, seconds):
+def stalled(operation, seconds, hint=SLOW_NODE):
     return ("%s did not complete within %s seconds: the SSH connection to the Management Node stalled. Check that the "
             "instance runs and is not overloaded (EC2 > Instance > Monitor and troubleshoot > Get system log) and run again, "
-            "or raise prompt_timeout if the node is only slow." % (operation, seconds))
+            "or %s." % (operation, seconds, hint))
 
 
 # Everything the module types at a prompt; a control character (a newline would answer the next prompt) is refused.

@@ -488,7 +488,8 @@ class SshLogin(object):
         try:
             call("connecting to SSH on %s" % self.where, CONNECT_BOUND, lambda: client.connect(
                 self.address, port=self.port, username=p["ssh_username"], pkey=self.pkey, look_for_keys=False, allow_agent=False,
-                channel_timeout=p["prompt_timeout"], **CONNECT_TIMEOUTS))
+                channel_timeout=p["prompt_timeout"], **CONNECT_TIMEOUTS), hint="check the address and that the security group allows TCP %s "
+                "from this controller" % self.port)
             return client
         except FirstBootError:
             client.close()

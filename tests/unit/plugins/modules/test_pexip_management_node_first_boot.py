@@ -285,6 +285,7 @@ def test_a_channel_operation_that_hangs_fails_naming_it(ssh, tmp_path, operation
     with pytest.raises(FirstBootError) as err:
         ssh_login()
     assert text in err.value.msg and "the SSH connection to the Management Node stalled" in err.value.msg
+    assert err.value.msg.endswith("or raise prompt_timeout if the node is only slow.")
     ssh_login.close()
     assert ssh.made[-1].closed
 
@@ -295,6 +296,7 @@ def test_a_login_that_hangs_fails_naming_it(ssh, tmp_path, monkeypatch):
     with pytest.raises(FirstBootError) as err:
         login(tmp_path)()
     assert "connecting to SSH on 10.0.0.10 port 2222 did not complete within 0.5 seconds" in err.value.msg
+    assert err.value.msg.endswith("or check the address and that the security group allows TCP 2222 from this controller.")
     assert ssh.made[-1].closed
 
 
