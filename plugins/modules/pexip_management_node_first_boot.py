@@ -95,8 +95,9 @@ options:
     description:
       - How the node's SSH host key is trusted. A new instance's key is not known in advance.
       - V(accept_new) (like OpenSSH's C(StrictHostKeyChecking=accept-new)) trusts the key on first use, appends one
-        line for it to O(known_hosts_file) (the rest of the file is never rewritten), and refuses a different key later (a replaced instance at the same address - remove the
-        old line with C(ssh-keygen -R '[address]:port' -f known_hosts_file)).
+        line for it to O(known_hosts_file) (the rest of the file is never rewritten), and refuses a different key
+        later (a replaced instance at the same address - remove the old line with
+        C(ssh-keygen -R '[address]:port' -f known_hosts_file)).
       - V(strict) only connects when O(known_hosts_file) already holds the key.
       - O(host_key_fingerprint), when given, pins the key whatever the policy.
     type: str

@@ -6,6 +6,7 @@ paramiko's SSHClient is replaced by ``FakeClient``, which checks host keys the w
 known key, else the policy) and can hang in any operation until it is closed.
 """
 
+import io
 import os
 import socket
 import stat
@@ -123,7 +124,6 @@ def params(tmp_path, **overrides):
 
 
 def private_key_text():
-    import io
     out = io.StringIO()
     USER_KEY.write_private_key(out)
     return out.getvalue()
