@@ -137,6 +137,27 @@ def test_env_file_has_every_key(lab_run):
     assert os.stat(os.path.join(lab_run["dir"], "env")).st_mode & 0o077 == 0
 
 
+def test_integration_config(lab_run, tmp_path):
+    """`lab.py integration-config`: the variables ansible-test gives the integration targets, from the lab's env."""
+    out = str(tmp_path / "integration_config.yml")
+    env = dict(os.environ, **lab_run["ports"])
+    proc = subprocess.run([sys.executable, LAB, "integration-config", "--dir", lab_run["dir"], "--out", out], env=env,
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert os.stat(out).st_mode & 0o077 == 0
+    with open(out, encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    lab = lab_run["env"]
+    assert (config["pexip_host"], config["pexip_username"], config["pexip_password"], config["pexip_ca_path"]) == (
+        lab["PEXIP_HOST"], lab["PEXIP_USERNAME"], lab["PEXIP_PASSWORD"], lab["PEXIP_CA_PATH"])
+    assert config["lab_control_url"] == lab["LAB_CONTROL_URL"] and config["lab_node_port"] == int(lab["LAB_NODE_PORT"])
+    assert config["aws_url"] == lab["AWS_URL"] and config["lab_subnet_b"] == lab["LAB_SUBNET_B"]
+    assert os.path.isfile(os.path.join(config["lab_tools"], "labcerts.py"))
+    missing = subprocess.run([sys.executable, LAB, "integration-config", "--dir", str(tmp_path / "none"), "--out", out],
+                             env=env, capture_output=True, text=True, timeout=30, check=False)
+    assert missing.returncode == 1 and "lab.py up" in missing.stderr
+
+
 def test_seeded_network_and_key_pair(lab_run, lab_ec2):
     env = lab_run["env"]
     vpc = lab_ec2.describe_vpcs(VpcIds=[env["LAB_VPC_ID"]])["Vpcs"][0]
