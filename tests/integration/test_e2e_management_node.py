@@ -34,7 +34,7 @@ sys.path.insert(0, HERE)
 
 import labctl  # noqa: E402  pylint: disable=wrong-import-position
 import labenv  # noqa: E402  pylint: disable=wrong-import-position
-from test_e2e_deploy import RECAP, output, playbook_env  # noqa: E402  pylint: disable=wrong-import-position
+from e2e import RECAP, output, playbook_env  # noqa: E402  pylint: disable=wrong-import-position
 
 SUFFIX = uuid.uuid4().hex[:6]
 # Addresses for this module's Management Nodes: subnet B, above what moto hands out in order.
