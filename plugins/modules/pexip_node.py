@@ -127,7 +127,9 @@ options:
         C(configuration/v1/tls_certificate), normally the certificate's common name such as V(cn-lon-1.example.com));
         upload it first with M(pexip.infinity.pexip_tls_certificate).
       - An unknown subject name fails and lists the subject names that exist. When several certificates have the
-        subject name, the module fails and asks for the resource URI of the one to use.
+        subject name (for example a renewed certificate next to the old one), the module fails and asks for the
+        resource URI of the one to use; it does not choose between them. M(pexip.infinity.pexip_management_node)
+        resolves its O(pexip.infinity.pexip_management_node#module:tls_certificate) the same way.
       - For compatibility, the resource URI of the certificate (for example
         V(/api/admin/configuration/v1/tls_certificate/3/)) is also accepted; it must exist.
       - V('') removes the assignment.

@@ -16,23 +16,12 @@ TARGETS = os.path.join(HERE, "targets")
 NAMES = sorted(d for d in os.listdir(TARGETS) if not d.startswith("setup_") and os.path.isdir(os.path.join(TARGETS, d)))
 
 
-def reads_environment(target):
-    for folder, _dirs, files in os.walk(os.path.join(TARGETS, target)):
-        for name in files:
-            with open(os.path.join(folder, name), encoding="utf-8") as handle:
-                if "ansible.builtin.env" in handle.read():
-                    return True
-    return False
-
-
 @pytest.mark.parametrize("target", NAMES)
 def test_target(lab_env, target, tmp_path):
     # The lab's settings reach the target as ansible-test gives them (integration_config.yml), not through PEXIP_*.
     config = tmp_path / "integration_config.yml"
     config.write_text(integration_config_text(lab_env))
     env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("PEXIP_", "LAB_", "AWS_")))
-    if reads_environment(target):
-        env.update(lab_env)  # not converted yet (tests/unit/test_integration_targets.py says which may)
     env["ANSIBLE_ROLES_PATH"] = TARGETS
     env["ANSIBLE_FORCE_COLOR"] = "0"
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), os.path.join(HERE, "run_target.yml"),
