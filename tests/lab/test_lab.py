@@ -48,6 +48,11 @@ def pid_alive(pid):
         return False
 
 
+# `lab.py up` takes about 5 s on an idle machine; `make test` runs these tests beside the integration tests on two
+# busy cores, where it has taken 11 s. The bound catches a hang or a lab that waits on a timeout, not noise.
+UP_SECONDS_MAX = 30
+
+
 def lab_ports():
     moto, mgmt, node = free_port(), free_port(), free_port()
     return {"LAB_MOTO_PORT": str(moto), "LAB_MGMT_PORT": str(mgmt), "LAB_NODE_PORT": str(node)}
@@ -112,7 +117,7 @@ def describe(ec2, instance_id):
 # ---- lab.py ------------------------------------------------------------------
 
 def test_up_is_fast_and_uses_the_requested_ports(lab_run):
-    assert lab_run["up_seconds"] < 10
+    assert lab_run["up_seconds"] < UP_SECONDS_MAX
     env = lab_run["env"]
     assert env["AWS_URL"] == "http://127.0.0.1:%s" % lab_run["ports"]["LAB_MOTO_PORT"]
     assert env["PEXIP_HOST"] == "127.0.0.1:%s" % lab_run["ports"]["LAB_MGMT_PORT"]
@@ -210,7 +215,7 @@ def test_up_twice_is_idempotent(lab_run):
     proc, took = run_lab("up", lab_run["dir"], lab_run["ports"])
     assert proc.returncode == 0, proc.stderr
     assert "already up" in proc.stdout
-    assert took < 10
+    assert took < UP_SECONDS_MAX
     assert lab_pids(lab_run["dir"]) == before
     assert labenv.load_env(os.path.join(lab_run["dir"], "env")) == lab_run["env"]
 
@@ -224,7 +229,7 @@ def test_up_down_cycle_leaves_nothing(tmp_path):
     lab_dir, ports = str(tmp_path), lab_ports()
     proc, took = run_lab("up", lab_dir, ports)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert took < 10
+    assert took < UP_SECONDS_MAX
     pids = lab_pids(lab_dir)
     assert set(pids) == {"moto", "pexsim"} and all(pid_alive(pid) for pid in pids.values())
 
@@ -232,7 +237,7 @@ def test_up_down_cycle_leaves_nothing(tmp_path):
     os.kill(pids["moto"], signal.SIGKILL)
     proc, took = run_lab("up", lab_dir, ports)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "already up" not in proc.stdout and took < 15
+    assert "already up" not in proc.stdout and took < UP_SECONDS_MAX
     pids = lab_pids(lab_dir)
     assert all(pid_alive(pid) for pid in pids.values())
 
