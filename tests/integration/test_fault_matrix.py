@@ -159,6 +159,7 @@ def matrix(lab_env, tmp_path_factory):
     try:
         yield made
     finally:
+        print("\nfault matrix: %d cases, CPU of its ansible-playbook runs %.0fs" % (len(CASES), made.cpu))
         made.control.clear_faults()
         made.aws.clear()
         made.control.set_timing(**{k: saved[k] for k in TIMING})
@@ -217,8 +218,8 @@ WORKER_ID = r"/configuration/v1/worker_vm/\d+/$"
 STATUS = r"/status/v1/worker_vm/"
 UNAUTHORIZED = dict(code="UnauthorizedOperation", status=403, message="You are not authorized to perform this operation.")
 THROTTLED = dict(code="RequestLimitExceeded", status=503, message="Request limit exceeded.")
-SHORT_REPORT = '{"reinstate_report_timeout": 3}'
-SHORT_SYNC = '{"pexip_node_sync_timeout": 3}'
+SHORT_REPORT = '{"reinstate_report_timeout": 2}'
+SHORT_SYNC = '{"pexip_node_sync_timeout": 2}'
 NEVER = 3600  # seconds: a node that never reports (boot_delay) or never syncs (sync_delay) within the run
 
 
