@@ -10,8 +10,8 @@ never syncs or never reports through the lab's timing; calls that never end), ru
 - every fault fired (a case whose fault was never hit proves nothing);
 - no node is left out of service that did not have to be: each node's instance state (moto) and maintenance mode
   (Management Node) are what the case expects, and every node the run did not have to touch is running and in service;
-- re-run without the fault, the playbook converges, and the run after that reports changed=0 (when the fault run
-  itself converged, one clean re-run shows both).
+- re-run without the fault, the playbook converges, and the run after that reports changed=0 (a re-run that converged
+  without a change is that run too; rolling maintenance stops and starts its nodes on every run, so it has none).
 
 Cases run in order and some start where the previous one left a node (a stopped node for restart): each case checks
 its starting state first, so a broken order fails loudly instead of testing something else.
