@@ -183,13 +183,14 @@ def matrix(lab_env, tmp_path_factory):
 
 
 # ----- the matrix ------------------------------------------------------------------------------------------------
-# A fault is ("mgmt", {inject_fault kwargs}), ("node", {inject_fault kwargs}: on the node's :8443 page),
-# ("aws", {AwsFaults.inject kwargs}), ("timing", {set_timing kwargs}) or ("calls", {place_calls kwargs}) on the node.
+# A fault is ("mgmt", {inject_fault kwargs}), ("node" / "anynode", {inject_fault kwargs}: on the case's node's / any
+# node's :8443 page), ("aws", {AwsFaults.inject kwargs}), ("timing", {set_timing kwargs}: until the fault run ends) or
+# ("calls", {place_calls kwargs}: on the case's node, ended after the fault run).
 
 
 class Case:
     def __init__(self, case_id, playbook, args, node, faults, outcome, says=(), before=None, after=None,
-                 rerun=None, final=None, noop=None, check=None, xfail=None, message_defect=None):
+                 rerun=None, final=None, noop=None, check=None, message_defect=None):
         self.id = case_id
         self.playbook = playbook
         self.args = list(args)
@@ -204,7 +205,6 @@ class Case:
         # The run that must then report changed=0; False: none can (rolling maintenance cycles its nodes on every run).
         self.noop = self.rerun if noop is None else noop
         self.check = check  # more assertions: check(matrix, request log of the fault run, output)
-        self.xfail = xfail
         # A known defect of the failure message in a role this file may not change: every other assertion of the case
         # still runs, then the case is xfailed (and fails once the message is right, like a strict xfail).
         self.message_defect = message_defect
@@ -241,7 +241,6 @@ def retry_after_honoured(matrix, log, output):
 
 
 CASES = [
-    # The platform's first deploy is the first case: every write of deploy.yml meets a fault.
     # The platform's first deploy is the first case: its writes meet 429 (Retry-After), 503, an upload reset and AWS
     # throttling, all retried; then the new nodes never sync: the run waits, and stops.
     Case("deploy-429-503-upload-reset-aws-throttle-never-syncs", "deploy.yml", [SHORT_SYNC], A,
@@ -324,11 +323,7 @@ def inject(matrix, kind, spec, node):
         matrix.control.place_calls(matrix.address(node), **spec)
 
 
-PARAMS = [pytest.param(case, id=case.id, marks=[pytest.mark.xfail(strict=True, reason=case.xfail)] if case.xfail else [])
-          for case in CASES]
-
-
-@pytest.mark.parametrize("case", PARAMS)
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_fault(matrix, case):
     expect_states(matrix, case.before, "before %s" % case.id, "")
     since = matrix.control.last_ts()
