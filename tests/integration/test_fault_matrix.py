@@ -292,7 +292,8 @@ CASES = [
 def failure_messages(output):
     """(hosts, text): the hosts of the fatal/failed results of a run, and the msg of each (with what follows it in the
     result), whitespace folded. The inventory hosts here are named after their nodes, so "fatal: [node]" names it."""
-    blocks = re.findall(r"^(?:fatal|failed): \[(.*?)\](.*?)(?=^TASK \[|^PLAY|^RUNNING HANDLER|\Z)", output, re.M | re.S)
+    blocks = re.findall(r"^(?:fatal|failed): \[(.*?)\](.*?)(?=^(?:fatal|failed|ok|changed|skipping): \[|^TASK \[|^PLAY|^RUNNING HANDLER|\Z)",
+                        output, re.M | re.S)
     return ({host for host, _rest in blocks},
             " ".join(" ".join(rest.split("msg:", 1)[1].split()) for _host, rest in blocks if "msg:" in rest))
 
