@@ -417,3 +417,27 @@ def test_amazon_aws_modules_against_the_lab(lab_run, tmp_path):
     proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "RESULT=True,False,1" in proc.stdout
+
+
+def test_aws_faults_on_demand(lab_run, lab_ec2):
+    """moto's /_lab/faults: the next N requests of an action get the AWS error; throttling is retried by botocore."""
+    import botocore.exceptions  # pylint: disable=import-outside-toplevel
+    import labctl  # pylint: disable=import-outside-toplevel
+
+    faults = labctl.AwsFaults(lab_run["env"]["AWS_URL"])
+    faults.inject("DescribeSubnets", "UnauthorizedOperation", status=403, count=1, message="not <allowed>")
+    assert lab_ec2.describe_vpcs()["Vpcs"]  # another action is left alone
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        lab_ec2.describe_subnets()
+    assert refused.value.response["Error"] == {"Code": "UnauthorizedOperation", "Message": "not <allowed>"}
+    assert faults.faults() == [] and lab_ec2.describe_subnets()["Subnets"]
+
+    faults.inject("DescribeSubnets", "RequestLimitExceeded", status=503, count=2)
+    assert lab_ec2.describe_subnets()["Subnets"]
+    assert faults.faults() == []
+
+    faults.inject("*", "InternalError", status=400, count=0)
+    assert faults.faults()[0]["count"] == 0
+    with pytest.raises(botocore.exceptions.ClientError):
+        lab_ec2.describe_vpcs()
+    assert faults.clear() == 1 and lab_ec2.describe_vpcs()["Vpcs"]
