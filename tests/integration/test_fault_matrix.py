@@ -31,6 +31,7 @@ import yaml
 
 import labctl
 import labenv
+import e2e
 
 # The cases share one module-scoped platform and run in order: pytest-xdist keeps them on one worker.
 pytestmark = pytest.mark.xdist_group("test_fault_matrix")
@@ -42,7 +43,6 @@ SUFFIX = uuid.uuid4().hex[:6]
 LOCATION = "Fault matrix %s" % SUFFIX
 A, B = "fm%s-a" % SUFFIX, "fm%s-b" % SUFFIX
 NODES = (A, B)
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 # Lab timing for the whole file: nodes report 1 s after a start and sync 1 s later.
 TIMING = {"boot_delay": 1, "sync_delay": 1}
 # Short waits and polls everywhere (the roles' defaults are minutes).
@@ -106,10 +106,7 @@ class Matrix:
 
     def run(self, playbook, *extra):
         """ansible-playbook playbooks/<playbook> -e <extra>...: (rc, output, recap per host, seconds)."""
-        run_env = dict(os.environ, **self.env)
-        run_env.update(ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
-                       ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".venv", "collections"),
-                       ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_CALLBACK_RESULT_FORMAT="yaml")
+        run_env = dict(e2e.playbook_env(self.env), ANSIBLE_CALLBACK_RESULT_FORMAT="yaml")
         cmd = [ANSIBLE_PLAYBOOK, "-i", self.inventory, os.path.join(REPO, "playbooks", playbook)]
         for item in extra:
             cmd += [item] if item.startswith("--") else ["-e", item]
@@ -120,9 +117,7 @@ class Matrix:
         if os.environ.get("E2E_LOG"):
             with open(os.environ["E2E_LOG"], "a", encoding="utf-8") as handle:
                 handle.write("===== %s %s\n%s\n" % (playbook, " ".join(extra), output))
-        recap = {m.group(1): {"changed": int(m.group(3)), "failed": int(m.group(5)), "unreachable": int(m.group(4))}
-                 for m in RECAP.finditer(proc.stdout)}
-        return proc.returncode, output, recap, time.monotonic() - started
+        return proc.returncode, output, e2e.recap(proc.stdout), time.monotonic() - started
 
     # What the lab says about a node
     def worker(self, name):
