@@ -33,6 +33,10 @@ NODE_OUTPUT = ("id", "name", "hostname", "domain", "address", "netmask", "gatewa
                "enable_distributed_database", "enable_ssh", "maintenance_mode", "maintenance_mode_reason", "description",
                "system_location", "system_location_name", "tls_certificate", "resource_uri")
 
+#: a node's or the Management Node's certificate: by subject name (or its resource URI); a name several certificates
+#: share fails and asks for the URI (no silent choice between them)
+TLS_CERTIFICATE = Field("tls_certificate", relation="tls_certificate", relation_key="subject_name", label="TLS certificate")
+
 NODE = Resource("worker_vm", label="Conferencing Node", output=NODE_OUTPUT, fields=(
     Field("hostname"),
     Field("domain"),
@@ -47,7 +51,7 @@ NODE = Resource("worker_vm", label="Conferencing Node", output=NODE_OUTPUT, fiel
     Field("maintenance_mode", type="bool"),
     Field("maintenance_mode_reason"),
     Field("description"),
-    Field("tls_certificate", clear=None),
+    TLS_CERTIFICATE,
     Field("password", option="ssh_password", secret=True, write_only=True),
 ))
 

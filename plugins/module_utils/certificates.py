@@ -9,6 +9,10 @@ __metaclass__ = type
 
 import datetime
 
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.pexip.infinity.plugins.module_utils.platform import read_text
+
 try:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
@@ -33,6 +37,17 @@ def load_chain(pem, what="certificate"):
     if not chain:
         raise CertificateError("%s is not a PEM certificate (expected a '-----BEGIN CERTIFICATE-----' block)." % what)
     return chain
+
+
+def read_chain(module, what="certificate"):
+    """The PEM text of the ``certificate``/``certificate_file`` options and its chain; fails the module otherwise."""
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
+    pem = read_text(module, "certificate", "certificate_file")
+    try:
+        return pem, load_chain(pem, what)
+    except CertificateError as exc:
+        module.fail(str(exc))
 
 
 def not_after(cert):

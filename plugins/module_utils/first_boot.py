@@ -4,7 +4,8 @@
 
 Transport-free: ``run_first_boot`` drives sessions that a caller opens (paramiko channels in the module, fakes in
 the unit tests). Every prompt is recognised by its text, waited for with a timeout, and answered once; anything
-else fails with the prompt and what to fix. Secrets never appear in a message (``mask``).
+else fails with the prompt and what to fix. Every channel call runs under ``call``, so none can block for ever.
+Secrets never appear in a message (``mask``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,6 +14,7 @@ __metaclass__ = type
 
 import re
 import socket
+import threading
 import time
 
 # (key, pattern on the last output line, stripped). Order matters: "Retype new UNIX password" before "new password".
@@ -31,22 +33,27 @@ PROMPTS = (
     ("web_password_again", r"^(re-?enter|confirm|retype)( the)? web administration password:$"),
     ("web_password", r"^web administration password:$"),
     ("incident_reporting", r"^enable incident reporting.*:$"),
+    # Asked only after "yes" to incident reporting (Pexip's provider: contact_email_address); the text is UNCONFIRMED.
+    ("contact_email_address", r"^(contact )?e-?mail address.*:$"),
     ("usage_statistics", r"^send deployment and usage statistics.*:$"),
     ("shell", r"^\S+@\S+:.*[$#]$"),
 )
 WIZARD = ("ip_address", "netmask", "gateway", "hostname", "domain", "dns_servers", "ntp_servers", "web_username",
-          "web_password", "web_password_again", "incident_reporting", "usage_statistics")
+          "web_password", "web_password_again", "incident_reporting", "contact_email_address", "usage_statistics")
 LABELS = {
+    "new_password": "new UNIX password", "retype_password": "retyped UNIX password",
     "ip_address": "IP address", "netmask": "network mask", "gateway": "gateway", "hostname": "hostname",
     "domain": "domain suffix", "dns_servers": "DNS servers", "ntp_servers": "NTP servers",
     "web_username": "web administration username", "web_password": "web administration password",
     "web_password_again": "web administration password (again)", "incident_reporting": "incident reporting",
-    "usage_statistics": "usage statistics",
+    "contact_email_address": "contact e-mail address", "usage_statistics": "usage statistics",
 }
 SECRET_KEYS = ("new_password", "retype_password", "sudo", "web_password", "web_password_again")
 # A line that waits for input although no known prompt matched it.
 LOOKS_LIKE_PROMPT = re.compile(r"[:?\]>)]$")
 MASK = "********"
+# Seconds a read waits for output before the prompt loop looks at its timeouts again.
+READ_POLL = 0.2
 
 
 class FirstBootError(Exception):
@@ -56,6 +63,70 @@ class FirstBootError(Exception):
         super(FirstBootError, self).__init__(msg)
         self.msg = msg
         self.prompt = prompt
+
+
+SLOW_NODE = "raise prompt_timeout if the node is only slow"
+
+
+def call(operation, seconds, func, *args, hint=SLOW_NODE):
+    """``func(*args)``, waited for at most ``seconds``: paramiko waits without a timeout for some replies (get_pty,
+    invoke_shell), so every channel call runs in a worker thread. A call that does not return raises a FirstBootError
+    naming ``operation`` and the timeout (the caller closes the connection, which ends the worker)."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = func(*args)
+        except BaseException as exc:  # pylint: disable=broad-except
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="first-boot %s" % operation)
+    worker.daemon = True
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise FirstBootError(stalled(operation, seconds, hint))
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def stalled(operation, seconds, hint=SLOW_NODE):
+    return ("%s did not complete within %s seconds: the SSH connection to the Management Node stalled. Check that the "
+            "instance runs and is not overloaded (EC2 > Instance > Monitor and troubleshoot > Get system log) and run again, "
+            "or %s." % (operation, seconds, hint))
+
+
+# Everything the module types at a prompt; a control character (a newline would answer the next prompt) is refused.
+ANSWER_PARAMETERS = ("os_password", "ip_address", "netmask", "gateway", "hostname", "domain", "dns_servers", "ntp_servers",
+                     "username", "password", "contact_email_address")
+SECRET_PARAMETERS = ("os_password", "password")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+
+
+def answer_errors(params):
+    """What is wrong with the answers, before anything is connected to (secret values are never shown)."""
+    errors = []
+    for name in ANSWER_PARAMETERS:
+        value = params.get(name)
+        values = value if isinstance(value, list) else [value]
+        for index, item in enumerate(values):
+            found = CONTROL.search(item) if isinstance(item, str) else None
+            if not found:
+                continue
+            where = "%s[%d]" % (name, index) if isinstance(value, list) else name
+            shown_value = "" if name in SECRET_PARAMETERS else " (%s)" % ascii(item)
+            errors.append("%s%s contains the control character U+%04X at position %d: an answer is typed at a prompt, and a "
+                          "newline, carriage return or other control character would end it early or answer the next prompt; "
+                          "remove it" % (where, shown_value, ord(found.group()), found.start() + 1))
+    email = params.get("contact_email_address")
+    if email and not CONTROL.search(email) and not EMAIL.match(email):
+        errors.append("contact_email_address '%s' is not an e-mail address (name@example.com)" % email)
+    if params.get("incident_reporting") and not email:
+        errors.append("incident_reporting is enabled, and the installation wizard then asks for the contact e-mail address "
+                      "that incident reports are sent with: give contact_email_address")
+    return errors
 
 
 def mask(text, secrets):
@@ -95,12 +166,12 @@ class Session(object):
         self.output = ""        # everything read (the node never echoes a password)
         self.pending = ""       # read since the last prompt was returned
         self.last_answered = None
-        channel.settimeout(0.2)
+        channel.settimeout(READ_POLL)
 
     def _recv(self):
         """Some output, "" for nothing yet, None once the node closed the session."""
         try:
-            data = self.channel.recv(4096)
+            data = call("reading from the SSH session", self.prompt_timeout, self.channel.recv, 4096)
         except socket.timeout:
             return ""
         except (OSError, EOFError):
@@ -146,7 +217,18 @@ class Session(object):
 
     def answer(self, key, text):
         self.last_answered = key
-        self.channel.sendall((text + "\n").encode("utf-8"))
+        operation = "sending the answer to the %s prompt" % LABELS.get(key, key)
+        # The short read timeout would also cut a send that waits for the SSH window.
+        self.channel.settimeout(self.prompt_timeout)
+        try:
+            call(operation, self.prompt_timeout, self.channel.sendall, (text + "\n").encode("utf-8"))
+        except socket.timeout:
+            raise FirstBootError(stalled(operation, self.prompt_timeout))
+        except (OSError, EOFError) as exc:
+            raise FirstBootError("the Management Node closed the SSH session before the answer to the %s prompt was sent (%s); "
+                                 "run again." % (LABELS.get(key, key), exc))
+        finally:
+            self.channel.settimeout(READ_POLL)
 
     def quote(self, text):
         return "'%s'" % mask(text, self.secrets)
@@ -174,6 +256,7 @@ def wizard_answers(params):
         "web_password": params["password"],
         "web_password_again": params["password"],
         "incident_reporting": "yes" if params.get("incident_reporting") else "no",
+        "contact_email_address": params.get("contact_email_address") or "",
         "usage_statistics": "yes" if params.get("usage_statistics") else "no",
     }
 

@@ -13,6 +13,7 @@ honours check mode, builds the diff, masks secrets and shapes the output. For ex
         Field("entitlement_id"),
         Field("offline_mode", option="offline", type="bool"),     # option name differs from the API field
         Field("system_location", relation="system_location"),     # given by name, sent as a resource URI
+        Field("tls_certificate", relation="tls_certificate", relation_key="subject_name"),  # by subject name or URI
         Field("dns_servers", many="dns_server"),                  # given by address, created when missing
         Field("password", secret=True, write_only=True),          # never compared, never returned
         Field("node_type", option="role", choices={"transcoding": "CONFERENCING"}, restarts=True),
@@ -47,7 +48,9 @@ SECRET_KEY = re.compile(r"secret|password|private_key|passphrase|community", re.
 #: one page big enough for every object of a deployment (Tastypie caps it at its max_limit and pages)
 PAGE = 1000
 #: the module that creates objects of an endpoint, for "does not exist" messages
-CREATED_BY = {"system_location": "pexip.infinity.pexip_location"}
+CREATED_BY = {"system_location": "pexip.infinity.pexip_location", "tls_certificate": "pexip.infinity.pexip_tls_certificate"}
+#: at most this many existing names are listed in an "unknown name" message
+SHOWN_NAMES = 20
 
 
 def related_uri(value):
@@ -87,12 +90,13 @@ class Field(object):
     """One field of a resource. ``option``: the module option (default: the field name)."""
 
     def __init__(self, name, option=None, relation=None, many=None, choices=None, secret=False, write_only=False,
-                 restarts=False, label=None, clear="", type="str", aliases=None):  # pylint: disable=redefined-builtin
+                 restarts=False, label=None, clear="", type="str", aliases=None, relation_key="name"):  # pylint: disable=redefined-builtin
         self.name = name
         self.type = type
         self.aliases = aliases
         self.option = option or name
         self.relation = relation      # endpoint: the option gives a name, the API takes its URI
+        self.relation_key = relation_key  # the related object's field the option gives ("name", "subject_name")
         self.many = many              # endpoint: the option gives addresses, the API takes a list of URIs
         self.choices = choices        # option value -> API value
         self.secret = secret          # masked in diffs, never returned
@@ -175,6 +179,7 @@ class Engine(object):
         self.client = module.client
         self.loaded = set()   # endpoints whose every name is in the client's cache
         self.addresses = {}   # server URI -> address, when the API returned bare URIs
+        self.listed = {}      # endpoint -> every object, for relations by a key other than the name
 
     def call(self, func, *args, **kwargs):
         return self.module.call(func, *args, **kwargs)
@@ -220,6 +225,8 @@ class Engine(object):
     def uri_of(self, field, name):
         """URI of the ``field.relation`` object called ``name``; fails (naming the field) when there is none."""
         what = field.label
+        if field.relation_key != "name":
+            return self.uri_by_key(field, name)
         try:
             if field.relation in self.loaded:
                 uri = self.client.cached_uri(field.relation, name)
@@ -234,9 +241,37 @@ class Engine(object):
         except PexipApiError as exc:
             self.module.fail(exc.msg, status=exc.status)
 
+    def uri_by_key(self, field, value):
+        """URI of the one ``field.relation`` object whose ``field.relation_key`` is ``value`` (or whose URI it is).
+
+        Such a key (a certificate's subject name) need not be unique and its filter is not documented: the objects,
+        few, are read in one list and matched here. Unknown -> the existing values are listed; several -> ask for the URI.
+        """
+        endpoint, key = field.relation, field.relation_key
+        if endpoint not in self.listed:
+            self.listed[endpoint] = self.call(self.client.list, endpoint, limit=PAGE)
+            for obj in self.listed[endpoint]:
+                if obj.get(key) is not None:
+                    self.client.remember(endpoint, obj, key)
+        objs = self.listed[endpoint]
+        uri = ref_uri(value, endpoint) if str(value).startswith("/") else None
+        found = [o["resource_uri"] for o in objs if (ref_uri(o.get("resource_uri"), endpoint) == uri if uri else o.get(key) == value)]
+        key_label = key.replace("_", " ")
+        if len(found) > 1:
+            self.module.fail("%d %ss have the %s '%s' (%s): give the resource URI of the one to use instead." % (
+                len(found), field.label, key_label, value, ", ".join(sorted(found))))
+        if not found:
+            names = sorted(set(str(o.get(key)) for o in objs))
+            shown = ", ".join(names[:SHOWN_NAMES]) + (" and %d more" % (len(names) - SHOWN_NAMES) if len(names) > SHOWN_NAMES else "")
+            hint = CREATED_BY.get(endpoint)
+            self.module.fail("%s '%s' does not exist on the Management Node (%s); create it first%s or correct the %s." % (
+                field.label, value, "its %ss: %s" % (key_label, shown) if names else "it has none",
+                " (%s)" % hint if hint else "", key_label))
+        return ref_uri(found[0], endpoint)
+
     def name_of(self, field, value):
         uri = ref_uri(value, field.relation)
-        return self.call(self.client.name_for, uri) if uri else None
+        return self.call(self.client.name_for, uri, field.relation_key) if uri else None
 
     def server_addresses(self, field, items):
         """Addresses of a to-many field (nested objects, or bare URIs looked up in one list of the endpoint)."""

@@ -63,11 +63,8 @@ certificate:
     resource_uri: /api/admin/configuration/v1/ca_certificate/1/
 """
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.pexip.infinity.plugins.module_utils import certificates
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
-from ansible_collections.pexip.infinity.plugins.module_utils.platform import read_text
 from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine, Field, Resource
 
 CA_CERTIFICATE = Resource("ca_certificate", key=None, label="CA certificate", fields=(
@@ -99,12 +96,9 @@ def main():
         required_one_of=[("certificate", "certificate_file")],
         label="pexip_ca_certificate",
     )
-    if not certificates.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(certificates.CRYPTOGRAPHY_IMPORT_ERROR))
     p = module.params
-    pem = read_text(module, "certificate", "certificate_file")
+    pem, chain = certificates.read_chain(module, "the CA certificate")
     try:
-        chain = certificates.load_chain(pem, "the CA certificate")
         if len(chain) > 1:
             raise certificates.CertificateError("give one CA certificate per task (the PEM holds %d)." % len(chain))
         if p["state"] == "present":

@@ -48,8 +48,10 @@ options:
     default: present
 notes:
   - The Management Node's answer to an entitlement that is already active is not documented by Pexip; the lab answers
-    HTTP 400 naming its fulfillment ID (see docs/lab.md), which this module reads as "already present". In check mode
-    an activation without O(fulfillment_id) is always reported as a change.
+    HTTP 400 naming its fulfillment ID (see docs/lab.md), which this module reads as "already present".
+  - Check mode predicts exactly with O(fulfillment_id) (an active licence with that ID is no change). Without it the
+    module cannot tell an active entitlement from a new one, as the API never returns entitlement IDs and only the
+    activation itself would say; it reports a change and warns.
 seealso:
   - module: pexip.infinity.pexip_licence_info
   - name: Initial platform configuration
@@ -136,6 +138,9 @@ def main():
         module.fail("no active licence has fulfillment_id %s; give entitlement_id to activate one." % p["fulfillment_id"])
     diff = dict(before={}, after=dict(entitlement_id=MASK, offline_mode=p["offline_mode"]))
     if module.check_mode:
+        if not p["fulfillment_id"]:
+            module.warn("check mode cannot tell whether this entitlement ID is already active (the API never returns "
+                        "entitlement IDs): the change reported may not happen. Give fulfillment_id for an exact prediction.")
         module.exit(**engine.result(Outcome(True, None, diff), output="licence"))
     fulfillment_id, already = activate(module)
     obj = module.call(module.client.get, resource_path("licence", obj_id=fulfillment_id))

@@ -35,8 +35,16 @@ options:
     type: str
   tls_certificate:
     description:
-      - Subject name of the TLS certificate the Management Node serves (see M(pexip.infinity.pexip_tls_certificate));
-        when several certificates have it, the one that expires last.
+      - TLS certificate the Management Node serves, by its subject name (the C(subject_name) the Management Node shows
+        for a C(configuration/v1/tls_certificate), normally the certificate's common name such as
+        V(mgr.example.com)); upload it first with M(pexip.infinity.pexip_tls_certificate).
+      - An unknown subject name fails and lists the subject names that exist. When several certificates have the
+        subject name (for example a renewed certificate next to the old one), the module fails and asks for the
+        resource URI of the one to use; it does not choose between them. M(pexip.infinity.pexip_node) resolves its
+        O(pexip.infinity.pexip_node#module:tls_certificate) the same way.
+      - The resource URI of the certificate (for example V(/api/admin/configuration/v1/tls_certificate/3/)) is also
+        accepted; it must exist.
+      - V('') removes the assignment.
     type: str
   alternative_fqdn:
     description: Another FQDN of the Management Node; it must be named by its TLS certificate. V('') clears it.
@@ -93,7 +101,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 management_node:
-  description: The Management Node's settings after the run (in check mode, as they would be), without secrets.
+  description:
+    - The Management Node's settings after the run (in check mode, as they would be), without secrets.
+    - C(tls_certificate_name) is the subject name of its TLS certificate.
   returned: success
   type: dict
   sample:
@@ -101,6 +111,7 @@ management_node:
     domain: lab.example.com
     dns_servers: [{address: 127.0.0.53, resource_uri: /api/admin/configuration/v1/dns_server/1/}]
     tls_certificate: /api/admin/configuration/v1/tls_certificate/2/
+    tls_certificate_name: mgr-lab.lab.example.com
 created:
   description: DNS/NTP server objects that were (or would be) created.
   returned: success
@@ -109,6 +120,7 @@ created:
   sample: [dns_server 127.0.0.53]
 """
 
+from ansible_collections.pexip.infinity.plugins.module_utils.catalog import TLS_CERTIFICATE
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 from ansible_collections.pexip.infinity.plugins.module_utils.platform import primary_management_vm
 from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine, Field, Resource
@@ -119,7 +131,7 @@ MANAGEMENT_NODE = Resource("management_vm", key="primary", label="Management Nod
     Field("dns_servers", many="dns_server", label="DNS servers"),
     Field("ntp_servers", many="ntp_server", label="NTP servers"),
     Field("static_nat_address", clear=None),
-    Field("tls_certificate", clear=None, label="TLS certificate"),  # given by subject name, resolved to its URI below
+    TLS_CERTIFICATE,
     Field("alternative_fqdn"),
     Field("description"),
     Field("enable_ssh", choices=SSH_MODES),
@@ -133,23 +145,12 @@ MANAGEMENT_NODE = Resource("management_vm", key="primary", label="Management Nod
 ))
 
 
-def certificate_uri(module, subject):
-    """URI of the TLS certificate with this subject name (the one that expires last when several have it)."""
-    found = [c for c in module.call(module.client.list, "tls_certificate") if c.get("subject_name") == subject]
-    if not found:
-        module.fail("no TLS certificate has subject name '%s'; upload it first (pexip.infinity.pexip_tls_certificate)." % subject)
-    return sorted(found, key=lambda c: c.get("end_date") or "")[-1]["resource_uri"]
-
-
 def main():
     module = PexipModule(argument_spec=dict((f.option, f.spec()) for f in MANAGEMENT_NODE.fields), label="pexip_management_node")
     engine = Engine(module, MANAGEMENT_NODE)
     # The primary one is read from the whole (short) list: whether the API filters on `primary` is not documented.
     current = primary_management_vm(module)
-    wanted = engine.wanted(module.params)
-    if wanted.get("tls_certificate"):
-        wanted["tls_certificate"] = certificate_uri(module, wanted["tls_certificate"])
-    outcome = engine.ensure(current, wanted)
+    outcome = engine.ensure(current, engine.wanted(module.params))
     module.exit(**engine.result(outcome, output="management_node", created=outcome.created))
 
 

@@ -15,8 +15,8 @@ author: pexip.infinity contributors (@pexip)
 description:
   - Creates, updates and deletes Conferencing Nodes (C(configuration/v1/worker_vm)) on a Pexip Infinity Management Node.
   - A node is created as a I(Generic (configuration-only)) deployment; the Management Node answers with the node's
-    XML bootstrap document, which is written to O(config_dest) or returned as RV(bootstrap_config). Upload it to the
-    new instance with M(pexip.infinity.pexip_config_upload).
+    XML bootstrap document, which is written to O(config_dest) or, only when asked with O(return_content=true),
+    returned as RV(bootstrap_config). Upload it to the new instance with M(pexip.infinity.pexip_config_upload).
   - The bootstrap document can only be obtained when the node is created. The fields baked into it (O(address),
     O(netmask), O(gateway), O(hostname), O(domain)) are therefore never patched on an existing node; changing them
     needs O(recreate=true), which deletes the node and creates it again (its instance must then be bootstrapped again).
@@ -70,13 +70,15 @@ options:
       - New nodes default to V(transcoding).
       - A system location must not mix proxying and transcoding nodes; the module refuses such a change and names
         the nodes already there.
-      - Changing the role of an existing node restarts it and drops its calls (a warning is shown).
+      - Changing the role of an existing node restarts it and drops its calls, so it is refused while the node carries
+        calls unless O(force=true) (a warning is shown when it is done).
     type: str
     choices: [transcoding, proxying]
   system_location:
     description:
       - Name of the system location of the node. Required to create a node.
-      - Changing it restarts the node and drops its calls (a warning is shown).
+      - Changing it restarts the node and drops its calls, so it is refused while the node carries calls unless
+        O(force=true) (a warning is shown when it is done).
     type: str
   static_nat_address:
     description:
@@ -121,8 +123,15 @@ options:
     type: str
   tls_certificate:
     description:
-      - TLS certificate of the node, as the resource URI of a C(configuration/v1/tls_certificate) object
-        (for example V(/api/admin/configuration/v1/tls_certificate/3/)); it is passed through as given.
+      - TLS certificate of the node, by its subject name (the C(subject_name) the Management Node shows for a
+        C(configuration/v1/tls_certificate), normally the certificate's common name such as V(cn-lon-1.example.com));
+        upload it first with M(pexip.infinity.pexip_tls_certificate).
+      - An unknown subject name fails and lists the subject names that exist. When several certificates have the
+        subject name (for example a renewed certificate next to the old one), the module fails and asks for the
+        resource URI of the one to use; it does not choose between them. M(pexip.infinity.pexip_management_node)
+        resolves its O(pexip.infinity.pexip_management_node#module:tls_certificate) the same way.
+      - For compatibility, the resource URI of the certificate (for example
+        V(/api/admin/configuration/v1/tls_certificate/3/)) is also accepted; it must exist.
       - V('') removes the assignment.
     type: str
   recreate:
@@ -136,23 +145,28 @@ options:
     default: false
   force:
     description:
-      - Delete (O(state=absent)) or recreate a node even though it still carries calls, which are dropped.
+      - Delete (O(state=absent)), recreate, or change the O(role) or O(system_location) of a node (which restarts it)
+        even though it still carries calls, which are dropped.
+      - Without it, such a change of a node that carries calls fails, names the calls and nothing is written
+        (also in check mode).
     type: bool
     default: false
   config_dest:
     description:
       - File to write the bootstrap document to when the node is created (mode 0600, written atomically).
-      - When not set, the document is returned as RV(bootstrap_config).
+      - When not set, the document is returned as RV(bootstrap_config) only with O(return_content=true); otherwise it
+        is lost (a warning says so) and the node cannot be bootstrapped.
       - Nothing is written when the node already exists; the document cannot be fetched again
         (a warning says so when the file is missing).
     type: path
   return_content:
     description:
       - Return the bootstrap document of a node created by this run as RV(bootstrap_config) when O(config_dest) is
-        not set. Set V(false) so that it never appears in the task result.
-      - The document is never part of a failure result.
+        not set. It holds the node's secrets, so by default it never appears in the task result; prefer O(config_dest).
+      - The document is never part of a failure result, nor returned when O(config_dest) is set.
+      - Up to version 0.1.0 the document was always returned when O(config_dest) was not set.
     type: bool
-    default: true
+    default: false
   wait:
     description:
       - With O(maintenance_mode=true), wait until no live participant (as media, signalling or proxy node) and no
@@ -171,10 +185,10 @@ extends_documentation_fragment:
   - pexip.infinity.wait
 notes:
   - The bootstrap document contains the node's secrets (among them the hashed SSH password and the credentials the
-    node uses to join the Management Node). Prefer O(config_dest) and protect the file; with RV(bootstrap_config),
+    node uses to join the Management Node). Prefer O(config_dest) and protect the file; with O(return_content=true),
     avoid printing or storing the registered result.
   - If the create request fails in flight but the node was created anyway, the document in its answer is lost; the
-    module then deletes that node and creates it again so that a document is always returned.
+    module then deletes that node and creates it again so that a document is always obtained.
 seealso:
   - module: pexip.infinity.pexip_node_info
   - module: pexip.infinity.pexip_config_upload
@@ -217,6 +231,29 @@ EXAMPLES = r"""
     recreate: true
     config_dest: /secure/pexip-cn-lon-1.xml
 
+- name: Serve the node's own certificate (uploaded with pexip.infinity.pexip_tls_certificate), by subject name
+  pexip.infinity.pexip_node:
+    name: cn-lon-1
+    tls_certificate: cn-lon-1.example.com
+
+- name: Move a node to another location once it has drained (refused while it carries calls, unless force is set)
+  pexip.infinity.pexip_node:
+    name: cn-lon-1
+    system_location: London-2
+
+- name: Create a node and return its bootstrap document instead of writing it (it holds secrets; prefer config_dest)
+  pexip.infinity.pexip_node:
+    name: cn-lon-2
+    hostname: cn-lon-2
+    domain: example.com
+    address: 10.0.1.11
+    netmask: 255.255.255.0
+    gateway: 10.0.1.1
+    system_location: London
+    ssh_password: "{{ vault_node_ssh_password }}"
+    return_content: true
+  register: cn_lon_2
+
 - name: Remove a node from the Management Node (its EC2 instance is not touched)
   pexip.infinity.pexip_node:
     name: cn-lon-1
@@ -247,7 +284,8 @@ bootstrap_config:
   description:
     - The XML bootstrap document of a node created by this run, when O(config_dest) is not set.
     - It contains the node's secrets; do not print or store it.
-  returned: when a node was created (or recreated), O(config_dest) is not set and O(return_content=true)
+  returned: only when a node was created (or recreated) by this run, O(config_dest) is not set and O(return_content=true); never
+    in check mode or in a failure result
   type: str
 config_dest:
   description: The file the bootstrap document was written to.
@@ -263,7 +301,9 @@ recreated:
   returned: always
   type: bool
 calls:
-  description: Live calls on the node when it was last counted (before a delete or recreate, or while draining).
+  description:
+    - Live calls on the node when it was last counted (before a delete, a recreate or a change of role or location, or
+      while draining).
   returned: when calls were counted
   type: dict
   contains:
@@ -287,7 +327,6 @@ drain_log:
 import os
 
 from ansible_collections.pexip.infinity.plugins.module_utils import nodes
-from ansible_collections.pexip.infinity.plugins.module_utils.api import object_id
 from ansible_collections.pexip.infinity.plugins.module_utils.catalog import NODE, ROLES, location_nodes
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine
@@ -300,11 +339,10 @@ ARGUMENT_SPEC = NODE.argument_spec(
     recreate=dict(type="bool", default=False),
     force=dict(type="bool", default=False),
     config_dest=dict(type="path"),
-    return_content=dict(type="bool", default=True),
+    return_content=dict(type="bool", default=False),
 )
 ARGUMENT_SPEC.update(wait_argument_spec(wait=False, wait_timeout=600, poll_interval=10,
                                         wait_aliases=["wait_for_idle"], wait_timeout_aliases=["idle_timeout"]))
-TLS_PREFIX = "/api/admin/configuration/v1/tls_certificate/"
 
 
 class NodeModule(object):
@@ -336,9 +374,6 @@ class NodeModule(object):
         errors = nodes.validate_node(p) + wait_errors(p)
         if p["wait"] and p["maintenance_mode"] is not True:
             errors.append("wait/wait_for_idle needs maintenance_mode: true (a node that is not in maintenance mode keeps taking new calls)")
-        tls = p["tls_certificate"]
-        if tls and (not tls.startswith(TLS_PREFIX) or object_id(tls) is None):
-            errors.append("tls_certificate '%s' must be the resource URI of a certificate, such as %s3/" % (tls, TLS_PREFIX))
         if errors:
             self.fail("invalid options: %s." % "; ".join(errors))
 
@@ -358,13 +393,13 @@ class NodeModule(object):
                                                                   NODE.field("node_type").shown(node_type)))
 
     def guard_calls(self, current, action):
-        """Refuse to drop calls unless force; returns the counts."""
+        """Refuse to drop calls unless force (``action``: "delete the node", ...); returns the counts."""
         if self.params["force"] or not current.get("address"):
             return None
         counts = self.call(nodes.count_calls, self.client, current["address"])
         self.result["calls"] = counts
         if counts["total"]:
-            self.fail("refusing to %s the node: it still carries %s. Drain it first (maintenance_mode: true, wait_for_idle: true) "
+            self.fail("refusing to %s: it still carries %s. Drain it first (maintenance_mode: true, wait_for_idle: true) "
                       "or set force: true to drop the calls." % (action, nodes.calls_text(counts)))
         return counts
 
@@ -417,6 +452,10 @@ class NodeModule(object):
                           "again. Correct config_dest and run again." % (dest, exc))
         elif self.params["return_content"]:
             self.result["bootstrap_config"] = document
+        else:
+            self.module.warn("node '%s' was created but its bootstrap document was neither written (config_dest) nor returned "
+                             "(return_content: true), and it cannot be fetched again: delete the node (state: absent) and create "
+                             "it again with config_dest to bootstrap its instance" % name)
 
     def present(self):
         p = self.params
@@ -441,8 +480,10 @@ class NodeModule(object):
         if replace:
             return self.recreate(current, wanted, replace)
         if restart:
-            self.module.warn("changing %s of node '%s' restarts the node and drops the calls it carries"
-                             % (" and ".join(NODE.field(k).label for k in restart), p["name"]))
+            what = " and ".join(NODE.field(k).label for k in restart)
+            # the same check as a delete: a restart drops the calls as surely
+            self.guard_calls(current, "change %s of the node, which restarts it" % what)
+            self.module.warn("changing %s of node '%s' restarts the node and drops the calls it carries" % (what, p["name"]))
         write_only = dict(password=self.password_hash()) if p["update_password"] == "always" and p["ssh_password"] else None
         outcome = self.engine.ensure(current, wanted, write_only=write_only)
         self.result.update(changed=outcome.changed, node=self.show(outcome.obj))
@@ -461,7 +502,7 @@ class NodeModule(object):
         missing = nodes.missing_on_create(p)
         if missing:
             self.fail("recreating the node (%s) needs every option of a new node; also give %s." % (changes, ", ".join(missing)))
-        self.guard_calls(current, "recreate")
+        self.guard_calls(current, "recreate the node")
         self.module.warn("node '%s' is deleted and created again (%s): bootstrap its instance again with the new document"
                          % (p["name"], changes))
         self.diff = self.engine.remove(current).diff
@@ -485,7 +526,7 @@ class NodeModule(object):
         current = self.engine.lookup(self.params["name"])
         if current is None:
             return
-        self.guard_calls(current, "delete")
+        self.guard_calls(current, "delete the node")
         outcome = self.engine.remove(current, shown=self.show(current))
         self.diff = outcome.diff
         self.result.update(changed=outcome.changed)

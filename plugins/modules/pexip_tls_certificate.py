@@ -114,8 +114,6 @@ attached:
 
 import datetime
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.pexip.infinity.plugins.module_utils import certificates
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 from ansible_collections.pexip.infinity.plugins.module_utils.platform import public, primary_management_vm, read_text
@@ -177,14 +175,9 @@ def main():
         required_if=[("state", "present", ("private_key", "private_key_file"), True)],
         label="pexip_tls_certificate",
     )
-    if not certificates.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(certificates.CRYPTOGRAPHY_IMPORT_ERROR))
     p = module.params
-    pem = read_text(module, "certificate", "certificate_file")
-    try:
-        cert = certificates.load_chain(pem)[0]
-    except certificates.CertificateError as exc:
-        module.fail(str(exc))
+    pem, chain = certificates.read_chain(module)
+    cert = chain[0]
     existing = [c for c in module.call(module.client.list, "tls_certificate") if certificates.same_certificate(cert, c)]
     current = existing[0] if existing else None
 

@@ -20,25 +20,22 @@ import time
 import uuid
 
 import pytest
-import requests
 import yaml
 
 # The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
 pytestmark = pytest.mark.xdist_group("test_e2e_deploy")
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import labctl  # noqa: E402  pylint: disable=wrong-import-position
 import labenv  # noqa: E402  pylint: disable=wrong-import-position
+from e2e import WRITES, Api, instances, output, playbook_env, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 SUFFIX = uuid.uuid4().hex[:6]
 PREFIX = "e2e-dep-%s" % SUFFIX
 LOCATION_A = "E2E deploy A %s" % SUFFIX
 LOCATION_B = "E2E deploy B %s" % SUFFIX
 SSH_PASSWORD = "e2e-" + uuid.uuid4().hex
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
-WRITES = ("POST", "PATCH", "PUT", "DELETE")
 
 
 def name(short):
@@ -94,63 +91,6 @@ def inventory(env, nodes):
         },
         "children": {"conferencing_nodes": {"hosts": hosts}},
     }}}}
-
-
-def playbook_env(env):
-    run_env = dict(os.environ, **env)
-    run_env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-                   ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".venv", "collections"), ANSIBLE_STDOUT_CALLBACK="default")
-    return run_env
-
-
-def run_playbook(env, inventory_file, *args, timeout=600, playbook="site.yml"):
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory_file, os.path.join(REPO, playbook)]
-    cmd += list(args)
-    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env), capture_output=True, text=True, timeout=timeout, check=False)
-    recap = {m.group(1): dict(ok=int(m.group(2)), changed=int(m.group(3)), unreachable=int(m.group(4)), failed=int(m.group(5)))
-             for m in RECAP.finditer(proc.stdout)}
-    return proc, recap
-
-
-def output(proc):
-    return proc.stdout[-8000:] + proc.stderr[-3000:]
-
-
-class Api:
-    """Just enough of the Management Node API to check what the roles did (and to prepare h1)."""
-
-    def __init__(self, env):
-        self.base = "https://%s/api/admin/" % env["PEXIP_HOST"]
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = env["PEXIP_CA_PATH"]
-        self.session.auth = (env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"])
-
-    def get(self, path, **params):
-        response = self.session.get(self.base + path, params=params, timeout=30)
-        response.raise_for_status()
-        return response.json()["objects"]
-
-    def node(self, node_name):
-        objects = self.get("configuration/v1/worker_vm/", name=node_name)
-        return objects[0] if objects else None
-
-    def status(self, node_name):
-        objects = self.get("status/v1/worker_vm/", name=node_name)
-        return objects[0] if objects else None
-
-    def delete(self, path):
-        self.session.delete(self.base + path, timeout=30)
-
-    def location_ids(self, names):
-        return [obj["id"] for location in names for obj in self.get("configuration/v1/system_location/", name=location)]
-
-
-def instances(env, node_name, states=("pending", "running", "stopping", "stopped")):
-    ec2 = labenv.ec2_client(env)
-    reservations = ec2.describe_instances(Filters=[{"Name": "tag:pexip:node", "Values": [node_name]},
-                                                   {"Name": "instance-state-name", "Values": list(states)}])["Reservations"]
-    return [i for r in reservations for i in r["Instances"]]
 
 
 def ansible_module(env, module, args):

@@ -7,6 +7,9 @@
 - The first-boot module alone, each on its own instance: wrong key, NTP unreachable, an unexpected prompt and a
   wizard timeout fail with a clear message, and the run after fixing the cause converges.
 - The full -vvv output of a first-boot run holds neither password.
+- known_hosts is only appended to (comments, hashed and marker lines kept byte for byte) and an unreadable line fails
+  before connecting; answers with control characters and incident reporting without a contact e-mail address are
+  refused before connecting; the role gives the module an encrypted key's passphrase.
 """
 
 import json
@@ -31,7 +34,7 @@ sys.path.insert(0, HERE)
 
 import labctl  # noqa: E402  pylint: disable=wrong-import-position
 import labenv  # noqa: E402  pylint: disable=wrong-import-position
-from test_e2e_deploy import RECAP, output, playbook_env  # noqa: E402  pylint: disable=wrong-import-position
+from e2e import RECAP, output, playbook_env  # noqa: E402  pylint: disable=wrong-import-position
 
 SUFFIX = uuid.uuid4().hex[:6]
 # Addresses for this module's Management Nodes: subnet B, above what moto hands out in order.
@@ -356,6 +359,91 @@ def test_passwords_never_in_the_vvv_output(lab_env, instance, tmp_path):
         assert secret not in raw and secret not in joined
     # The output is the one of a real first boot: the key file and the wizard's answers are in it.
     assert lab_env["LAB_KEY_FILE"] in text and "mgr-" + SUFFIX in text
+
+
+# ---- SSH robustness: known_hosts, answers, the contact e-mail address, the role's key passphrase -------------------------
+
+def untouched(env, address):
+    """The lab's node saw no SSH session: the module stopped before connecting."""
+    node = control(env).management_node(address)
+    return node["state"] == "new" and node["sessions"] == 0
+
+
+def test_accept_new_appends_to_an_existing_known_hosts_byte_for_byte(lab_env, instance, tmp_path):
+    node = control(lab_env).management_node(instance)
+    other = paramiko.ECDSAKey.generate()
+    path = tmp_path / "known_hosts"
+    before = "\n".join([
+        "# kept by hand: this comment stays",
+        "",
+        "%s %s %s" % (paramiko.HostKeys.hash_host("10.9.9.9"), other.get_name(), other.get_base64()),
+        "@cert-authority *.example.com %s %s" % (other.get_name(), other.get_base64()),
+        "@revoked 10.9.9.8 %s %s" % (other.get_name(), other.get_base64()),
+        "10.9.9.4 %s %s" % (other.get_name(), other.get_base64()),  # no newline at the end of the file
+    ]).encode("utf-8")
+    path.write_bytes(before)
+    proc, text = first_boot(lab_env, instance, tmp_path)
+    assert proc.returncode == 0 and changed(text) is True, text[-3000:]
+    after = path.read_bytes()
+    assert after[:len(before)] == before
+    # Two logins (the password, then the wizard): one line, appended once.
+    assert after[len(before):] == ("\n[%s]:%s %s\n" % (instance, lab_env["LAB_SSH_PORT"], node["host_key"])).encode("ascii")
+
+
+def test_unreadable_known_hosts_line_fails_before_connecting_then_converges(lab_env, instance, tmp_path):
+    path = tmp_path / "known_hosts"
+    path.write_text("# ok\n10.9.9.9 ssh-ed25519\n", encoding="utf-8")
+    proc, text = first_boot(lab_env, instance, tmp_path)
+    assert proc.returncode != 0
+    assert "%s line 2 cannot be read: it needs host names, a key type and a base64 key" % path in text, text[-2000:]
+    assert "Correct or delete that line" in text and "Traceback" not in text
+    assert untouched(lab_env, instance)
+    path.write_text("# ok\n", encoding="utf-8")
+    assert_converges(lab_env, instance, tmp_path)
+
+
+def test_control_characters_in_answers_are_refused_before_connecting(lab_env, instance, tmp_path):
+    proc, text = first_boot(lab_env, instance, tmp_path, hostname="mgr\n01", os_password=OS_PASSWORD + "\r")
+    assert proc.returncode != 0
+    assert "contains the control character U+000A at position 4" in text and "hostname (" in text, text[-2000:]
+    assert "os_password contains the control character U+000D at position %d" % (len(OS_PASSWORD) + 1) in text, text[-2000:]
+    assert OS_PASSWORD not in proc.stdout + proc.stderr
+    assert untouched(lab_env, instance)
+
+
+def test_incident_reporting_answers_the_contact_email_address(lab_env, instance, tmp_path):
+    proc, text = first_boot(lab_env, instance, tmp_path, incident_reporting=True)
+    assert proc.returncode != 0 and "incident_reporting is enabled" in text and "give contact_email_address" in text, text[-2000:]
+    assert untouched(lab_env, instance)
+    assert_converges(lab_env, instance, tmp_path, incident_reporting=True, contact_email_address="ops@e2e.example.com")
+    answers = control(lab_env).management_node(instance)["answers"]
+    assert answers["incident_reporting"] is True and answers["contact_email_address"] == "ops@e2e.example.com", answers
+
+
+def test_role_passes_the_private_key_passphrase(lab_env, tmp_path):
+    env = dict(lab_env)
+    address, manager = next_address(env), "e2e-mgr-pass-%s" % SUFFIX
+    passphrase = "pass-" + uuid.uuid4().hex[:12]
+    encrypted = str(tmp_path / "encrypted.pem")
+    paramiko.RSAKey.from_private_key_file(env["LAB_KEY_FILE"]).write_private_key_file(encrypted, password=passphrase)
+    inventory = site_inventory(env, address, tmp_path, manager_name=manager)
+    platform = inventory["all"]["children"]["pexip_platform"]
+    platform["vars"]["pexip_locations"] = []
+    platform["children"]["management_node"]["hosts"][manager].update(
+        pexip_manager_private_key_file=encrypted, pexip_manager_private_key_passphrase=passphrase)
+    inventory_file = str(tmp_path / "inventory.yml")
+    with open(inventory_file, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(inventory, handle, sort_keys=False)
+    try:
+        proc, recap = run_site(env, inventory_file, playbook="playbooks/management_node.yml")
+        assert proc.returncode == 0 and recap[manager]["failed"] == 0, output(proc)
+        assert control(env).management_node(address)["state"] == "installed"
+        assert passphrase not in proc.stdout + proc.stderr
+    finally:
+        ec2 = labenv.ec2_client(env)
+        terminate(env, [i["InstanceId"] for r in ec2.describe_instances(Filters=[
+            {"Name": "tag:Name", "Values": [manager]},
+            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}])["Reservations"] for i in r["Instances"]])
 
 
 # ---- pexip_system_servers (on the lab's installed Management Node) ----------------------------------------------------

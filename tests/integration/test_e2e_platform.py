@@ -10,67 +10,31 @@ The tests run in file order and share the demo run (module-scoped fixture).
 """
 
 import os
-import re
-import subprocess
-import sys
 import uuid
 
 import pytest
-import requests
 
 import labcerts
 import labctl
 import labenv
+from e2e import WRITES, Api, changed, output, run_playbook
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
-WRITES = ("POST", "PATCH", "PUT", "DELETE")
+# The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker (without the group,
+# --dist loadgroup spreads them and each worker builds the fixture again).
+pytestmark = pytest.mark.xdist_group("test_e2e_platform")
+
 CA_NAME = "Pexip lab operator CA"
 DOMAIN = "lab.example.com"
-
-
-def run_playbook(env, *args, playbook="site.yml", timeout=1200):
-    run_env = dict(os.environ, **env)
-    run_env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-                   ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".venv", "collections"), ANSIBLE_STDOUT_CALLBACK="default")
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), os.path.join(REPO, playbook)] + list(args)
-    proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
-    recap = {m.group(1): int(m.group(3)) for m in RECAP.finditer(proc.stdout)}
-    return proc, recap
-
-
-def output(proc):
-    return proc.stdout[-8000:] + proc.stderr[-3000:]
-
-
-class Api:
-    def __init__(self, env):
-        self.base = "https://%s/api/admin/" % env["PEXIP_HOST"]
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = env["PEXIP_CA_PATH"]
-        self.session.auth = (env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"])
-
-    def get(self, path, **params):
-        response = self.session.get(self.base + path if not path.startswith("/") else "https://" + self.base.split("/")[2] + path,
-                                    params=dict(params, limit=0), timeout=30)
-        response.raise_for_status()
-        body = response.json()
-        return body["objects"] if "objects" in body else body
-
-    def primary(self):
-        return next(vm for vm in self.get("configuration/v1/management_vm/") if vm["primary"])
 
 
 @pytest.fixture(scope="module")
 def demo(lab_env):
     """site.yml with the lab's inventory, twice; the second run's recap and the request-log mark before a --check run."""
     inventory = os.path.join(lab_env["LAB_DIR"], "inventory.yml")
-    first, _recap = run_playbook(lab_env, "-i", inventory)
+    first, _recap = run_playbook(lab_env, inventory, timeout=1200)
     assert first.returncode == 0, output(first)
-    second, recap = run_playbook(lab_env, "-i", inventory)
-    return dict(env=lab_env, api=Api(lab_env), inventory=inventory, second=second, recap=recap)
+    second, recap = run_playbook(lab_env, inventory, timeout=1200)
+    return dict(env=lab_env, api=Api(lab_env), inventory=inventory, second=second, recap=changed(recap))
 
 
 def inventory_nodes(api):
@@ -132,7 +96,8 @@ def test_check_run_writes_nothing(demo):
     control = labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
     log = control.requests_log()
     since = log[-1]["ts"] if log else None
-    proc, recap = run_playbook(env, "-i", demo["inventory"], "--check")
+    proc, recap = run_playbook(env, demo["inventory"], "--check", timeout=1200)
+    recap = changed(recap)
     assert proc.returncode == 0, output(proc)
     # Only the licence is predicted as a change: without its fulfillment ID, whether an entitlement is already active
     # is known only from the answer to the activation itself (pexip_licence's notes).
@@ -190,7 +155,7 @@ def test_no_secret_in_verbose_output(lab_env, tmp_path):
     extra = tmp_path / "vars.yml"
     import yaml  # pylint: disable=import-outside-toplevel
     extra.write_text(yaml.safe_dump({"cert": pair.cert_pem, "key": pair.key_pem, "passphrase": passphrase, "snmp": snmp_password}))
-    proc, _recap = run_playbook(lab_env, "-vvv", "-e", "@%s" % extra, playbook=str(playbook))
+    proc, _recap = run_playbook(lab_env, None, "-vvv", "-e", "@%s" % extra, playbook=str(playbook))
     text = proc.stdout + proc.stderr
     assert proc.returncode == 0, output(proc)
     assert "changed=" in text and "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in text  # the arguments were shown, masked

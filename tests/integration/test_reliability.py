@@ -21,6 +21,10 @@ import pytest
 import requests
 import yaml
 
+# The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker (without the group,
+# --dist loadgroup spreads them and each worker builds the fixture again).
+pytestmark = pytest.mark.xdist_group("test_reliability")
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")

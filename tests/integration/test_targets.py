@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import apischema
+from lab import integration_config_text
 from labctl import LabControl
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -16,11 +17,15 @@ NAMES = sorted(d for d in os.listdir(TARGETS) if not d.startswith("setup_") and 
 
 
 @pytest.mark.parametrize("target", NAMES)
-def test_target(lab_env, target):
-    env = dict(os.environ, **lab_env)
+def test_target(lab_env, target, tmp_path):
+    # The lab's settings reach the target as ansible-test gives them (integration_config.yml), not through PEXIP_*.
+    config = tmp_path / "integration_config.yml"
+    config.write_text(integration_config_text(lab_env))
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("PEXIP_", "LAB_", "AWS_")))
     env["ANSIBLE_ROLES_PATH"] = TARGETS
     env["ANSIBLE_FORCE_COLOR"] = "0"
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), os.path.join(HERE, "run_target.yml"), "-e", "target=%s" % target]
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), os.path.join(HERE, "run_target.yml"),
+           "-e", "target=%s" % target, "-e", "integration_config=%s" % config]
     control = LabControl(lab_env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], lab_env["PEXIP_CA_PATH"])
     seen = len(control.fields_named())
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, check=False)

@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The offline test lab: moto (AWS) and the Pexip simulator on loopback.
 
-    python tests/lab/lab.py up|down|status [--dir .lab]
+    python tests/lab/lab.py up|down|status|integration-config [--dir .lab] [--out FILE]
 
 `up` is idempotent and returns within 10 seconds; `down` stops, by pid, only
 the processes `up` started. State lives in the lab dir (default <repo>/.lab,
@@ -56,6 +56,38 @@ MGMT_HOSTNAME = "mgr-lab"
 LAB_ENTITLEMENT = "LAB-PORT-0050-1C8E"
 
 
+# tests/integration/integration_config.yml: ansible-test passes its variables to every integration target (as
+# vars_files of the play it writes), while it keeps the environment, .lab/env included, away from them.
+INTEGRATION_CONFIG = os.path.join(REPO, "tests", "integration", "integration_config.yml")
+
+
+def integration_config(env):
+    """The variables the integration targets connect with (to the lab's Management Node, its control API and moto)."""
+    return {
+        "pexip_host": env["PEXIP_HOST"],
+        "pexip_username": env["PEXIP_USERNAME"],
+        "pexip_password": env["PEXIP_PASSWORD"],
+        "pexip_ca_path": env["PEXIP_CA_PATH"],
+        "lab_control_url": env["LAB_CONTROL_URL"],
+        "lab_ca_path": env["PEXIP_CA_PATH"],
+        "lab_dir": env["LAB_DIR"],
+        "lab_node_port": int(env["LAB_NODE_PORT"]),
+        "lab_subnet_b": env["LAB_SUBNET_B"],
+        "lab_key_name": env["LAB_KEY_NAME"],
+        "lab_tools": HERE,  # labcerts.py: certificates made for a target's run
+        "aws_url": env["AWS_URL"],
+        "aws_region": env["AWS_REGION"],
+        "aws_access_key": env["AWS_ACCESS_KEY_ID"],
+        "aws_secret_key": env["AWS_SECRET_ACCESS_KEY"],
+    }
+
+
+def integration_config_text(env):
+    # JSON is YAML: no YAML library needed here.
+    return "# Written by tests/lab/lab.py integration-config from the lab's env; never committed.\n%s\n" % (
+        json.dumps(integration_config(env), indent=2, sort_keys=True))
+
+
 class LabError(Exception):
     pass
 
@@ -90,6 +122,17 @@ class Lab:
             handle.write(text)
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
+
+    def write_integration_config(self, path=INTEGRATION_CONFIG):
+        """tests/integration/integration_config.yml (or ``path``) from this lab's env; the lab must be up."""
+        import labenv  # pylint: disable=import-outside-toplevel
+
+        if not os.path.exists(self.env_file):
+            print("lab: no %s: run `lab.py up` first" % self.env_file, file=sys.stderr)
+            return 1
+        self.write_private(path, integration_config_text(labenv.load_env(self.env_file)))
+        print("integration config: %s" % path)
+        return 0
 
     def pid_file(self, name):
         return os.path.join(self.pids, name + ".pid")
@@ -455,11 +498,15 @@ def render_inventory(lab_dir, env, mgmt_port):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "integration-config"])
     parser.add_argument("--dir", default=os.environ.get("LAB_DIR") or os.path.join(REPO, ".lab"),
                         help="lab state directory (default: $LAB_DIR or <repo>/.lab)")
+    parser.add_argument("--out", default=INTEGRATION_CONFIG,
+                        help="integration-config: the file to write (default: tests/integration/integration_config.yml)")
     args = parser.parse_args(argv)
     lab = Lab(args.dir)
+    if args.command == "integration-config":
+        return lab.write_integration_config(os.path.abspath(args.out))
     if args.command == "up":
         return lab.up()
     if args.command == "down":

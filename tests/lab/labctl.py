@@ -116,3 +116,29 @@ class LabControl:
     def management_node(self, private_ip):
         """The lab's record of the Management Node instance at ``private_ip`` (None if there is none)."""
         return next((n for n in self.firstboot()['nodes'] if n['private_ip'] == private_ip), None)
+
+
+class AwsFaults:
+    """The lab's AWS errors (``/_lab/faults`` on moto's port, tests/lab/moto_lab.py): ``AwsFaults(env['AWS_URL'])``."""
+
+    def __init__(self, aws_url, timeout=10):
+        self.url = aws_url.rstrip('/') + '/_lab/faults'
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.trust_env = False
+
+    def _call(self, method, body=None):
+        response = self.session.request(method, self.url, json=body, timeout=self.timeout)
+        if response.status_code >= 400:
+            raise LabError(response.status_code, response.text)
+        return response.json()
+
+    def inject(self, action, code, status=400, count=1, message=None):
+        """Make the next ``count`` EC2 requests for ``action`` (e.g. 'StopInstances'; '*' any) fail with AWS error ``code``."""
+        return self._call('POST', {'action': action, 'code': code, 'status': status, 'count': count, 'message': message})[0]
+
+    def faults(self):
+        return self._call('GET')
+
+    def clear(self):
+        return self._call('DELETE')['cleared']

@@ -299,6 +299,80 @@ def apply_patches():
     patch_ami_extras()
 
 
+class AwsFaults:
+    """Lab control for AWS errors (harness only, not a moto patch): ``POST /_lab/faults`` on moto's port with
+    ``{"action": "StopInstances", "count": 1, "code": "UnauthorizedOperation", "status": 403, "message": "..."}``
+    (or a list) makes the next ``count`` requests whose Action is ``action`` (``*``: any; ``count`` 0: all until
+    cleared) fail with that AWS error before moto sees them. ``GET`` lists the faults, ``DELETE`` clears them.
+    """
+
+    def __init__(self, app):
+        import threading
+
+        self.app = app
+        self.lock = threading.Lock()
+        self.faults = []
+
+    @staticmethod
+    def _answer(start_response, status, body, content_type="application/json"):
+        data = body.encode("utf-8")
+        start_response("%d %s" % (status, "OK" if status < 400 else "Error"),
+                       [("Content-Type", content_type), ("Content-Length", str(len(data)))])
+        return [data]
+
+    def control(self, environ, start_response):
+        method = environ["REQUEST_METHOD"]
+        with self.lock:
+            if method == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                try:
+                    specs = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                    specs = specs if isinstance(specs, list) else [specs]
+                    added = [{"action": str(spec.get("action", "*")), "count": int(spec.get("count", 1)),
+                              "code": str(spec["code"]), "status": int(spec.get("status", 400)),
+                              "message": str(spec.get("message") or "Injected fault: %s" % spec["code"])} for spec in specs]
+                except (ValueError, KeyError, TypeError) as exc:
+                    return self._answer(start_response, 400, json.dumps({"error": "bad fault: %s" % exc}))
+                self.faults.extend(added)
+                return self._answer(start_response, 200, json.dumps(added))
+            if method == "DELETE":
+                cleared, self.faults = len(self.faults), []
+                return self._answer(start_response, 200, json.dumps({"cleared": cleared}))
+            return self._answer(start_response, 200, json.dumps(self.faults))
+
+    def take(self, action):
+        with self.lock:
+            for fault in self.faults:
+                if fault["action"] in ("*", action):
+                    if fault["count"] == 1:
+                        self.faults.remove(fault)
+                    elif fault["count"] > 1:
+                        fault["count"] -= 1
+                    return fault
+        return None
+
+    def __call__(self, environ, start_response):
+        import io
+        from urllib.parse import parse_qs
+        from xml.sax.saxutils import escape
+
+        if environ.get("PATH_INFO") == "/_lab/faults":
+            return self.control(environ, start_response)
+        if self.faults:
+            # The EC2 query protocol names the operation in a form field; read the body and hand moto a copy.
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            fields = parse_qs(body.decode("utf-8", "replace")) if body else {}
+            fields.update(parse_qs(environ.get("QUERY_STRING", "")))
+            fault = self.take((fields.get("Action") or [""])[0])
+            if fault:
+                xml = ('<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>%s</Code><Message>%s</Message>'
+                       '</Error></Errors><RequestID>lab-fault</RequestID></Response>' % (escape(fault["code"]), escape(fault["message"])))
+                return self._answer(start_response, fault["status"], xml, "text/xml")
+        return self.app(environ, start_response)
+
+
 def parse_listen(value):
     host, dummy, port = value.rpartition(":")
     if not ipaddress.ip_address(host).is_loopback:
@@ -331,7 +405,7 @@ def main(argv=None):
     images = len(ec2_backends[DEFAULT_ACCOUNT_ID][args.region].amis)
 
     host, port = args.listen
-    server = make_server(host, port, DomainDispatcherApplication(create_backend_app), threaded=True,
+    server = make_server(host, port, AwsFaults(DomainDispatcherApplication(create_backend_app)), threaded=True,
                          request_handler=MotoRequestHandler)
 
     def on_term(_signum, _frame):

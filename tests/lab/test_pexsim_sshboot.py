@@ -12,6 +12,7 @@ import requests
 from conftest import FAST, free_port, wait_for
 from labctl import LabControl, LabError
 from pexsim.server import PexSim
+from pexsim.sshboot import CONTACT_EMAIL_PROMPT
 
 pytestmark = pytest.mark.ec2
 
@@ -149,3 +150,43 @@ def test_control_api_checks_its_knobs(boot):
     settings = boot['lab'].set_firstboot(extra_prompt={'before': 'hostname', 'text': 'Upgrade now? (yes/no):'}, stall_at='sudo')
     assert settings['stall_at'] == 'sudo' and settings['extra_prompt']['before'] == 'hostname'
     assert boot['lab'].firstboot()['settings']['stall_at'] == 'sudo'
+
+
+def test_contact_email_address_only_after_yes_to_incident_reporting(boot):
+    address = boot['launch']()
+    shell = Shell(address, boot['port'], boot['key'])
+    shell.until('Enter new UNIX password: $')
+    shell.send('os-secret-1')
+    shell.until('Retype new UNIX password: $')
+    shell.send('os-secret-1')
+    shell.until('closed')
+    shell = Shell(address, boot['port'], boot['key'])
+    shell.until(r'\[sudo\] password for admin: $')
+    shell.send('os-secret-1')
+    answer_wizard(shell, WIZARD[:10] + [('Enable incident reporting', 'yes')])
+    shell.until(re.escape(CONTACT_EMAIL_PROMPT) + '$')
+    shell.send('ops at example.com')  # refused, asked again
+    assert "Invalid email address 'ops at example.com'" in shell.until(r'Please try again\.\r\n' + re.escape(CONTACT_EMAIL_PROMPT) + '$')
+    shell.send('ops@example.com')
+    answer_wizard(shell, WIZARD[11:])
+    assert 'The system will now reboot' in shell.until('reboot')
+    assert shell.out.count(CONTACT_EMAIL_PROMPT) == 2
+    answers = boot['lab'].management_node(address)['answers']
+    assert answers['incident_reporting'] is True and answers['contact_email_address'] == 'ops@example.com'
+
+
+def test_no_contact_email_address_after_no(boot):
+    address = boot['launch']()
+    shell = Shell(address, boot['port'], boot['key'])
+    shell.until('Enter new UNIX password: $')
+    shell.send('os-secret-1')
+    shell.until('Retype new UNIX password: $')
+    shell.send('os-secret-1')
+    shell.until('closed')
+    shell = Shell(address, boot['port'], boot['key'])
+    shell.until(r'\[sudo\] password for admin: $')
+    shell.send('os-secret-1')
+    answer_wizard(shell, WIZARD)
+    assert 'The system will now reboot' in shell.until('reboot')
+    assert CONTACT_EMAIL_PROMPT not in shell.out
+    assert 'contact_email_address' not in boot['lab'].management_node(address)['answers']

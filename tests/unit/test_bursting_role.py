@@ -70,3 +70,23 @@ def test_the_secret_access_key_is_only_handled_in_no_log_tasks():
     iam = tasks("iam.yml")
     block = [t for t in iam if "block" in t][0]
     assert any(t.get("ansible.builtin.set_fact") == {"_bursting_new_key": {}} for t in block["always"])
+
+
+@pytest.mark.parametrize("tasks_file", ["convert_always_on.yml", "convert_overflow.yml"])
+def test_convert_moves_the_node_only_while_it_is_drained(tasks_file):
+    """A location change restarts the node and drops its calls (pexip_node refuses it while calls are live): the
+    maintenance role drains the node first, and reinstate (which ends maintenance mode) only comes afterwards."""
+    tasks = load("tasks", tasks_file)
+
+    def index(predicate):
+        found = [i for i, task in enumerate(tasks) if predicate(task)]
+        assert len(found) == 1, (tasks_file, found)
+        return found[0]
+
+    def role(name):
+        return lambda task: (task.get("ansible.builtin.include_role") or {}).get("name") == "pexip.infinity." + name
+
+    move = index(lambda task: "system_location" in (task.get("pexip.infinity.pexip_node") or {}))
+    assert index(role("maintenance")) < move
+    if tasks_file == "convert_always_on.yml":
+        assert move < index(role("reinstate"))

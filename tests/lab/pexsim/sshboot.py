@@ -5,7 +5,8 @@
 The AWS guide, "Deploying a Management Node in AWS", steps 12-15: SSH as ``admin`` with the instance's key pair →
 "Enter new UNIX password:" twice → the session is dropped → SSH again → "[sudo] password for admin:" → the
 installation wizard (IP address, network mask, gateway, hostname, domain suffix, DNS servers, NTP servers, web
-administration username and password, incident reporting, usage statistics) → the node reboots; after
+administration username and password, incident reporting (and, when it is enabled, a contact e-mail address),
+usage statistics) → the node reboots; after
 ``reboot_delay`` seconds the Management Node API answers on ``https://<private-ip>:<mgmt-port>/`` with the chosen
 web credentials (a second front door on the simulator's one platform model), and SSH offers a plain shell.
 
@@ -32,9 +33,14 @@ MGMT_IMAGE_PREFIX = 'Pexip Infinity Management Node'
 DEFAULT_DNS = '8.8.8.8 8.8.4.4'
 DEFAULT_NTP = '0.pexip.pool.ntp.org 1.pexip.pool.ntp.org'
 STEPS = ('ip_address', 'netmask', 'gateway', 'hostname', 'domain', 'dns_servers', 'ntp_servers', 'web_username', 'web_password',
-         'web_password_again', 'incident_reporting', 'usage_statistics')
+         'web_password_again', 'incident_reporting', 'contact_email_address', 'usage_statistics')
+# UNCONFIRMED (docs/lab.md): Pexip's Terraform provider lists contact_email_address among the wizard's answers, but the
+# guide does not print the prompt; asked only after "yes" to incident reporting.
+CONTACT_EMAIL_PROMPT = 'Contact email address: '
+
 DEFAULT_SETTINGS = {'ntp_reachable': True, 'extra_prompt': None, 'stall_at': None, 'wizard_delay': 0.3, 'reboot_delay': 2.0}
 _LABEL = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')
+_EMAIL = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 
 
 class SessionEnd(Exception):
@@ -94,6 +100,12 @@ def _ntp(text):
 
 def _text(text):
     return (text, None) if text else (None, 'A value is required.')
+
+
+def _email(text):
+    if _EMAIL.match(text):
+        return text, None
+    return None, "Invalid email address '%s'." % text
 
 
 def _yes_no(text):
@@ -468,12 +480,16 @@ class FirstBoot:
             ('web_password', 'Web administration password: ', None, _text),
             ('web_password_again', 'Re-enter web administration password: ', None, _text),
             ('incident_reporting', 'Enable incident reporting (yes/no) [no]: ', 'no', _yes_no),
+            ('contact_email_address', CONTACT_EMAIL_PROMPT, None, _email),
             ('usage_statistics', 'Send deployment and usage statistics to Pexip (yes/no) [no]: ', 'no', _yes_no),
         ]
         answers = {}
         index = 0
         while index < len(steps):
             key, prompt, default, check = steps[index]
+            if key == 'contact_email_address' and not answers['incident_reporting']:
+                index += 1
+                continue
             extra = settings['extra_prompt']
             if extra and extra['before'] == key and key not in answers:
                 term.write(extra['text'].rstrip() + ' ')

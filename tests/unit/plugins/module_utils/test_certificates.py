@@ -9,6 +9,7 @@ __metaclass__ = type
 import pytest
 
 import labcerts
+from fakes import Failed, FakeModule
 from ansible_collections.pexip.infinity.plugins.module_utils import certificates
 
 CA = labcerts.make_ca()
@@ -60,3 +61,18 @@ def test_identity_not_text():
     assert certificates.same_certificate(cert, {"serial_no": colons.upper(), "raw_issuer": issuer})
     assert not certificates.same_certificate(cert, {"serial_no": "1", "raw_issuer": issuer})
     assert not certificates.same_certificate(cert, {"serial_no": format(cert.serial_number, "x"), "raw_issuer": "CN=Other"})
+
+
+def test_read_chain_from_text_or_file(tmp_path):
+    pair = labcerts.issue(CA, "r.example.com")
+    pem = pair.cert_pem + CA.cert_pem
+    path = tmp_path / "chain.pem"
+    path.write_text(pem)
+    for params in (dict(certificate=pem, certificate_file=None), dict(certificate=None, certificate_file=str(path))):
+        text, chain = certificates.read_chain(FakeModule(None, params))
+        assert text == pem
+        assert [certificates.subject_name(c) for c in chain] == ["r.example.com", "Pexip lab operator CA"]
+    with pytest.raises(Failed, match="the CA certificate is not a PEM certificate"):
+        certificates.read_chain(FakeModule(None, dict(certificate="garbage", certificate_file=None)), "the CA certificate")
+    with pytest.raises(Failed, match="cannot read certificate_file"):
+        certificates.read_chain(FakeModule(None, dict(certificate=None, certificate_file=str(tmp_path / "missing.pem"))))

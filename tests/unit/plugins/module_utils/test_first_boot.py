@@ -2,6 +2,8 @@
 """The Management Node first boot (module_utils/first_boot.py) against scripted SSH channels."""
 
 import socket
+import threading
+import time
 
 import pytest
 
@@ -229,3 +231,107 @@ def test_pinned_host_key():
     mod.PinnedKey(mod.fingerprint(key)[7:] + "=").missing_host_key(None, "10.0.0.10", key)  # copied without prefix, padded
     with pytest.raises(paramiko.SSHException, match="host key mismatch"):
         mod.PinnedKey(mod.fingerprint(paramiko.ECDSAKey.generate())).missing_host_key(None, "10.0.0.10", key)
+
+
+# ---- the contact e-mail address, asked after "yes" to incident reporting ---------------------------------------------
+
+def test_incident_reporting_answers_the_contact_email_prompt():
+    answers = fb.wizard_answers(dict(PARAMS, incident_reporting=True, contact_email_address="ops@example.com"))
+    steps = WIZARD[:10] + [("Enable incident reporting (yes/no) [no]: ", "yes"), ("Contact email address: ", "ops@example.com"),
+                           WIZARD[11]]
+    channel = wizard_session(steps)
+    assert fb.run_first_boot(opener(channel), OS_PW, answers, [OS_PW, WEB_PW]) == ["installation_wizard"]
+    assert channel.sent[-3:] == ["yes", "ops@example.com", "yes"]
+
+
+@pytest.mark.parametrize("line", ["Contact email address:", "Contact e-mail address for incident reports:", "Email address:"])
+def test_contact_email_prompt(line):
+    assert fb.classify(line) == "contact_email_address"
+
+
+def test_refused_contact_email_is_named():
+    answers = fb.wizard_answers(dict(PARAMS, incident_reporting=True, contact_email_address="ops@example.com"))
+    steps = WIZARD[:10] + [("Enable incident reporting (yes/no) [no]: ", "yes"), ("Contact email address: ", "ops@example.com"),
+                           ("Invalid email address. Please try again.\r\nContact email address: ", "never")]
+    with pytest.raises(fb.FirstBootError) as err:
+        fb.run_first_boot(opener(wizard_session(steps)), OS_PW, answers, [OS_PW, WEB_PW])
+    assert "refused the contact e-mail address 'ops@example.com'" in err.value.msg
+
+
+@pytest.mark.parametrize("params,expected", [
+    (dict(incident_reporting=True), ["incident_reporting is enabled, and the installation wizard then asks for the contact e-mail "
+                                     "address that incident reports are sent with: give contact_email_address"]),
+    (dict(incident_reporting=True, contact_email_address="ops@example.com"), []),
+    (dict(contact_email_address="ops@"), ["contact_email_address 'ops@' is not an e-mail address (name@example.com)"]),
+    (dict(contact_email_address="ops@example"), ["contact_email_address 'ops@example' is not an e-mail address (name@example.com)"]),
+    (dict(dns_servers=["10.0.0.2\n10.0.0.3"]), ["dns_servers[0] ('10.0.0.2\\n10.0.0.3') contains the control character U+000A at "
+                                               "position 9: an answer is typed at a prompt, and a newline, carriage return or other "
+                                               "control character would end it early or answer the next prompt; remove it"]),
+    (dict(password="web\x1bSecret"), ["password contains the control character U+001B at position 4: an answer is typed at a prompt, "
+                                      "and a newline, carriage return or other control character would end it early or answer the "
+                                      "next prompt; remove it"]),
+    (dict(hostname="mgr 01", domain="example.com"), []),  # a space is no control character (the wizard judges it)
+])
+def test_answer_errors(params, expected):
+    assert fb.answer_errors(dict(PARAMS, os_password=OS_PW, **params)) == expected
+
+
+# ---- every channel call is bounded -----------------------------------------------------------------------------------
+
+def test_call_returns_raises_or_names_the_stalled_operation():
+    assert fb.call("adding", 1, lambda a, b: a + b, 1, 2) == 3
+    with pytest.raises(socket.timeout):
+        fb.call("reading", 1, lambda: (_ for _ in ()).throw(socket.timeout()))
+    release = threading.Event()
+    started = time.monotonic()
+    with pytest.raises(fb.FirstBootError) as err:
+        fb.call("requesting a terminal (get_pty)", 0.3, release.wait, 30)
+    release.set()
+    assert time.monotonic() - started < 5
+    assert err.value.msg.startswith("requesting a terminal (get_pty) did not complete within 0.3 seconds: the SSH connection")
+
+
+class HangingChannel(FakeChannel):
+    """A channel whose recv or sendall blocks (ignoring its timeout) until released."""
+
+    def __init__(self, script, hang):
+        super(HangingChannel, self).__init__(script)
+        self.hang = hang
+        self.release = threading.Event()
+
+    def recv(self, size):
+        if self.hang == "recv" and not self.out:
+            self.release.wait(30)
+        return super(HangingChannel, self).recv(size)
+
+    def sendall(self, data):
+        if self.hang == "sendall":
+            self.release.wait(30)
+        return super(HangingChannel, self).sendall(data)
+
+
+@pytest.mark.parametrize("hang,expected", [
+    ("recv", "reading from the SSH session did not complete within 1 seconds"),
+    ("sendall", "sending the answer to the sudo prompt did not complete within 1 seconds"),
+])
+def test_a_hanging_channel_fails_naming_the_operation(hang, expected):
+    channel = HangingChannel([("Welcome\r\n", "never")], hang) if hang == "recv" else HangingChannel([("[sudo] password for admin: ", OS_PW)], hang)
+    session = fb.Session(channel, prompt_timeout=1, secrets=[OS_PW], quiet=0.5, clock=Clock())
+    try:
+        with pytest.raises(fb.FirstBootError) as err:
+            fb.run_first_boot(lambda: session, OS_PW, ANSWERS, [OS_PW, WEB_PW])
+    finally:
+        channel.release.set()
+    assert expected in err.value.msg and OS_PW not in err.value.msg
+
+
+def test_a_send_on_a_closed_channel_says_so():
+    channel = FakeChannel([("[sudo] password for admin: ", OS_PW)])
+
+    def closed(data):
+        raise OSError("Socket is closed")
+
+    channel.sendall = closed
+    with pytest.raises(fb.FirstBootError) as err:
+        fb.run_first_boot(opener(channel), OS_PW, ANSWERS, [OS_PW, WEB_PW])
+    assert "closed the SSH session before the answer to the sudo prompt was sent" in err.value.msg

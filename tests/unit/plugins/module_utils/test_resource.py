@@ -118,6 +118,27 @@ def test_unknown_relation_fails_before_any_write():
     assert fake.writes() == []
 
 
+CERTIFIED = Resource("licence", key="fulfillment_id", label="licence", fields=(
+    Field("tls_certificate", relation="tls_certificate", relation_key="subject_name", label="TLS certificate"),))
+
+
+def test_relation_by_another_key_is_read_once_and_shown_by_that_key():
+    fake = api()
+    fake.tables["tls_certificate"] = [dict(id=1, subject_name="a.example.com", resource_uri=uri("tls_certificate", 1)),
+                                      dict(id=2, subject_name="b.example.com", resource_uri=uri("tls_certificate", 2))]
+    eng = engine(fake, resource=CERTIFIED)
+    field = CERTIFIED.field("tls_certificate")
+    assert eng.uri_of(field, "b.example.com") == uri("tls_certificate", 2)
+    assert eng.uri_of(field, uri("tls_certificate", 1)) == uri("tls_certificate", 1)
+    assert eng.name_of(field, {"resource_uri": uri("tls_certificate", 2)}) == "b.example.com"
+    assert [(m, p) for m, p, d in fake.log] == [("GET", "/api/admin/configuration/v1/tls_certificate/")]
+    assert eng.annotate({"tls_certificate": uri("tls_certificate", 1)})["tls_certificate_name"] == "a.example.com"
+    with pytest.raises(Failed, match=r"^licence 'F-1': TLS certificate 'c.example.com' does not exist on the Management Node \(its "
+                                     r"subject names: a.example.com, b.example.com\); create it first \(pexip.infinity.pexip_tls_certificate\) "
+                                     r"or correct the subject name.$"):
+        eng.uri_of(field, "c.example.com")
+
+
 def test_output_is_the_allow_list_without_any_secret():
     fake = api()
     fake.add("licence", fulfillment_id="F-1", entitlement_id="E", snmp_password="x", password="y", internal="z")

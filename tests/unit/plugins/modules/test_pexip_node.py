@@ -172,19 +172,19 @@ def run(mod, check_mode=False, diff=False, args=None, api=None, **kwargs):
 
 
 def test_create_returns_document_and_is_idempotent(fake):
-    result = run(pexip_node, api=fake, check_mode=True, diff=True, args=GOOD)
+    result = run(pexip_node, api=fake, check_mode=True, diff=True, return_content=True, args=GOOD)
     assert result["changed"] and result["created"] and writes(fake) == []
     assert "bootstrap_config" not in result
     assert result["diff"]["after"]["password"] == "********"
 
-    result = run(pexip_node, api=fake, args=GOOD)
+    result = run(pexip_node, api=fake, return_content=True, args=GOOD)
     assert result["changed"] and result["bootstrap_config"].startswith("<?xml")
     post = writes(fake)[0][2]
     assert post["deployment_type"] == "MANUAL-PROVISION-ONLY" and post["password"].startswith("$6$") and post["node_type"] == "CONFERENCING"
     assert result["node"]["role"] == "transcoding"
 
     fake.log[:] = []
-    result = run(pexip_node, api=fake, args=GOOD)
+    result = run(pexip_node, api=fake, return_content=True, args=GOOD)
     assert not result["changed"] and writes(fake) == [] and "bootstrap_config" not in result
 
 
@@ -192,20 +192,27 @@ def test_document_is_only_returned_when_asked_and_never_in_a_failure(fake, monke
     result = run(pexip_node, api=fake, return_content=False, args=GOOD)
     assert result["created"] and "bootstrap_config" not in result and "s3" not in repr(result)
     fake.tables["worker_vm"][:] = []
+    # not asked (the default): not returned either, and the user is told the document is lost
+    result = run(pexip_node, api=fake, args=GOOD)
+    assert result["created"] and "bootstrap_config" not in result and "s3" not in repr(result)
+    assert any("neither written (config_dest) nor returned (return_content: true)" in w for w in fake.warnings)
+    fake.tables["worker_vm"][:] = []
     # created, then the drain times out (a call on the new address): the failure carries no document
     fake.status["participant"] = [{"id": "p1", "media_node": "10.0.1.10"}]
     clock = [0.0]
     monkeypatch.setattr(waiter.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(waiter.time, "sleep", lambda s: clock.__setitem__(0, clock[0] + s))
-    result = run(pexip_node, api=fake, maintenance_mode=True, wait_for_idle=True, idle_timeout=5, args=GOOD)
+    result = run(pexip_node, api=fake, maintenance_mode=True, wait_for_idle=True, idle_timeout=5, return_content=True, args=GOOD)
     assert result["failed"] and result["created"] and "still carrying" in result["msg"]
     assert "bootstrap_config" not in result and "s3" not in repr(result)
 
 
 def test_create_writes_config_dest(fake, tmp_path):
     dest = str(tmp_path / "cn-1.xml")
-    result = run(pexip_node, api=fake, config_dest=dest, args=GOOD)
-    assert result["config_dest"] == dest and "bootstrap_config" not in result
+    # written, so never returned as well (not even when asked)
+    result = run(pexip_node, api=fake, config_dest=dest, return_content=True, args=GOOD)
+    assert result["config_dest"] == dest and "bootstrap_config" not in result and "s3" not in repr(result)
+    assert not fake.warnings
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
     assert "secret='s3'" in open(dest).read()
 
@@ -218,7 +225,7 @@ def test_lost_document_is_recreated(fake):
             raise requests.exceptions.ReadTimeout("read timed out")  # ...but the answer is lost
 
     fake.faults.append(lose_answer)
-    result = run(pexip_node, api=fake, args=GOOD)
+    result = run(pexip_node, api=fake, return_content=True, args=GOOD)
     assert result["bootstrap_config"]
     kinds = [w[0] for w in writes(fake)]
     assert kinds == ["POST", "DELETE", "POST"]
@@ -257,7 +264,7 @@ def test_replace_field_refused_without_recreate(fake):
 
 def test_recreate(fake):
     add_node(fake)
-    result = run(pexip_node, api=fake, recreate=True, args=dict(GOOD, address="10.0.1.20"))
+    result = run(pexip_node, api=fake, recreate=True, return_content=True, args=dict(GOOD, address="10.0.1.20"))
     assert result["changed"] and result["recreated"] and result["bootstrap_config"]
     assert [w[0] for w in writes(fake)] == ["DELETE", "POST"]
     assert fake.tables["worker_vm"][0]["address"] == "10.0.1.20"
@@ -277,6 +284,100 @@ def test_update_patches_only_changes_and_warns_on_restart(fake):
     assert writes(fake) == [("PATCH", "/api/admin/configuration/v1/worker_vm/10/", {"node_type": "PROXYING", "description": "edge"})]
     assert any("changing role of node 'cn-1' restarts the node" in w for w in fake.warnings)
     assert result["diff"]["after"] == {"node_type": "PROXYING", "description": "edge"}
+
+
+@pytest.mark.parametrize("change,what", [(dict(role="proxying"), "change role of the node"),
+                                         (dict(system_location="Edge"), "change system location of the node"),
+                                         (dict(role="proxying", system_location="Edge"), "change role and system location of the node")])
+def test_restart_refused_with_calls_unless_force(fake, change, what):
+    add_node(fake)
+    fake.status["participant"] = [{"id": "p1", "media_node": "10.0.1.10"}]
+    fake.status["conference_shard"] = [{"node": "10.0.1.10"}]
+    expected = ("pexip_node 'cn-1': refusing to %s, which restarts it: it still carries 2 live call(s): 1 participant(s) and "
+                "1 conference shard(s). Drain it first (maintenance_mode: true, wait_for_idle: true) or set force: true" % what)
+    for check_mode in (True, False):
+        result = run(pexip_node, api=fake, check_mode=check_mode, name="cn-1", description="moved", **change)
+        assert result["failed"] and result["msg"].startswith(expected), result["msg"]
+        assert result["calls"]["total"] == 2 and writes(fake) == []
+    assert fake.obj("worker_vm", 10)["node_type"] == "CONFERENCING" and fake.obj("worker_vm", 10)["system_location"] == LOC
+
+    result = run(pexip_node, api=fake, check_mode=True, force=True, name="cn-1", **change)
+    assert result["changed"] and writes(fake) == []
+    result = run(pexip_node, api=fake, force=True, name="cn-1", **change)
+    assert result["changed"] and [w[0] for w in writes(fake)] == ["PATCH"]
+    assert any("restarts the node and drops the calls" in w for w in fake.warnings)
+
+
+def test_calls_do_not_block_changes_that_do_not_restart(fake):
+    add_node(fake)
+    fake.status["participant"] = [{"id": "p1", "media_node": "10.0.1.10"}]
+    result = run(pexip_node, api=fake, name="cn-1", role="transcoding", system_location="London", description="still here")
+    assert result["changed"] and writes(fake) == [("PATCH", "/api/admin/configuration/v1/worker_vm/10/", {"description": "still here"})]
+    assert "calls" not in result
+
+
+# -- TLS certificate by subject name ----------------------------------------------------------------
+def cert_api(fake):
+    fake.add("tls_certificate", id=1, subject_name="mgr.example.com", serial_no="01")
+    fake.add("tls_certificate", id=2, subject_name="cn-1.example.com", serial_no="02")
+    return fake
+
+
+def tls(oid):
+    return "/api/admin/configuration/v1/tls_certificate/%d/" % oid
+
+
+def test_tls_certificate_by_subject_name_is_idempotent(fake):
+    add_node(fake)
+    cert_api(fake)
+    result = run(pexip_node, api=fake, check_mode=True, diff=True, name="cn-1", tls_certificate="cn-1.example.com")
+    assert result["changed"] and writes(fake) == []
+    assert result["diff"] == {"before": {"tls_certificate": None}, "after": {"tls_certificate": "cn-1.example.com"}}
+    result = run(pexip_node, api=fake, name="cn-1", tls_certificate="cn-1.example.com")
+    assert result["changed"] and writes(fake) == [("PATCH", "/api/admin/configuration/v1/worker_vm/10/", {"tls_certificate": tls(2)})]
+    assert result["node"]["tls_certificate"] == tls(2)
+
+    fake.log[:] = []
+    for value in ("cn-1.example.com", tls(2)):  # the URI is still accepted
+        result = run(pexip_node, api=fake, diff=True, name="cn-1", tls_certificate=value)
+        assert not result["changed"] and writes(fake) == []
+
+    result = run(pexip_node, api=fake, diff=True, name="cn-1", tls_certificate="mgr.example.com")
+    assert result["changed"] and writes(fake)[-1][2] == {"tls_certificate": tls(1)}
+    assert result["diff"] == {"before": {"tls_certificate": "cn-1.example.com"}, "after": {"tls_certificate": "mgr.example.com"}}
+    result = run(pexip_node, api=fake, name="cn-1", tls_certificate="")
+    assert result["changed"] and writes(fake)[-1][2] == {"tls_certificate": None}
+
+
+def test_tls_certificate_unknown_or_ambiguous_is_refused_before_any_write(fake):
+    add_node(fake)
+    cert_api(fake)
+    result = run(pexip_node, api=fake, name="cn-1", tls_certificate="cn-2.example.com")
+    assert result["failed"] and writes(fake) == []
+    assert result["msg"] == ("pexip_node 'cn-1': TLS certificate 'cn-2.example.com' does not exist on the Management Node (its subject "
+                             "names: cn-1.example.com, mgr.example.com); create it first (pexip.infinity.pexip_tls_certificate) or "
+                             "correct the subject name.")
+    result = run(pexip_node, api=fake, name="cn-1", tls_certificate=tls(9))
+    assert result["failed"] and "TLS certificate '%s' does not exist" % tls(9) in result["msg"] and writes(fake) == []
+
+    fake.add("tls_certificate", id=3, subject_name="cn-1.example.com", serial_no="03")
+    for check_mode in (True, False):
+        result = run(pexip_node, api=fake, check_mode=check_mode, name="cn-1", tls_certificate="cn-1.example.com")
+        assert result["failed"] and writes(fake) == []
+        assert result["msg"] == ("pexip_node 'cn-1': 2 TLS certificates have the subject name 'cn-1.example.com' (%s, %s): give the "
+                                 "resource URI of the one to use instead." % (tls(2), tls(3)))
+    result = run(pexip_node, api=fake, name="cn-1", tls_certificate=tls(3))
+    assert result["changed"] and writes(fake) == [("PATCH", "/api/admin/configuration/v1/worker_vm/10/", {"tls_certificate": tls(3)})]
+
+
+def test_tls_certificate_of_a_new_node(fake, tmp_path):
+    cert_api(fake)
+    result = run(pexip_node, api=fake, config_dest=str(tmp_path / "cn-1.xml"), tls_certificate="cn-1.example.com", args=GOOD)
+    assert result["created"] and writes(fake)[0][2]["tls_certificate"] == tls(2)
+    fake.tables["worker_vm"][:] = []
+    fake.log[:] = []
+    result = run(pexip_node, api=fake, config_dest=str(tmp_path / "cn-1.xml"), tls_certificate="nope", args=GOOD)
+    assert result["failed"] and "TLS certificate 'nope' does not exist" in result["msg"] and writes(fake) == []
 
 
 def test_update_password_always(fake):

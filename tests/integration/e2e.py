@@ -1,0 +1,105 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the end-to-end tests share: running a playbook against the lab, its recap, the Management Node's API, moto."""
+
+import os
+import re
+import subprocess
+import sys
+
+import requests
+
+import labenv
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+BIN = os.path.dirname(sys.executable)
+RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+WRITES = ("POST", "PATCH", "PUT", "DELETE")
+LIVE = ("pending", "running", "stopping", "stopped")
+
+
+def playbook_env(env, tmp=None):
+    """The environment of an ansible-playbook run against the lab ``env`` (the collection as linked in .venv)."""
+    run_env = dict(os.environ, **env)
+    run_env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+                   ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".venv", "collections"), ANSIBLE_STDOUT_CALLBACK="default")
+    if tmp:
+        # Every file Ansible writes for the run (module payloads, ...) lands here, so that it can be searched.
+        run_env.update(ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "local"), ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "remote"),
+                       ANSIBLE_KEEP_REMOTE_FILES="0")
+    return run_env
+
+
+def recap(stdout):
+    """PLAY RECAP as {host: {ok, changed, unreachable, failed}}."""
+    return {m.group(1): dict(ok=int(m.group(2)), changed=int(m.group(3)), unreachable=int(m.group(4)), failed=int(m.group(5)))
+            for m in RECAP.finditer(stdout)}
+
+
+def run_playbook(env, inventory_file, *args, playbook="site.yml", timeout=900, tmp=None):
+    """ansible-playbook ``playbook`` (relative to the repository) with ``args``; returns (process, recap)."""
+    cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, playbook)]
+    if inventory_file:
+        cmd += ["-i", inventory_file]
+    cmd += list(args)
+    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env, tmp), capture_output=True, text=True, timeout=timeout, check=False)
+    return proc, recap(proc.stdout)
+
+
+def output(proc):
+    """The end of a run's output, for assertion messages."""
+    return proc.stdout[-8000:] + proc.stderr[-3000:]
+
+
+def changed(run_recap):
+    return {host: r["changed"] for host, r in run_recap.items()}
+
+
+class Api:
+    """Just enough of the Management Node's API to check what the playbooks did."""
+
+    def __init__(self, env):
+        self.base = "https://%s/api/admin/" % env["PEXIP_HOST"]
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = env["PEXIP_CA_PATH"]
+        self.session.auth = (env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"])
+
+    def get(self, path, **params):
+        """The objects of a list (all of them), or the object itself; ``path`` is relative to /api/admin/ or absolute."""
+        url = "https://%s%s" % (self.base.split("/")[2], path) if path.startswith("/") else self.base + path
+        response = self.session.get(url, params=dict(params, limit=0), timeout=30)
+        response.raise_for_status()
+        body = response.json()
+        return body["objects"] if "objects" in body else body
+
+    def one(self, path, **params):
+        objects = self.get(path, **params)
+        return objects[0] if objects else None
+
+    def node(self, node_name):
+        return self.one("configuration/v1/worker_vm/", name=node_name)
+
+    def status(self, node_name):
+        return self.one("status/v1/worker_vm/", name=node_name)
+
+    def location(self, location_name):
+        return self.one("configuration/v1/system_location/", name=location_name)
+
+    def location_ids(self, names):
+        return [obj["id"] for location in names for obj in self.get("configuration/v1/system_location/", name=location)]
+
+    def primary(self):
+        """The primary Management Node's own settings (configuration/v1/management_vm)."""
+        return next(vm for vm in self.get("configuration/v1/management_vm/") if vm["primary"])
+
+    def delete(self, path):
+        self.session.delete(self.base + path, timeout=30)
+
+
+def instances(env, node_name, states=LIVE):
+    """The instances tagged pexip:node=``node_name`` in ``states``."""
+    reservations = labenv.ec2_client(env).describe_instances(Filters=[
+        {"Name": "tag:pexip:node", "Values": [node_name]},
+        {"Name": "instance-state-name", "Values": list(states)}])["Reservations"]
+    return [i for r in reservations for i in r["Instances"]]
