@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID
 
 import labctl  # pylint: disable=wrong-import-order
 import labenv  # pylint: disable=wrong-import-order
-from test_e2e_deploy import Api, instances, output, run_playbook  # pylint: disable=wrong-import-order
+from e2e import Api, instances, output, run_playbook  # pylint: disable=wrong-import-order
 
 pytestmark = pytest.mark.xdist_group("test_alarm_report")
 
