@@ -37,7 +37,7 @@ demo: lab-up
 # and beside them the checks that need no lab or a lab of their own: unit, ansible-lint, the nox sessions, the docs
 # site and the ecosystem tests. Alone, the integration tests leave about a quarter of the two cores idle while they
 # wait on the lab's simulated boots and syncs; the checks fill it. Each stage prints its wall time at its end.
-stage = @start=$$(date +%s); $(MAKE) --no-print-directory $(1); rc=$$?; \
+stage = +@start=$$(date +%s); $(MAKE) --no-print-directory $(1); rc=$$?; \
 	echo "=== make $(1): $$(( $$(date +%s) - start )) s$$([ $$rc = 0 ] || echo ", FAILED (exit $$rc)")"; exit $$rc
 
 test: setup

@@ -244,10 +244,8 @@ CASES = [
           ("anynode", dict(path="/configuration/bootstrap", method="POST", reset=True, count=1)),
           ("aws", dict(action="RunInstances", count=1, **THROTTLED)),
           ("timing", dict(sync_delay=NEVER))],
-         "stops", says=["sync"], before={A: (None, None), B: (None, None)}, check=retry_after_honoured,
-         rerun=("deploy.yml", []),
-         message_defect="roles/conferencing_node: when the node does not sync, the failure is the wait's last "
-                        "pexip_node_info result (the node's record, no msg): it does not say that the node did not sync"),
+         "stops", says=["has not synced its configuration within"], before={A: (None, None), B: (None, None)},
+         check=retry_after_honoured, rerun=("deploy.yml", [])),
     Case("maintenance-stop-429-latency", "maintenance_stop.yml", [nodes(A)], A,
          [("mgmt", dict(path=WORKER_ID, method="PATCH", status=429, retry_after=1, count=1)),
           ("mgmt", dict(path=STATUS, method="GET", latency=1, count=1))],
@@ -255,10 +253,8 @@ CASES = [
     # The instance starts but the node never reports: it stays in maintenance mode (it cannot take calls anyway).
     Case("restart-node-never-reports", "restart.yml", [nodes(A), SHORT_REPORT], A,
          [("timing", dict(boot_delay=NEVER))],
-         "stops", says=["report"], before={A: (STOPPED, MAINTENANCE)}, after={A: (RUNNING, MAINTENANCE)},
-         rerun=("restart.yml", [nodes(A)]),
-         message_defect="roles/reinstate: when the node does not report, the failure is the wait's last pexip_node_info "
-                        "result (the node's record, no msg): it does not say that the node did not report since its start"),
+         "stops", says=["has not reported to the Management Node within", "stays in maintenance mode"],
+         before={A: (STOPPED, MAINTENANCE)}, after={A: (RUNNING, MAINTENANCE)}, rerun=("restart.yml", [nodes(A)])),
     Case("nat-update-reset-latency-aws-throttle", "nat_update.yml", ["--limit=%s" % A], A,
          [("mgmt", dict(path=WORKER, method="GET", reset=True, count=1)),
           ("mgmt", dict(path=STATUS, method="GET", latency=1, count=1)),
