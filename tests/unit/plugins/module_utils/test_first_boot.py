@@ -264,9 +264,10 @@ def test_refused_contact_email_is_named():
     (dict(incident_reporting=True, contact_email_address="ops@example.com"), []),
     (dict(contact_email_address="ops@"), ["contact_email_address 'ops@' is not an e-mail address (name@example.com)"]),
     (dict(contact_email_address="ops@example"), ["contact_email_address 'ops@example' is not an e-mail address (name@example.com)"]),
-    (dict(dns_servers=["10.0.0.2\n10.0.0.3"]), ["dns_servers[0] ('10.0.0.2\\n10.0.0.3') contains the control character U+000A at "
-                                               "position 9: an answer is typed at a prompt, and a newline, carriage return or other "
-                                               "control character would end it early or answer the next prompt; remove it"]),
+    (dict(dns_servers=["10.0.0.2\n10.0.0.3"]),
+     ["dns_servers[0] ('10.0.0.2\\n10.0.0.3') contains the control character U+000A at position 9: an answer is typed at a "
+      "prompt, and a newline, carriage return or other control character would end it early or answer the next prompt; "
+      "remove it"]),
     (dict(password="web\x1bSecret"), ["password contains the control character U+001B at position 4: an answer is typed at a prompt, "
                                       "and a newline, carriage return or other control character would end it early or answer the "
                                       "next prompt; remove it"]),
@@ -278,10 +279,14 @@ def test_answer_errors(params, expected):
 
 # ---- every channel call is bounded -----------------------------------------------------------------------------------
 
+def raise_timeout():
+    raise socket.timeout()
+
+
 def test_call_returns_raises_or_names_the_stalled_operation():
     assert fb.call("adding", 1, lambda a, b: a + b, 1, 2) == 3
     with pytest.raises(socket.timeout):
-        fb.call("reading", 1, lambda: (_ for _ in ()).throw(socket.timeout()))
+        fb.call("reading", 1, raise_timeout)
     release = threading.Event()
     started = time.monotonic()
     with pytest.raises(fb.FirstBootError) as err:
