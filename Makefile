@@ -57,11 +57,12 @@ unit: setup
 
 # Integration and molecule run against .lab (started if needed) and stop it afterwards, pass or fail.
 # Integration: INTEGRATION_WORKERS pytest-xdist workers, each on a lab of its own (.lab, .lab-gw1, ...; tests/conftest.py);
-# the tests of one file stay on one worker (xdist_group), the slowest ten are listed at the end.
+# the tests of one file stay on one worker (--dist loadfile: under pytest 9 + xdist 3.8, loadgroup's xdist_group
+# marks no longer group anything, and a file's module fixtures ran on both workers), the slowest ten are listed at the end.
 INTEGRATION_WORKERS ?= 2
 integration: setup
 	$(PY) tests/lab/lab.py up
-	$(BIN)/pytest -q -n $(INTEGRATION_WORKERS) --dist loadgroup --durations=10 tests/integration; rc=$$?; \
+	$(BIN)/pytest -q -n $(INTEGRATION_WORKERS) --dist loadfile --durations=10 tests/integration; rc=$$?; \
 		$(PY) tests/lab/lab.py down; for d in .lab-gw*; do [ -d "$$d" ] && $(PY) tests/lab/lab.py down --dir "$$d"; done; exit $$rc
 
 molecule: setup

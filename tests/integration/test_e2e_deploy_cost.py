@@ -23,8 +23,7 @@ import labctl  # pylint: disable=wrong-import-order
 import labenv  # pylint: disable=wrong-import-order
 from e2e import Api, output, run_playbook  # pylint: disable=wrong-import-order
 
-# The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker (without the group,
-# --dist loadgroup spreads them and each worker builds the fixture again).
+# The tests of this file share module-scoped fixtures: they stay on one worker (make integration: --dist loadfile).
 pytestmark = pytest.mark.xdist_group("test_e2e_deploy_cost")
 
 SUFFIX = uuid.uuid4().hex[:6]

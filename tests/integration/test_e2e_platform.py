@@ -19,8 +19,7 @@ import labctl
 import labenv
 from e2e import WRITES, Api, changed, output, run_playbook
 
-# The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker (without the group,
-# --dist loadgroup spreads them and each worker builds the fixture again).
+# The tests of this file share module-scoped fixtures: they stay on one worker (make integration: --dist loadfile).
 pytestmark = pytest.mark.xdist_group("test_e2e_platform")
 
 CA_NAME = "Pexip lab operator CA"

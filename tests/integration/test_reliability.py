@@ -21,8 +21,7 @@ import pytest
 import requests
 import yaml
 
-# The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker (without the group,
-# --dist loadgroup spreads them and each worker builds the fixture again).
+# The tests of this file share module-scoped fixtures: they stay on one worker (make integration: --dist loadfile).
 pytestmark = pytest.mark.xdist_group("test_reliability")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
