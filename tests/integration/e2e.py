@@ -103,4 +103,3 @@ def instances(env, node_name, states=LIVE):
         {"Name": "tag:pexip:node", "Values": [node_name]},
         {"Name": "instance-state-name", "Values": list(states)}])["Reservations"]
     return [i for r in reservations for i in r["Instances"]]
-
