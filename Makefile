@@ -58,11 +58,15 @@ unit: setup
 # Integration and molecule run against .lab (started if needed) and stop it afterwards, pass or fail.
 # Integration: INTEGRATION_WORKERS pytest-xdist workers, each on a lab of its own (.lab, .lab-gw1, ...; tests/conftest.py);
 # the tests of one file stay on one worker (--dist loadfile: under pytest 9 + xdist 3.8, loadgroup's xdist_group
-# marks no longer group anything, and a file's module fixtures ran on both workers), the slowest ten are listed at the end.
-INTEGRATION_WORKERS ?= 2
+# marks no longer group anything, and a file's module fixtures ran on both workers), except the integration targets
+# and Molecule scenarios, one unit each, and the longest units go first (tests/integration/conftest.py). Three
+# workers on two cores: a good part of every test is spent waiting on the lab's simulated boots and syncs. The lab's
+# simulated waits are 1 s (LAB_TEST_DELAYS; the fault matrix sets its own). The slowest ten are listed at the end.
+INTEGRATION_WORKERS ?= 3
+LAB_TEST_DELAYS ?= LAB_BOOT_DELAY=1 LAB_SYNC_DELAY=1 LAB_REBOOT_DELAY=1
 integration: setup
-	$(PY) tests/lab/lab.py up
-	$(BIN)/pytest -q -n $(INTEGRATION_WORKERS) --dist loadfile --durations=10 tests/integration; rc=$$?; \
+	$(LAB_TEST_DELAYS) $(PY) tests/lab/lab.py up
+	$(LAB_TEST_DELAYS) $(BIN)/pytest -q -n $(INTEGRATION_WORKERS) --dist loadfile --durations=10 tests/integration; rc=$$?; \
 		$(PY) tests/lab/lab.py down; for d in .lab-gw*; do [ -d "$$d" ] && $(PY) tests/lab/lab.py down --dir "$$d"; done; exit $$rc
 
 molecule: setup

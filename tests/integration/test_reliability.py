@@ -72,6 +72,9 @@ CASES = [
     ("public-ip-case", CN, node(pexip_node_public_ip="Elastic"), ["'Elastic'", "none, auto or elastic"]),
     # No silent auto: the public address mode must be chosen.
     ("public-ip-unset", CN, node(pexip_node_public_ip=None), ["public IP ''", "pexip_node_public_ip", "recommends elastic"]),
+    ("bootstrap-address-typo", CN, node(pexip_node_bootstrap_address="vpn"), ["'vpn'", "private (over a VPN) or public"]),
+    ("bootstrap-public-without-public-ip", CN, node(pexip_node_bootstrap_address="public", pexip_node_public_ip="none"),
+     ["pexip_node_bootstrap_address: public", "pexip_node_public_ip: none"]),
     ("two-problems", CN, node(pexip_node_hostname="a_b", pexip_node_role="edge"), ["'a_b'", "'edge'"]),
     ("ssh-password-empty", CN, node(pexip_node_ssh_password=""), ["pexip_node_ssh_password"]),
     ("type-transcoding-large", CN, node(pexip_node_instance_type="c5.large"), ["'c5.large'", "transcoding"]),

@@ -15,3 +15,38 @@ def test_integration_keeps_each_file_on_one_worker():
         makefile = handle.read()
     runs = re.findall(r"pytest .*tests/integration", makefile)
     assert runs and all("--dist loadfile" in run for run in runs), runs
+
+
+def _integration_conftest():
+    import importlib.util  # pylint: disable=import-outside-toplevel
+
+    spec = importlib.util.spec_from_file_location("integration_conftest", os.path.join(REPO, "tests", "integration", "conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Item:  # pylint: disable=too-few-public-methods
+    def __init__(self, nodeid):
+        self.nodeid = nodeid
+
+
+def test_units_are_files_but_targets_and_scenarios_stand_alone():
+    conftest = _integration_conftest()
+    assert conftest.unit_of("tests/integration/test_e2e_platform.py::test_licence_active") == "tests/integration/test_e2e_platform.py"
+    assert conftest.unit_of("tests/integration/test_targets.py::test_target[pexip_node]") == "tests/integration/test_targets.py::test_target[pexip_node]"
+    assert conftest.unit_of("tests/integration/test_molecule.py::test_molecule_scenario[decommission]").endswith("[decommission]")
+
+
+def test_longest_unit_first_and_a_file_keeps_its_order():
+    conftest = _integration_conftest()
+    ids = ["tests/integration/test_awx.py::test_a", "tests/integration/test_e2e_platform.py::test_b",
+           "tests/integration/test_targets.py::test_target[pexip_location]", "tests/integration/test_e2e_platform.py::test_a",
+           "tests/integration/test_targets.py::test_target[pexip_node]", "tests/integration/test_awx.py::test_b"]
+    items = [_Item(nodeid) for nodeid in ids]
+    conftest.pytest_collection_modifyitems(items)
+    assert [item.nodeid for item in items] == [
+        "tests/integration/test_e2e_platform.py::test_b", "tests/integration/test_e2e_platform.py::test_a",
+        "tests/integration/test_awx.py::test_a", "tests/integration/test_awx.py::test_b",
+        "tests/integration/test_targets.py::test_target[pexip_node]",
+        "tests/integration/test_targets.py::test_target[pexip_location]"]

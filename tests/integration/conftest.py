@@ -1,0 +1,61 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""How `make integration` spreads the tests over its pytest-xdist workers (each worker has a lab of its own).
+
+- A file's tests share module fixtures (a deployed platform) and run in file order: the file is one unit of work and
+  stays on one worker. The files of INDEPENDENT hold tests that share nothing but the worker's lab (one integration
+  target, one Molecule scenario each): every test is a unit of its own.
+- Units go out longest first (WEIGHTS, seconds measured in a `make test` run), so that the last unit to start is a
+  short one and no worker idles while another works through a long file at the end.
+"""
+
+import pytest
+from xdist.scheduler import LoadScopeScheduling
+
+INDEPENDENT = ("test_targets.py", "test_molecule.py")
+
+# Seconds per unit, from one run's durations (a file: all its tests; an independent test: itself). Only the order
+# matters: a unit not listed counts as DEFAULT_WEIGHT.
+WEIGHTS = {
+    "test_e2e_platform.py": 235, "test_e2e_management_node.py": 235, "test_fault_matrix.py": 195,
+    "test_e2e_bursting.py": 190, "test_e2e_operations.py": 170, "test_e2e_deploy.py": 110, "test_awx.py": 85,
+    "test_alarm_report.py": 85, "test_reliability.py": 80, "test_e2e_deploy_cost.py": 60,
+    "test_molecule_scenario[conferencing_node]": 90, "test_target[pexip_node]": 80,
+    "test_molecule_scenario[maintenance_reinstate]": 55, "test_molecule_scenario[decommission]": 50,
+}
+DEFAULT_WEIGHT = 25
+
+
+def unit_of(nodeid):
+    """The unit of work a test belongs to: its file, or the test itself in the files of INDEPENDENT."""
+    path = nodeid.split("::", 1)[0]
+    return nodeid if path.endswith(INDEPENDENT) else path
+
+
+def weight(unit):
+    name = unit.rsplit("/", 1)[-1].split("::")[-1]
+    return WEIGHTS.get(name, DEFAULT_WEIGHT)
+
+
+class UnitScheduling(LoadScopeScheduling):
+    """xdist's scope scheduling over the units above, in collection order (pytest_collection_modifyitems)."""
+
+    def _split_scope(self, nodeid):
+        return unit_of(nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: pytest -p no:xdist runs these tests too
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadfile":
+        return None
+    # Keep the order of the collection, which the workers rank longest first (xdist would rank by test count).
+    config.option.loadscopereorder = False
+    return UnitScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items):
+    """Longest unit first; a unit's tests stay together and in file order (every worker sorts the same way)."""
+    first = {}
+    for index, item in enumerate(items):
+        first.setdefault(unit_of(item.nodeid), index)
+    position = {id(item): index for index, item in enumerate(items)}
+    items.sort(key=lambda item: (-weight(unit_of(item.nodeid)), first[unit_of(item.nodeid)], position[id(item)]))

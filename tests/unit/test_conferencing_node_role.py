@@ -1,0 +1,53 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""conferencing_node: which address the bootstrap document is uploaded to (guide, "Deploying a Conferencing Node":
+over a VPN the private address; in public deployments without one, the public address)."""
+
+import os
+
+import pytest
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
+
+try:  # ansible-core >= 2.19 templates only trusted strings
+    from ansible.template import trust_as_template
+except ImportError:  # pragma: no cover - ansible-core 2.18
+
+    def trust_as_template(value):
+        return value
+
+
+ROLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles", "conferencing_node")
+
+
+def role_file(*parts):
+    with open(os.path.join(ROLE, *parts), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def bootstrap_ip(**facts):
+    variables = dict(conferencing_node_private_ip="127.20.1.10", conferencing_node_public_address="198.18.0.7")
+    variables.update(facts)
+    variables["conferencing_node_bootstrap_address"] = trust_as_template(role_file("defaults", "main.yml")["conferencing_node_bootstrap_address"])
+    expression = role_file("vars", "main.yml")["_conferencing_node_bootstrap_ip"]
+    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression)).strip()
+
+
+def test_private_address_by_default():
+    assert bootstrap_ip() == "127.20.1.10"
+
+
+@pytest.mark.parametrize("mode, expected", [("private", "127.20.1.10"), ("public", "198.18.0.7")])
+def test_inventory_chooses_the_address(mode, expected):
+    assert bootstrap_ip(pexip_node_bootstrap_address=mode) == expected
+
+
+def test_probe_and_upload_use_the_bootstrap_address_and_the_node_keeps_its_private_one():
+    tasks = role_file("tasks", "node.yml")
+    probe = next(t for t in tasks if t.get("pexip.infinity.pexip_config_upload"))
+    block = next(t for t in tasks if "block" in t)
+    upload = next(t for t in block["block"] if t.get("pexip.infinity.pexip_config_upload"))
+    create = next(t for t in block["block"] if t.get("pexip.infinity.pexip_node"))
+    assert probe["pexip.infinity.pexip_config_upload"]["address"] == "{{ _conferencing_node_bootstrap_ip }}"
+    assert upload["pexip.infinity.pexip_config_upload"]["address"] == "{{ _conferencing_node_bootstrap_ip }}"
+    assert create["pexip.infinity.pexip_node"]["address"] == "{{ conferencing_node_private_ip }}"
