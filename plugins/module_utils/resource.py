@@ -275,7 +275,8 @@ class Engine(object):
 
     def server_addresses(self, field, items):
         """Addresses of a to-many field (nested objects, or bare URIs looked up in one list of the endpoint)."""
-        items = items or []
+        # An empty entry (a reference to a deleted server) names no server: it must not crash the comparison.
+        items = [i for i in items or [] if i]
         if any(not isinstance(i, dict) for i in items) and field.many not in self.loaded:
             for server in self.call(self.client.list, field.many, limit=PAGE):
                 self.addresses[server["resource_uri"]] = server.get("address")

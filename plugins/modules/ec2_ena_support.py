@@ -44,9 +44,14 @@ author: pexip.infinity contributors (@pexip)
 """
 
 EXAMPLES = r"""
-- name: Add ENA support to a stopped instance
+- name: Stop the instance first (AWS changes the attribute of a stopped instance only)
+  amazon.aws.ec2_instance:
+    instance_ids: ["{{ instance.instance_id }}"]
+    state: stopped
+
+- name: Add ENA support to the stopped instance
   pexip.infinity.ec2_ena_support:
-    instance_id: i-0123456789abcdef0
+    instance_id: "{{ instance.instance_id }}"
 """
 
 RETURN = r"""

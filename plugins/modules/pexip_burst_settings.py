@@ -90,8 +90,7 @@ EXAMPLES = r"""
 - name: Tag the overflow instances with the bursting tag
   amazon.aws.ec2_tag:
     resource: "{{ item }}"
-    tags:
-      "{{ bursting.tag_name }}": "{{ bursting.tag_value }}"
+    tags: "{{ {bursting.tag_name: bursting.tag_value} }}"  # an expression: Ansible does not template mapping keys
   loop: "{{ overflow_instance_ids }}"
 
 - name: Rotate the secret access key

@@ -60,7 +60,7 @@ EXAMPLES = r"""
 
 - name: Start an overflow node by its instance id
   pexip.infinity.pexip_cloud_node:
-    instance_id: i-0123456789abcdef0
+    instance_id: "{{ overflow_instance_id }}"
 """
 
 RETURN = r"""

@@ -116,16 +116,16 @@ EXAMPLES = r"""
     domain: example.com
     address: "{{ instance.private_ip_address }}"
     netmask: 255.255.255.0
-    gateway: 10.0.1.1
+    gateway: "{{ instance.private_ip_address | regex_replace('[.][0-9]+$', '.1') }}"  # the subnet's router (AWS: first address)
     system_location: London
     ssh_password: "{{ vault_node_ssh_password }}"
-    config_dest: /secure/pexip-cn-lon-1.xml
+    config_dest: "{{ secure_dir }}/pexip-cn-lon-1.xml"
 
 - name: Bootstrap the new instance
   pexip.infinity.pexip_config_upload:
     address: "{{ instance.private_ip_address }}"
-    src: /secure/pexip-cn-lon-1.xml
-    ca_path: /secure/pexip-node-ca.pem
+    src: "{{ secure_dir }}/pexip-cn-lon-1.xml"
+    ca_path: "{{ secure_dir }}/pexip-node-ca.pem"
     wait_timeout: 600
 
 - name: Wait until the node has joined the platform

@@ -88,7 +88,9 @@ EXAMPLES = r"""
   pexip.infinity.pexip_management_node:
     dns_servers: ["127.0.0.53"]
     ntp_servers: ["127.0.0.123", "127.0.0.124", "127.0.0.125"]
-    tls_certificate: mgr-lab.lab.example.com
+    # The certificate uploaded with pexip.infinity.pexip_tls_certificate (registered as mgr_certificate), by resource
+    # URI: its subject name, mgr-lab.lab.example.com, is also the one of the node's default self-signed certificate.
+    tls_certificate: "{{ mgr_certificate.certificate.resource_uri }}"
     static_nat_address: 198.51.100.10
 
 - name: SNMPv3 with secrets from the vault

@@ -195,7 +195,7 @@ EXAMPLES = r"""
     username: admin
     password: "{{ vault_web_admin_password }}"
     validate_certs: false  # the new node's self-signed certificate
-    private_key_file: ~/.ssh/pexip.pem
+    private_key_file: "{{ mgr_key_file }}"  # the private key of the instance's key pair
     os_password: "{{ vault_mgr_os_password }}"
     hostname: mgr01
     domain: example.com
@@ -204,12 +204,12 @@ EXAMPLES = r"""
 
 - name: The same, pinning the host key printed in the instance's system log
   pexip.infinity.pexip_management_node_first_boot:
-    host: 10.0.0.10
+    host: "{{ mgr_private_ip }}"
     password: "{{ vault_web_admin_password }}"
-    ca_path: /etc/pki/pexip-ca.pem
+    ca_path: "{{ mgr_ca_file }}"
     private_key: "{{ vault_pexip_key }}"
     os_password: "{{ vault_mgr_os_password }}"
-    host_key_fingerprint: SHA256:Ew1ZtbUoKzo3rrSjHqx2m9XuYkyIeJbV5Mw9zyXbb5M
+    host_key_fingerprint: "{{ mgr_host_key_fingerprint }}"  # SHA256:...
     hostname: mgr01
     domain: example.com
     ntp_servers: [169.254.169.123, 0.pool.ntp.org, 1.pool.ntp.org]

@@ -208,7 +208,7 @@ EXAMPLES = r"""
     static_nat_address: 203.0.113.10
     enable_distributed_database: true
     ssh_password: "{{ vault_node_ssh_password }}"
-    config_dest: /secure/pexip-cn-lon-1.xml
+    config_dest: "{{ secure_dir }}/pexip-cn-lon-1.xml"
 
 - name: Drain a node before stopping its instance
   pexip.infinity.pexip_node:
@@ -229,7 +229,7 @@ EXAMPLES = r"""
     system_location: London
     ssh_password: "{{ vault_node_ssh_password }}"
     recreate: true
-    config_dest: /secure/pexip-cn-lon-1.xml
+    config_dest: "{{ secure_dir }}/pexip-cn-lon-1.xml"
 
 - name: Serve the node's own certificate (uploaded with pexip.infinity.pexip_tls_certificate), by subject name
   pexip.infinity.pexip_node:

@@ -79,17 +79,18 @@ EXAMPLES = r"""
     certificate_file: "{{ lab_dir }}/certs/mgr-lab.lab.example.com.pem"
     private_key: "{{ vault_mgr_private_key }}"
     management_node: true
+  register: mgr_certificate
 
 - name: One certificate for two Conferencing Nodes (both FQDNs in its SANs)
   pexip.infinity.pexip_tls_certificate:
-    certificate_file: certs/conferencing.pem
-    private_key_file: certs/conferencing.key
+    certificate_file: "{{ lab_dir }}/certs/conferencing.pem"
+    private_key_file: "{{ lab_dir }}/certs/conferencing.key"
     private_key_passphrase: "{{ vault_conferencing_key_passphrase }}"
     nodes: [cn-lon-1, cn-lon-2]
 
 - name: Remove an old certificate
   pexip.infinity.pexip_tls_certificate:
-    certificate_file: certs/old.pem
+    certificate_file: "{{ lab_dir }}/certs/old.pem"
     state: absent
 """
 

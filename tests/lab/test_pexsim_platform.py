@@ -52,6 +52,16 @@ def test_management_vm_dns_ntp_nat_and_readonly_primary(api):
     assert api.delete('management_vm/1/').status_code == 400
 
 
+def test_a_deleted_server_leaves_the_management_node_and_the_locations(api):
+    ntp = _path(api.post('ntp_server/', json={'address': '192.0.2.123'}), api)
+    location = _path(api.post('system_location/', json={'name': 'NTP user', 'ntp_servers': [ntp]}), api)
+    assert api.patch('management_vm/1/', json={'ntp_servers': [ntp]}).status_code == 202
+    assert api.delete(ntp).status_code == 204
+    assert api.get('management_vm/1/').json()['ntp_servers'] == []
+    assert api.get(location).json()['ntp_servers'] == []
+    assert api.delete(location).status_code == 204
+
+
 def test_alternative_fqdn_must_be_in_the_certificate(api, ca):
     response = api.patch('management_vm/1/', json={'alternative_fqdn': 'pexip.lab.example.com'})
     assert response.status_code == 400 and 'alternative_fqdn' in response.json()['management_vm']

@@ -294,11 +294,6 @@ class Simulator:
                     for key in ('overflow_location1', 'overflow_location2', 'transcoding_location'):
                         if other.get(key) == oid:
                             other[key] = None
-            elif name in ('dns_server', 'ntp_server'):
-                key = name + 's'
-                for location in self.store.objects('system_location').values():
-                    if oid in location.get(key, []):
-                        location[key] = [rid for rid in location[key] if rid != oid]
             elif name == 'tls_certificate':
                 users = sorted(vm['name'] for kind in ('worker_vm', 'management_vm') for vm in self.store.objects(kind).values()
                                if oid in (vm.get('tls_certificate'), vm.get('tls_client_certificate')))
@@ -314,6 +309,14 @@ class Simulator:
                 # The secret is kept (marked deleted) so that an upload of its document can be told apart from a forgery.
                 self.store.worker_meta(oid)['deleted_at'] = time.time()
                 self._end_calls_at(obj['address'])
+            # As Django does for a many-to-many relation: the deleted object leaves every list that named it
+            # (a DNS or NTP server leaves the locations and the Management Node alike).
+            for resource in CONFIG_RESOURCES.values():
+                for field in resource.fields.values():
+                    if field.to_many and field.related == name and not field.readonly and not field.computed:
+                        for other in self.store.data['objects'].get(resource.name, {}).values():
+                            if oid in (other.get(field.name) or []):
+                                other[field.name] = [rid for rid in other[field.name] if rid != oid]
             del self.store.objects(name)[oid]
             self.store.save()
 

@@ -169,3 +169,8 @@ def test_duplicates_are_refused():
     fake.add("licence", fulfillment_id="F-1")
     with pytest.raises(Failed, match="2 licence objects have this fulfillment_id"):
         engine(fake).lookup("F-1")
+
+
+def test_an_empty_entry_in_a_server_list_is_no_server():
+    eng = engine(api())
+    assert eng.server_addresses(LICENCE.field("dns_servers"), [None, uri("dns_server", 7), {"address": "10.0.0.1"}]) == ["10.0.0.1", "10.0.0.2"]
