@@ -57,7 +57,8 @@ def platform():
     # As the API shows a management_vm: its DNS and NTP servers as nested objects (full=True).
     api.add("management_vm", id=1, primary=True, name="mgr", hostname="mgr", domain="example.com",
             dns_servers=[dict(address="10.0.0.2", resource_uri=uri("dns_server", 7))],
-            ntp_servers=[dict(address="169.254.169.123", resource_uri=uri("ntp_server", 8))], static_nat_address=None, tls_certificate=uri("tls_certificate", 5),
+            ntp_servers=[dict(address="169.254.169.123", resource_uri=uri("ntp_server", 8))], static_nat_address=None,
+            tls_certificate=uri("tls_certificate", 5),
             snmp_mode="DISABLED", snmp_community="never-returned")
     return api
 
