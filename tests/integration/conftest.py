@@ -57,5 +57,5 @@ def pytest_collection_modifyitems(items):
     first = {}
     for index, item in enumerate(items):
         first.setdefault(unit_of(item.nodeid), index)
-    position = {id(item): index for index, item in enumerate(items)}
-    items.sort(key=lambda item: (-weight(unit_of(item.nodeid)), first[unit_of(item.nodeid)], position[id(item)]))
+    # list.sort is stable: within a unit the tests keep their order.
+    items.sort(key=lambda item: (-weight(unit_of(item.nodeid)), first[unit_of(item.nodeid)]))

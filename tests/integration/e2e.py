@@ -97,6 +97,13 @@ class Api:
         self.session.delete(self.base + path, timeout=30)
 
 
+def writable(obj, read_only=("id", "resource_uri", "initializing", "primary")):
+    """``obj`` as it can be written back: without its read-only fields, and with its to-many relations (which the API
+    shows as nested objects, DNS/NTP servers...) as the resource URIs it takes."""
+    return {key: [item["resource_uri"] if isinstance(item, dict) else item for item in value] if isinstance(value, list) else value
+            for key, value in obj.items() if key not in read_only}
+
+
 def instances(env, node_name, states=LIVE):
     """The instances tagged pexip:node=``node_name`` in ``states``."""
     reservations = labenv.ec2_client(env).describe_instances(Filters=[

@@ -21,7 +21,7 @@ import yaml
 
 import labctl  # pylint: disable=wrong-import-order
 import labenv  # pylint: disable=wrong-import-order
-from e2e import output, run_playbook  # pylint: disable=wrong-import-order
+from e2e import REPO, output, run_playbook  # pylint: disable=wrong-import-order
 
 # The tests of this file share module-scoped fixtures: they stay on one worker (make integration: --dist loadfile).
 pytestmark = pytest.mark.xdist_group("test_e2e_deploy_cost")
@@ -114,7 +114,7 @@ def cost_lab():
     """A lab of its own, started for this file: what is counted is this fleet's cost, not that of the locations, nodes
     and servers that the worker's earlier tests left on its lab (seen: 11 requests instead of 6 for the same no-op)."""
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])
-    directory = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), ".lab-gw%d-cost" % worker)
+    directory = os.path.join(REPO, ".lab-gw%d-cost" % worker)
     try:
         yield labenv.ensure_lab(directory, ports=labenv.worker_lab_ports(10 + worker))
     finally:
@@ -123,14 +123,13 @@ def cost_lab():
 
 @pytest.fixture(scope="module")
 def fleet(cost_lab, tmp_path_factory):
-    lab_env = cost_lab
-    counter = AwsCounter(lab_env["AWS_URL"])
+    counter = AwsCounter(cost_lab["AWS_URL"])
     # Only the playbooks go through the proxy.
-    env = dict(lab_env, AWS_URL=counter.url, AWS_ENDPOINT_URL=counter.url)
+    env = dict(cost_lab, AWS_URL=counter.url, AWS_ENDPOINT_URL=counter.url)
     inventory_file = str(tmp_path_factory.mktemp("e2e-cost") / "inventory.yml")
     with open(inventory_file, "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory(env), handle, sort_keys=False)
-    control = labctl.LabControl(lab_env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], lab_env["PEXIP_CA_PATH"])
+    control = labctl.LabControl(cost_lab["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], cost_lab["PEXIP_CA_PATH"])
     proc, recap = run_playbook(env, inventory_file, playbook="playbooks/deploy.yml")
     assert proc.returncode == 0, output(proc)
     assert set(recap) == set(NODES), output(proc)

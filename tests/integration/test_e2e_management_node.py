@@ -34,7 +34,7 @@ sys.path.insert(0, HERE)
 
 import labctl  # noqa: E402  pylint: disable=wrong-import-position
 import labenv  # noqa: E402  pylint: disable=wrong-import-position
-from e2e import RECAP, Api, output, playbook_env  # noqa: E402  pylint: disable=wrong-import-position
+from e2e import RECAP, Api, output, playbook_env, writable  # noqa: E402  pylint: disable=wrong-import-position
 
 SUFFIX = uuid.uuid4().hex[:6]
 # Addresses for this module's Management Nodes: subnet B, above what moto hands out in order.
@@ -122,10 +122,7 @@ def lab_management_node_kept(lab_env):
     api = Api(lab_env)
     before = api.primary()
     yield
-    # As written: the API shows to-many relations (DNS/NTP servers...) as objects, and takes them as resource URIs.
-    settings = {key: [item["resource_uri"] if isinstance(item, dict) else item for item in value] if isinstance(value, list) else value
-                for key, value in before.items() if key not in ("id", "resource_uri", "initializing", "primary")}
-    api.session.patch(api.base + "configuration/v1/management_vm/%d/" % before["id"], json=settings, timeout=30).raise_for_status()
+    api.session.patch(api.base + "configuration/v1/management_vm/%d/" % before["id"], json=writable(before), timeout=30).raise_for_status()
     assert api.primary()["hostname"] == before["hostname"]
 
 

@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 import labcerts
-from e2e import REPO, Api, output, run_playbook
+from e2e import REPO, Api, output, run_playbook, writable
 
 # The run's fixture is module-scoped: the file stays on one worker (make integration: --dist loadfile).
 pytestmark = pytest.mark.xdist_group("test_module_examples")
@@ -364,10 +364,9 @@ def restore(api, env, before):
         now = {obj["address"]: obj["resource_uri"] for obj in api.get(path)}
         uris.update((obj["resource_uri"], now.get(obj["address"], obj["resource_uri"])) for obj in before[resource].values())
     primary = before["primary"]
-    settings = {name: value for name, value in primary.items() if name not in ("id", "resource_uri", "initializing", "primary")}
+    settings = writable(primary)
     for name in ("dns_servers", "ntp_servers"):
-        servers = [server["resource_uri"] if isinstance(server, dict) else server for server in primary[name]]
-        settings[name] = [uris.get(uri, uri) for uri in servers]
+        settings[name] = [uris.get(uri, uri) for uri in settings[name]]
     call("PATCH", "configuration/v1/management_vm/%d/" % primary["id"], json=settings)
     call("PATCH", "configuration/v1/global/1/", json={name: before["global"][name] for name in BURSTING})
     delete_created(CREATED[-3:])
