@@ -159,90 +159,9 @@ attempts:
   type: int
 """
 
-import json
-import os
-import re
-
-from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipConnectionError, PexipTLSError
+from ansible_collections.pexip.infinity.plugins.module_utils.bootstrap import CONFIGURED_RE, Uploader, page_client, page_errors
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 from ansible_collections.pexip.infinity.plugins.module_utils.waiter import wait_argument_spec, wait_errors
-
-BOOTSTRAP_PATH = "/configuration/bootstrap"
-#: how an instance that already took a document says so (matched case-insensitively in its answer)
-CONFIGURED_RE = re.compile(r"already (been )?(configured|bootstrapped)|is configured|already applied", re.I)
-
-
-def answer_text(response):
-    """The instance's message: a JSON ``message``/``error``/``detail`` or the text of its page, shortened."""
-    text = response.text or ""
-    try:
-        body = json.loads(text)
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        for key in ("message", "error", "detail", "status"):
-            if isinstance(body.get(key), str):
-                return body[key]
-    text = re.sub(r"<[^>]+>", " ", text)
-    return re.sub(r"\s+", " ", text).strip()[:500]
-
-
-def says_configured(response):
-    return response.status_code in (200, 208, 409, 403, 400) and bool(CONFIGURED_RE.search(answer_text(response)))
-
-
-def page_url(params):
-    address = params["address"] if ":" not in params["address"] else "[%s]" % params["address"]
-    return "https://%s:%d" % (address, params["port"])
-
-
-class Uploader(object):
-    """Talks to the bootstrap page through ``client`` (a PexipClient for ``https://<address>:<port>``)."""
-
-    def __init__(self, module, client):
-        self.module = module
-        self.client = client
-
-    @property
-    def attempts(self):
-        return self.client.requests_made
-
-    def fail(self, msg, **kwargs):
-        self.module.fail_json(msg="pexip_config_upload %s: %s" % (self.module.params["address"], msg), attempts=self.attempts, **kwargs)
-
-    def request(self, method, path, **kwargs):
-        """One exchange: connection failures are retried until wait_timeout, busy answers ``retries`` times."""
-        p = self.module.params
-        url = self.client.url(path)
-        try:
-            return url, self.client.request(method, path, retry=True, check=False, **kwargs)
-        except PexipTLSError as exc:
-            self.fail(exc.msg)  # names the page and says: ca_path, or validate_certs: false
-        except PexipConnectionError as exc:
-            self.fail("the bootstrap page %s did not answer within %d seconds (%s). Check that the instance runs, "
-                      "that its security group allows TCP %d from here, and the address."
-                      % (url, p["wait_timeout"] if p["wait"] else 0, exc.msg, p["port"]))
-
-    def check(self):
-        url, response = self.request("GET", "/")
-        result = dict(url=self.client.url(BOOTSTRAP_PATH), status=response.status_code, message=answer_text(response), attempts=self.attempts)
-        if response.status_code >= 500:
-            self.fail("the bootstrap page %s answered HTTP %s: %s" % (url, response.status_code, result["message"]), status=response.status_code)
-        return result
-
-    def upload(self, document):
-        url, response = self.request("POST", BOOTSTRAP_PATH, data=document, headers={"Content-Type": "text/xml"})
-        result = dict(url=url, status=response.status_code, message=answer_text(response), attempts=self.attempts)
-        if says_configured(response):
-            # Without an earlier attempt that may have got through, this run changed nothing.
-            result.update(changed=self.client.maybe_sent)
-            return result
-        if response.status_code < 300:
-            result.update(changed=True)
-            return result
-        self.fail("the node refused the bootstrap document (HTTP %s): %s" % (response.status_code, result["message"] or response.reason),
-                  status=response.status_code, url=url, message=result["message"])
-        return None
 
 
 def main():
@@ -265,17 +184,7 @@ def main():
                          required_one_of=[("src", "content")])
     p = module.params
     module.label = "pexip_config_upload %s" % p["address"]
-    errors = wait_errors(p)
-    if not p["address"].strip():
-        errors.append("address must not be empty")
-    if not 1 <= p["port"] <= 65535:
-        errors.append("port %d is not a TCP port (1-65535)" % p["port"])
-    if p["timeout"] <= 0:
-        errors.append("timeout must be a positive number of seconds")
-    if p["retries"] < 0:
-        errors.append("retries must not be negative")
-    if p["ca_path"] and p["validate_certs"] and not os.path.isfile(p["ca_path"]):
-        errors.append("ca_path %s is not a file" % p["ca_path"])
+    errors = wait_errors(p) + page_errors(p["address"], p["port"], p["validate_certs"], p["ca_path"], p["timeout"], p["retries"])
     if errors:
         module.fail("; ".join(errors) + ".")
 
@@ -290,9 +199,9 @@ def main():
     if not document.strip():
         module.fail("the bootstrap document is empty; pass the file pexip_node wrote (config_dest) or its bootstrap_config.")
 
-    client = module.new_client(page_url(p), username=None, password=None, backoff=1.0, max_backoff=p["poll_interval"],
-                               connect_window=p["wait_timeout"] if p["wait"] else None, server="the bootstrap page")
-    uploader = Uploader(module, client)
+    wait_timeout = p["wait_timeout"] if p["wait"] else None
+    client = page_client(module, p["address"], p["port"], p["validate_certs"], p["ca_path"], wait_timeout, p["poll_interval"])
+    uploader = Uploader(client, lambda msg, **result: module.fail_json(msg="%s: %s" % (module.label, msg), **result), p["port"], wait_timeout)
     if module.check_mode:
         result = uploader.check()
         # A node whose page says it is configured would refuse the document: nothing would change.

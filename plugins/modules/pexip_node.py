@@ -15,8 +15,9 @@ author: pexip.infinity contributors (@pexip)
 description:
   - Creates, updates and deletes Conferencing Nodes (C(configuration/v1/worker_vm)) on a Pexip Infinity Management Node.
   - A node is created as a I(Generic (configuration-only)) deployment; the Management Node answers with the node's
-    XML bootstrap document, which is written to O(config_dest) or, only when asked with O(return_content=true),
-    returned as RV(bootstrap_config). Upload it to the new instance with M(pexip.infinity.pexip_config_upload).
+    XML bootstrap document. O(bootstrap_upload) sends it straight to the new instance's bootstrap page, so that it
+    never leaves the module; otherwise it is written to O(config_dest) or, only when asked with
+    O(return_content=true), returned as RV(bootstrap_config), to be uploaded with M(pexip.infinity.pexip_config_upload).
   - The bootstrap document can only be obtained when the node is created. The fields baked into it (O(address),
     O(netmask), O(gateway), O(hostname), O(domain)) are therefore never patched on an existing node; changing them
     needs O(recreate=true), which deletes the node and creates it again (its instance must then be bootstrapped again).
@@ -159,6 +160,45 @@ options:
       - Nothing is written when the node already exists; the document cannot be fetched again
         (a warning says so when the file is missing).
     type: path
+  bootstrap_upload:
+    description:
+      - Upload the bootstrap document of a node this run creates (or recreates) to its instance's bootstrap page,
+        C(POST https://<address>:<port>/configuration/bootstrap), as M(pexip.infinity.pexip_config_upload) does. The
+        document is then neither written to a file nor returned, and so never leaves the module.
+      - A freshly launched instance refuses connections while it boots; the upload is retried with backoff for
+        O(bootstrap_upload.wait_timeout) seconds.
+      - When the upload fails, or the instance says it already holds a configuration (it was bootstrapped for another
+        node), the module fails and the node stays created without a bootstrapped instance; delete it
+        (O(state=absent)) and create it again for a new document (role C(pexip.infinity.conferencing_node) does so).
+      - Nothing is uploaded when the node exists already, nor in check mode.
+      - Mutually exclusive with O(config_dest) and O(return_content).
+    type: dict
+    suboptions:
+      address:
+        description:
+          - Address of the instance's bootstrap page (its private IPv4 address over a VPN, or its public address).
+        type: str
+        required: true
+      port:
+        description:
+          - Port of the bootstrap page.
+        type: int
+        default: 8443
+      validate_certs:
+        description:
+          - Verify the instance's TLS certificate. A new instance serves a self-signed certificate; give its CA with
+            O(bootstrap_upload.ca_path), or set V(false) for the bootstrap of a node in a private network.
+        type: bool
+        default: true
+      ca_path:
+        description:
+          - PEM file of the CA (or certificate) to trust for the instance's certificate.
+        type: path
+      wait_timeout:
+        description:
+          - Seconds to keep trying while the instance cannot be reached (it boots).
+        type: int
+        default: 300
   return_content:
     description:
       - Return the bootstrap document of a node created by this run as RV(bootstrap_config) when O(config_dest) is
@@ -185,8 +225,8 @@ extends_documentation_fragment:
   - pexip.infinity.wait
 notes:
   - The bootstrap document contains the node's secrets (among them the hashed SSH password and the credentials the
-    node uses to join the Management Node). Prefer O(config_dest) and protect the file; with O(return_content=true),
-    avoid printing or storing the registered result.
+    node uses to join the Management Node). Prefer O(bootstrap_upload), which keeps it inside the module, or
+    O(config_dest) and protect the file; with O(return_content=true), avoid printing or storing the registered result.
   - If the create request fails in flight but the node was created anyway, the document in its answer is lost; the
     module then deletes that node and creates it again so that a document is always obtained.
 seealso:
@@ -209,6 +249,20 @@ EXAMPLES = r"""
     enable_distributed_database: true
     ssh_password: "{{ vault_node_ssh_password }}"
     config_dest: "{{ secure_dir }}/pexip-cn-lon-1.xml"
+
+- name: Create a node and bootstrap its new instance with the document (which never leaves the module)
+  pexip.infinity.pexip_node:
+    name: cn-lon-3
+    hostname: cn-lon-3
+    domain: example.com
+    address: 10.0.1.12
+    netmask: 255.255.255.0
+    gateway: 10.0.1.1
+    system_location: London
+    ssh_password: "{{ vault_node_ssh_password }}"
+    bootstrap_upload:
+      address: 10.0.1.12
+      ca_path: /etc/pexip/node-ca.pem
 
 - name: Drain a node before stopping its instance
   pexip.infinity.pexip_node:
@@ -287,6 +341,27 @@ bootstrap_config:
   returned: only when a node was created (or recreated) by this run, O(config_dest) is not set and O(return_content=true); never
     in check mode or in a failure result
   type: str
+bootstrap_upload:
+  description: The bootstrap page's answer to the upload (O(bootstrap_upload)).
+  returned: when a node was created (or recreated) and O(bootstrap_upload) is set; not in check mode
+  type: dict
+  contains:
+    url:
+      description: Where the document was sent.
+      type: str
+      sample: https://10.0.1.12:8443/configuration/bootstrap
+    status:
+      description: HTTP status of the page's answer.
+      type: int
+      sample: 200
+    message:
+      description: What the page answered.
+      type: str
+      sample: Configuration accepted; the node will now reboot.
+    attempts:
+      description: Requests needed (connection attempts while the instance booted included).
+      type: int
+      sample: 1
 config_dest:
   description: The file the bootstrap document was written to.
   returned: when a node was created (or recreated) and O(config_dest) is set
@@ -327,6 +402,7 @@ drain_log:
 import os
 
 from ansible_collections.pexip.infinity.plugins.module_utils import nodes
+from ansible_collections.pexip.infinity.plugins.module_utils.bootstrap import Uploader, page_client, page_errors
 from ansible_collections.pexip.infinity.plugins.module_utils.catalog import NODE, ROLES, location_nodes
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine
@@ -340,6 +416,13 @@ ARGUMENT_SPEC = NODE.argument_spec(
     force=dict(type="bool", default=False),
     config_dest=dict(type="path"),
     return_content=dict(type="bool", default=False),
+    bootstrap_upload=dict(type="dict", options=dict(
+        address=dict(type="str", required=True),
+        port=dict(type="int", default=8443),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        wait_timeout=dict(type="int", default=300),
+    )),
 )
 ARGUMENT_SPEC.update(wait_argument_spec(wait=False, wait_timeout=600, poll_interval=10,
                                         wait_aliases=["wait_for_idle"], wait_timeout_aliases=["idle_timeout"]))
@@ -347,7 +430,8 @@ ARGUMENT_SPEC.update(wait_argument_spec(wait=False, wait_timeout=600, poll_inter
 
 class NodeModule(object):
     def __init__(self):
-        self.module = PexipModule(argument_spec=ARGUMENT_SPEC)
+        self.module = PexipModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=[("bootstrap_upload", "config_dest"),
+                                                                                   ("bootstrap_upload", "return_content")])
         self.params = self.module.params
         self.module.label = "pexip_node '%s'" % self.params["name"]
         self.engine = Engine(self.module, NODE)
@@ -372,6 +456,11 @@ class NodeModule(object):
         if p["netmask"] is not None:
             p["netmask"] = nodes.normalize_netmask(p["netmask"])
         errors = nodes.validate_node(p) + wait_errors(p)
+        upload = p["bootstrap_upload"]
+        if upload:
+            errors += ["bootstrap_upload: " + e for e in page_errors(upload["address"], upload["port"], upload["validate_certs"], upload["ca_path"])]
+            if upload["wait_timeout"] <= 0:
+                errors.append("bootstrap_upload: wait_timeout must be a positive number of seconds")
         if p["wait"] and p["maintenance_mode"] is not True:
             errors.append("wait/wait_for_idle needs maintenance_mode: true (a node that is not in maintenance mode keeps taking new calls)")
         if errors:
@@ -441,7 +530,9 @@ class NodeModule(object):
             self.fail("the node was created but the Management Node answered without a bootstrap document (HTTP %s). "
                       "Delete the node (state: absent) and create it again." % outcome.response.status_code)
         dest = self.params["config_dest"]
-        if dest:
+        if self.params["bootstrap_upload"]:
+            self.upload(document)
+        elif dest:
             try:
                 self.result["config_dest"] = nodes.write_private(dest, document)
             except (IOError, OSError) as exc:
@@ -456,6 +547,21 @@ class NodeModule(object):
             self.module.warn("node '%s' was created but its bootstrap document was neither written (config_dest) nor returned "
                              "(return_content: true), and it cannot be fetched again: delete the node (state: absent) and create "
                              "it again with config_dest to bootstrap its instance" % name)
+
+    def upload(self, document):
+        """Send the new node's document to its instance (the node stays created when this fails: see the docs)."""
+        b = self.params["bootstrap_upload"]
+        client = page_client(self.module, b["address"], b["port"], b["validate_certs"], b["ca_path"], b["wait_timeout"])
+
+        def fail(msg, **result):
+            self.fail("the node was created, but its bootstrap document could not be uploaded to its instance: %s. Delete "
+                      "the node (state: absent) and create it again for a new document." % msg.rstrip("."), bootstrap_upload=result)
+
+        answer = Uploader(client, fail, b["port"], b["wait_timeout"]).upload(document.encode("utf-8"))
+        if not answer.pop("changed"):
+            fail("instance %s says it is already configured (%s): it was bootstrapped for a node that no longer exists. "
+                 "Terminate that instance first" % (b["address"], answer["message"]), **answer)
+        self.result["bootstrap_upload"] = answer
 
     def present(self):
         p = self.params

@@ -46,8 +46,9 @@ def test_probe_and_upload_use_the_bootstrap_address_and_the_node_keeps_its_priva
     tasks = role_file("tasks", "node.yml")
     probe = next(t for t in tasks if t.get("pexip.infinity.pexip_config_upload"))
     block = next(t for t in tasks if "block" in t)
-    upload = next(t for t in block["block"] if t.get("pexip.infinity.pexip_config_upload"))
     create = next(t for t in block["block"] if t.get("pexip.infinity.pexip_node"))
     assert probe["pexip.infinity.pexip_config_upload"]["address"] == "{{ _conferencing_node_bootstrap_ip }}"
-    assert upload["pexip.infinity.pexip_config_upload"]["address"] == "{{ _conferencing_node_bootstrap_ip }}"
+    assert create["pexip.infinity.pexip_node"]["bootstrap_upload"]["address"] == "{{ _conferencing_node_bootstrap_ip }}"
     assert create["pexip.infinity.pexip_node"]["address"] == "{{ conferencing_node_private_ip }}"
+    # The document goes from the create straight to the instance: never to a file, never into a result.
+    assert not {"config_dest", "return_content"} & set(create["pexip.infinity.pexip_node"])

@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""pexip_config_upload: answer parsing, retries while the instance boots, idempotency (fake HTTP session)."""
+"""pexip_config_upload (module_utils/bootstrap.py): answer parsing, retries while the instance boots, idempotency (fake HTTP session)."""
 
 import pytest
 import requests
@@ -7,7 +7,7 @@ import requests
 from fakes import Fail, FakeModule, ScriptedSession
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipClient
-from ansible_collections.pexip.infinity.plugins.modules import pexip_config_upload as upload
+from ansible_collections.pexip.infinity.plugins.module_utils import bootstrap as upload
 
 
 class Resp(object):
@@ -38,10 +38,12 @@ def uploader(script, clock_step=1.0, **params):
     mod = module(**params)
     p = mod.params
     # as main() builds it
-    client = PexipClient(upload.page_url(p), validate_certs=p["validate_certs"], ca_path=p["ca_path"], timeout=p["timeout"],
+    client = PexipClient(upload.page_url(p["address"], p["port"]), validate_certs=p["validate_certs"], ca_path=p["ca_path"], timeout=p["timeout"],
                          retries=p["retries"], backoff=1.0, max_backoff=p["poll_interval"], sleep=sleep, clock=clock, session=session,
                          connect_window=p["wait_timeout"] if p["wait"] else None, server="the bootstrap page")
-    return upload.Uploader(mod, client), session
+    wait_timeout = p["wait_timeout"] if p["wait"] else None
+    fail = lambda msg, **result: mod.fail_json(msg="pexip_config_upload %s: %s" % (p["address"], msg), **result)  # noqa: E731
+    return upload.Uploader(client, fail, p["port"], wait_timeout), session
 
 
 def test_answer_text():

@@ -217,6 +217,73 @@ def test_create_writes_config_dest(fake, tmp_path):
     assert "secret='s3'" in open(dest).read()
 
 
+PAGE = "https://10.0.1.10:8443/configuration/bootstrap"
+
+
+def bootstrap_page(fake, *answers):
+    """The instance's bootstrap page behind ``fake``: answers POSTs with ``answers`` in turn; returns what it got."""
+    received = []
+    request = fake.request
+
+    def page(method, url, data=None, headers=None, verify=None, **kwargs):
+        if not url.startswith("https://10.0.1.10:8443/"):
+            return request(method, url, data=data, headers=headers, verify=verify, **kwargs)
+        received.append(dict(method=method, url=url, data=data, headers=headers, verify=verify))
+        answer = answers[len(received) - 1]
+        if isinstance(answer, Exception):
+            raise answer
+        return response(answer[0], text=answer[1], url=url)
+
+    fake.request = page
+    return received
+
+
+def test_bootstrap_upload_sends_the_new_nodes_document_to_its_instance(fake, tmp_path):
+    received = bootstrap_page(fake, (200, "Configuration accepted; the node will now reboot."))
+    upload = dict(address="10.0.1.10", validate_certs=False)
+    result = run(pexip_node, api=fake, check_mode=True, bootstrap_upload=upload, args=GOOD)
+    assert result["changed"] and result["created"] and received == [] and writes(fake) == []
+
+    result = run(pexip_node, api=fake, bootstrap_upload=upload, args=GOOD)
+    assert result["changed"] and result["created"] and not fake.warnings
+    assert [(r["method"], r["url"], r["headers"], r["verify"]) for r in received] == [("POST", PAGE, {"Content-Type": "text/xml"}, False)]
+    assert received[0]["data"] == b"<?xml version='1.0'?><node name='cn-1' secret='s3'/>"
+    assert result["bootstrap_upload"] == dict(url=PAGE, status=200, message="Configuration accepted; the node will now reboot.", attempts=1)
+    # The document never leaves the module: no file, nothing in the result.
+    assert "s3" not in repr(result) and "bootstrap_config" not in result and os.listdir(str(tmp_path)) == []
+
+    # An existing node has no document to upload.
+    result = run(pexip_node, api=fake, bootstrap_upload=upload, args=GOOD)
+    assert not result["changed"] and len(received) == 1 and "bootstrap_upload" not in result
+
+
+@pytest.mark.parametrize("answer,fragment", [
+    ((409, "This node is already configured."), "instance 10.0.1.10 says it is already configured (This node is already configured.)"),
+    ((400, "Not a bootstrap document"), "the node refused the bootstrap document (HTTP 400): Not a bootstrap document"),
+    (requests.exceptions.SSLError("certificate verify failed"), "could not be verified"),
+])
+def test_bootstrap_upload_failure_says_the_node_exists_and_what_to_do(fake, answer, fragment):
+    bootstrap_page(fake, answer)
+    result = run(pexip_node, api=fake, bootstrap_upload=dict(address="10.0.1.10"), args=GOOD)
+    assert result["failed"] and result["created"] and fragment in result["msg"], result["msg"]
+    assert result["msg"].startswith("pexip_node 'cn-1': the node was created, but its bootstrap document could not be uploaded")
+    assert result["msg"].endswith("Delete the node (state: absent) and create it again for a new document.")
+    assert "s3" not in repr(result) and len(fake.tables["worker_vm"]) == 1
+
+
+@pytest.mark.parametrize("upload,extra,fragment", [
+    (dict(address="10.0.1.10", port=70000), {}, "bootstrap_upload: port 70000 is not a TCP port"),
+    (dict(address=" "), {}, "bootstrap_upload: address must not be empty"),
+    (dict(address="10.0.1.10", ca_path="/no/such/ca.pem"), {}, "bootstrap_upload: ca_path /no/such/ca.pem is not a file"),
+    (dict(address="10.0.1.10", wait_timeout=0), {}, "bootstrap_upload: wait_timeout must be a positive number"),
+    (dict(address="10.0.1.10"), dict(config_dest="/tmp/x.xml"), "mutually exclusive: bootstrap_upload|config_dest"),
+])
+def test_bootstrap_upload_options_are_checked_before_any_request(fake, upload, extra, fragment):
+    result = run(pexip_node, api=fake, bootstrap_upload=upload, args=dict(GOOD, **extra))
+    assert result["failed"] and fragment in result["msg"], result["msg"]
+    assert fake.log == []
+
+
 def test_lost_document_is_recreated(fake):
     def lose_answer(method, path):
         if method == "POST" and path.endswith("/worker_vm/"):
