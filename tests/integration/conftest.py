@@ -8,6 +8,10 @@
   short one and no worker idles while another works through a long file at the end.
 """
 
+import json
+import os
+import resource
+
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
@@ -59,3 +63,45 @@ def pytest_collection_modifyitems(items):
         first.setdefault(unit_of(item.nodeid), index)
     # list.sort is stable: within a unit the tests keep their order.
     items.sort(key=lambda item: (-weight(unit_of(item.nodeid)), first[unit_of(item.nodeid)]))
+
+
+# -- CPU per test ---------------------------------------------------------------------------------------------------
+# Wall time (--durations) hides what a test costs the two cores: the playbooks it runs are the worker's children, so
+# getrusage(RUSAGE_CHILDREN) around setup + call + teardown is their CPU (the lab's servers are not counted). Each
+# worker appends to CPU_LOG; the controller lists the ten most expensive tests and the total at the end.
+CPU_LOG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "output", "integration-cpu.jsonl")
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def pytest_sessionstart(session):
+    if not os.environ.get("PYTEST_XDIST_WORKER") and os.path.exists(CPU_LOG):
+        os.remove(CPU_LOG)  # the controller starts before its workers
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):  # pylint: disable=unused-argument
+    before = _children_cpu()
+    yield
+    os.makedirs(os.path.dirname(CPU_LOG), exist_ok=True)
+    with open(CPU_LOG, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"test": item.nodeid, "cpu": round(_children_cpu() - before, 2)}) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if os.environ.get("PYTEST_XDIST_WORKER") or not os.path.exists(CPU_LOG):
+        return
+    with open(CPU_LOG, encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    terminalreporter.write_sep("=", "most controller CPU (playbooks and tools the test ran; the lab not counted)")
+    for row in sorted(rows, key=lambda r: -r["cpu"])[:10]:
+        terminalreporter.write_line("%7.1f CPU-s  %s" % (row["cpu"], row["test"]))
+    files = {}
+    for row in rows:
+        files[row["test"].split("::")[0]] = files.get(row["test"].split("::")[0], 0) + row["cpu"]
+    terminalreporter.write_line("per file: " + ", ".join("%s %.0f" % (name.rsplit("/", 1)[-1], cpu)
+                                                         for name, cpu in sorted(files.items(), key=lambda kv: -kv[1])))
+    terminalreporter.write_line("%7.1f CPU-s  in all, %d tests" % (sum(r["cpu"] for r in rows), len(rows)))
