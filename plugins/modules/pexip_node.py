@@ -255,14 +255,14 @@ EXAMPLES = r"""
     name: cn-lon-3
     hostname: cn-lon-3
     domain: example.com
-    address: 10.0.1.12
+    address: "{{ instance.private_ip_address }}"
     netmask: 255.255.255.0
-    gateway: 10.0.1.1
+    gateway: "{{ instance.private_ip_address | regex_replace('[.][0-9]+$', '.1') }}"  # the subnet's router (AWS: first address)
     system_location: London
     ssh_password: "{{ vault_node_ssh_password }}"
     bootstrap_upload:
-      address: 10.0.1.12
-      ca_path: /etc/pexip/node-ca.pem
+      address: "{{ instance.private_ip_address }}"
+      ca_path: "{{ secure_dir }}/pexip-node-ca.pem"
 
 - name: Drain a node before stopping its instance
   pexip.infinity.pexip_node:

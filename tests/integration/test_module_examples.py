@@ -37,7 +37,7 @@ RUN = uuid.uuid4().hex[:6]
 PASSPHRASE = "pass-" + uuid.uuid4().hex[:12]
 # The Conferencing Node names the examples use: removed before the run, so that a node another test file left on the
 # lab (site.yml deploys cn-lon-1 and cn-lon-2 at other addresses) cannot turn a create into a refused change.
-EXAMPLE_NODES = ("cn-lon-1", "cn-lon-2", "cn-burst-lon-1", "cn-burst-lon-2")
+EXAMPLE_NODES = ("cn-lon-1", "cn-lon-2", "cn-lon-3", "cn-burst-lon-1", "cn-burst-lon-2")
 # Configuration objects a run may create; whatever is new afterwards is deleted, in this order (the last three once the
 # primary Management Node no longer refers to them).
 CREATED = ("worker_vm", "conference", "dns_server", "ntp_server", "tls_certificate", "ca_certificate", "system_location")
@@ -232,6 +232,10 @@ SETUP_SECOND_MANAGEMENT_NODE = """
 # ---- the order ---------------------------------------------------------------------------------------------------
 
 # A module name: all its examples; (module, [indexes]): some of them; a string with a newline: the test's own tasks.
+# pexip_node's bootstrap_upload example: an instance of its own (the one above is cn-lon-1's).
+SETUP_NODE_INSTANCE_3 = SETUP_NODE_INSTANCE.replace("cn-lon-1", "cn-lon-3").replace(
+    "setup_instance", "setup_instance_3").replace("pexip_config_upload's example", "pexip_node's bootstrap_upload example")
+
 PLAN = [
     SETUP_LOCATIONS,
     "pexip_location",
@@ -246,7 +250,10 @@ PLAN = [
     ("pexip_licence", [2]),
     "pexip_conference",
     SETUP_NODE_CERTIFICATE,
-    "pexip_node",                          # ends with cn-lon-2 created and cn-lon-1 removed
+    ("pexip_node", [0, 2, 3, 4, 5, 6, 7]), # ends with cn-lon-2 created and cn-lon-1 removed
+    SETUP_NODE_INSTANCE_3,
+    ("pexip_node", [1]),                   # cn-lon-3, created and bootstrapped on its instance
+    setup_joined("cn-lon-3"),
     SETUP_NODE_INSTANCE,
     SETUP_OVERFLOW_NODES,
     ("pexip_config_upload", [0, 1]),       # cn-lon-1 again, on a real instance
@@ -300,12 +307,17 @@ def plan_steps():
     return steps
 
 
-def playbook(steps, play_vars, module_defaults):
+def playbook(steps, play_vars, module_defaults, lab_node_port=8443):
     tasks = []
     for module, index, task in steps:
         task = dict(task)
         if module:
             task["name"] = "%s example %d: %s" % (module, index + 1, task.get("name", ""))
+            # The lab's bootstrap pages listen on a port of their own (8443 on AWS); module_defaults cannot reach a
+            # suboption.
+            for args in task.values():
+                if isinstance(args, dict) and isinstance(args.get("bootstrap_upload"), dict):
+                    args["bootstrap_upload"] = dict(args["bootstrap_upload"], port=lab_node_port)
         tasks.append(task)
     return [{"name": "The modules' EXAMPLES against the lab", "hosts": "localhost", "connection": "local", "gather_facts": False,
              "vars": play_vars, "module_defaults": module_defaults, "tasks": tasks}]
@@ -457,7 +469,8 @@ def run(lab_env, tmp_path_factory):
     }
     steps = plan_steps()
     path = tmp / "examples.yml"
-    path.write_text(yaml.safe_dump(playbook(steps, play_vars(env, tmp), module_defaults), sort_keys=False, width=1000))
+    path.write_text(yaml.safe_dump(playbook(steps, play_vars(env, tmp), module_defaults, int(env["LAB_NODE_PORT"])), sort_keys=False,
+                                   width=1000))
     try:
         proc, recap = run_playbook(env, None, playbook=str(path), timeout=900, tmp=str(tmp))
         yield dict(proc=proc, recap=recap, steps=steps)
