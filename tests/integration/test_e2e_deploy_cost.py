@@ -130,16 +130,18 @@ def fleet(cost_lab, tmp_path_factory):
     with open(inventory_file, "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory(env), handle, sort_keys=False)
     control = labctl.LabControl(cost_lab["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], cost_lab["PEXIP_CA_PATH"])
+    since = control.last_ts()
     proc, recap = run_playbook(env, inventory_file, playbook="playbooks/deploy.yml")
     assert proc.returncode == 0, output(proc)
     assert set(recap) == set(NODES), output(proc)
-    counter.take()
+    first_deploy = dict(proc=proc, requests=control.requests_log(since), aws=counter.take())
 
     def measure(*args):
         since = control.last_ts()
         proc, recap = run_playbook(env, inventory_file, *args, playbook="playbooks/deploy.yml")
         return dict(proc=proc, recap=recap, requests=control.requests_log(since), aws=counter.take())
 
+    measure.first_deploy = first_deploy
     yield measure
     counter.close()
 
@@ -163,6 +165,21 @@ def assert_fleet_cost(run):
     assert len(describes) == 1, [action for action, _params in aws]
     named = {value for key, values in describes[0].items() if re.match(r"Filter\.\d+\.Value\.\d+$", key) for value in values}
     assert set(NODES) <= named, describes[0]
+
+
+def test_first_deploy_creates_and_bootstraps_each_node_once(fleet):
+    """Per new node: one launch, one create, one upload straight from it (no probe, no second write for the NAT)."""
+    first = fleet.first_deploy
+    mgmt = [e for e in first["requests"] if e["target"] == "mgmt"]
+    pages = [(e["method"], e["path"]) for e in first["requests"] if e["target"] != "mgmt"]
+    assert pages == [("POST", "/configuration/bootstrap")] * len(NODES), pages
+    node_writes = [(e["method"], e["path"]) for e in mgmt if e["method"] in WRITES and "worker_vm" in e["path"]]
+    assert node_writes == [("POST", "/api/admin/configuration/v1/worker_vm/")] * len(NODES), node_writes
+    launches = [action for action, _params in first["aws"] if action == "RunInstances"]
+    assert len(launches) == len(NODES), [action for action, _params in first["aws"]]
+    # The bootstrap document goes from the create to the instance: no temporary file, no separate upload task.
+    assert "TASK [pexip.infinity.conferencing_node : Make a private directory" not in first["proc"].stdout
+    assert "pexip_config_upload" not in first["proc"].stdout
 
 
 def test_noop_run_reads_the_fleet_once(fleet):

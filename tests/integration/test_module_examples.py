@@ -250,7 +250,7 @@ PLAN = [
     ("pexip_licence", [2]),
     "pexip_conference",
     SETUP_NODE_CERTIFICATE,
-    ("pexip_node", [0, 2, 3, 4, 5, 6, 7]), # ends with cn-lon-2 created and cn-lon-1 removed
+    ("pexip_node", [0, 2, 3, 4, 5, 6, 7]),  # ends with cn-lon-2 created and cn-lon-1 removed
     SETUP_NODE_INSTANCE_3,
     ("pexip_node", [1]),                   # cn-lon-3, created and bootstrapped on its instance
     setup_joined("cn-lon-3"),

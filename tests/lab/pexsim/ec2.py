@@ -2,11 +2,14 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The EC2 side: a watcher that polls moto, keeps the node servers in step, and runs the bursting rules."""
 
+import json
 import logging
 import os
 import threading
 import time
-from urllib.parse import urlsplit
+import urllib.error
+import urllib.request
+from urllib.parse import urlencode, urlsplit
 
 import boto3
 from botocore.config import Config
@@ -38,6 +41,19 @@ LIVE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped']
 
 
 def describe(client):
+    """The live instances by id. moto_lab answers ``/_lab/instances`` from its memory (a DescribeInstances per poll
+    cost an idle lab with 30 instances about 13 % of a core); any other EC2 endpoint is asked DescribeInstances."""
+    url = '%s/_lab/instances?%s' % (client.meta.endpoint_url.rstrip('/'), urlencode({'region': client.meta.region_name}))
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 (loopback only: make_client checked it)
+            found = json.loads(answer.read().decode('utf-8'))
+    except (urllib.error.URLError, ValueError, OSError):
+        return describe_instances(client)
+    return {inst['id']: dict(inst, launch_time=status.iso(inst['launch_time']) if inst['launch_time'] is not None else None)
+            for inst in found}
+
+
+def describe_instances(client):
     snapshot = {}
     pages = client.get_paginator('describe_instances').paginate(Filters=[{'Name': 'instance-state-name', 'Values': LIVE_STATES}])
     for page in pages:

@@ -42,7 +42,10 @@ def uploader(script, clock_step=1.0, **params):
                          retries=p["retries"], backoff=1.0, max_backoff=p["poll_interval"], sleep=sleep, clock=clock, session=session,
                          connect_window=p["wait_timeout"] if p["wait"] else None, server="the bootstrap page")
     wait_timeout = p["wait_timeout"] if p["wait"] else None
-    fail = lambda msg, **result: mod.fail_json(msg="pexip_config_upload %s: %s" % (p["address"], msg), **result)  # noqa: E731
+
+    def fail(msg, **result):
+        mod.fail_json(msg="pexip_config_upload %s: %s" % (p["address"], msg), **result)
+
     return upload.Uploader(client, fail, p["port"], wait_timeout), session
 
 
