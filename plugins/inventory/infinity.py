@@ -176,18 +176,8 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.pexip.infinity.plugins.module_utils.api import (
-    HAS_REQUESTS,
-    PexipApiError,
-    PexipClient,
-)
-from ansible_collections.pexip.infinity.plugins.module_utils.nodes import NODE_TYPE_ROLES
-
-try:
-    import boto3
-    HAS_BOTO3 = True
-except ImportError:
-    HAS_BOTO3 = False
+# The API client (with requests) and boto3 are imported when the plugin runs, not here: Ansible loads every inventory
+# plugin ansible.cfg enables at the start of every run, and most runs never use this one (~0.2 CPU-s a run).
 
 LIVE_STATES = ("pending", "running", "stopping", "stopped")
 # The only node fields the plugin keeps (in host variables and in the cache): a worker_vm also carries secrets
@@ -227,22 +217,23 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return super(InventoryModule, self).verify_file(path) and path.endswith((".pexip.yml", ".pexip.yaml"))
 
     # -- data -------------------------------------------------------------------------------
-    def _client(self):
-        if not HAS_REQUESTS:
+    def _client(self, api):
+        if not api.HAS_REQUESTS:
             raise AnsibleError("The pexip.infinity.infinity inventory plugin needs the Python library requests.")
         ca_path = os.path.expanduser(self.get_option("ca_path")) if self.get_option("ca_path") else None
-        return PexipClient(self.get_option("host"), self.get_option("username"), self.get_option("password"),
+        return api.PexipClient(self.get_option("host"), self.get_option("username"), self.get_option("password"),
                            validate_certs=self.get_option("validate_certs"), ca_path=ca_path,
                            timeout=self.get_option("timeout"))
 
     def _fetch_nodes(self):
         """Configuration + location names + status, as plain data (what the cache keeps)."""
-        client = self._client()
+        from ansible_collections.pexip.infinity.plugins.module_utils import api  # pylint: disable=import-outside-toplevel
+        client = self._client(api)
         try:
             configs = client.list("worker_vm", limit=100, **(self.get_option("filters") or {}))
             locations = dict((loc["resource_uri"], loc["name"]) for loc in client.list("system_location", limit=100))
             statuses = client.list("worker_vm", api="status", limit=100)
-        except PexipApiError as exc:
+        except api.PexipApiError as exc:
             raise AnsibleError("pexip.infinity.infinity: %s" % exc.msg)
         by_config_id = dict((s.get("configuration_id"), s) for s in statuses if s.get("configuration_id") is not None)
         by_name = dict((s.get("name"), s) for s in statuses)
@@ -256,7 +247,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _fetch_instances(self):
         """{node name: [instance summary, ...]} for instances tagged with ``ec2_tag``."""
-        if not HAS_BOTO3:
+        try:
+            import boto3  # pylint: disable=import-outside-toplevel
+        except ImportError:
             raise AnsibleError("ec2_join needs the Python library boto3.")
         tag = self.get_option("ec2_tag")
         filters = [{"Name": "tag-key", "Values": [tag]}, {"Name": "instance-state-name", "Values": list(LIVE_STATES)}]
@@ -301,6 +294,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _populate(self, data):
         strict = self.get_option("strict")
         all_group = self.inventory.add_group(self.get_option("group"))
+        from ansible_collections.pexip.infinity.plugins.module_utils.nodes import NODE_TYPE_ROLES  # pylint: disable=import-outside-toplevel
         instances = data.get("instances")
         for node in data["nodes"]:
             config, status = node["config"], node["status"] or {}

@@ -14,6 +14,7 @@ from ansible.parsing.dataloader import DataLoader
 from moto import mock_aws
 
 from ansible_collections.pexip.infinity.plugins.inventory import infinity
+from ansible_collections.pexip.infinity.plugins.module_utils import api
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 LOC = "/api/admin/configuration/v1/system_location/%d/"
@@ -73,8 +74,9 @@ DEFAULTS = {
 @pytest.fixture(autouse=True)
 def fake_client(monkeypatch):
     FakeClient.calls = []
-    monkeypatch.setattr(infinity, "PexipClient", FakeClient)
-    monkeypatch.setattr(infinity, "HAS_REQUESTS", True)
+    # The plugin imports the API client when it runs (not when Ansible loads it): patch it where it lives.
+    monkeypatch.setattr(api, "PexipClient", FakeClient)
+    monkeypatch.setattr(api, "HAS_REQUESTS", True)
 
 
 def run(tmp_path, refresh=False, cache_store=None, **options):
@@ -268,3 +270,23 @@ def test_ansible_doc_renders_the_plugin():
     doc = json.loads(proc.stdout)["pexip.infinity.infinity"]["doc"]
     assert {"host", "username", "password", "validate_certs", "ca_path", "cache", "compose", "ec2_join"} <= set(doc["options"])
     assert doc["options"]["password"]["env"] == [{"name": "PEXIP_PASSWORD"}]
+
+
+LOADED_LIBRARIES = """
+import atexit, sys
+atexit.register(lambda: sys.stderr.write("LOADED %s\\n" % sorted(m for m in ("requests", "boto3", "botocore") if m in sys.modules)))
+from ansible.cli.inventory import main
+main(["ansible-inventory", "-i", sys.argv[1], "--list"])
+"""
+
+
+def test_a_run_that_does_not_use_the_plugin_imports_neither_requests_nor_boto3(tmp_path):
+    """Ansible loads every inventory plugin ansible.cfg enables at the start of every run: loading ours (and the
+    project's ansible.cfg) must not cost the import of requests and boto3 (about 0.2 CPU-s a run)."""
+    source = tmp_path / "hosts.yml"
+    source.write_text("all:\n  hosts:\n    cn-1:\n")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".venv", "collections"))
+    proc = subprocess.run([sys.executable, "-c", LOADED_LIBRARIES, str(source)], env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert proc.returncode == 0 and "cn-1" in proc.stdout, proc.stderr
+    assert "LOADED []" in proc.stderr, proc.stderr
