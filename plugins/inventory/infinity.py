@@ -222,8 +222,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleError("The pexip.infinity.infinity inventory plugin needs the Python library requests.")
         ca_path = os.path.expanduser(self.get_option("ca_path")) if self.get_option("ca_path") else None
         return api.PexipClient(self.get_option("host"), self.get_option("username"), self.get_option("password"),
-                           validate_certs=self.get_option("validate_certs"), ca_path=ca_path,
-                           timeout=self.get_option("timeout"))
+                               validate_certs=self.get_option("validate_certs"), ca_path=ca_path,
+                               timeout=self.get_option("timeout"))
 
     def _fetch_nodes(self):
         """Configuration + location names + status, as plain data (what the cache keeps)."""

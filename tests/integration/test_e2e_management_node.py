@@ -1,9 +1,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Management Node from nothing, against the lab (moto + the simulator's SSH first boot, pexsim/sshboot.py).
 
-- site.yml on an inventory with a Management Node at a fixed private address (subnet B) and one Conferencing Node:
-  the instance is launched, the first boot runs over SSH, the platform is configured through the NEW node's API
-  (with the web credentials the wizard set), the Conferencing Node deploys; the second run changes nothing.
+- site.yml from nothing, through the NEW node's API with the credentials its wizard set, and its second and --check
+  runs: test_e2e_platform.py (`make demo`'s inventory installs its Management Node, mgr-lab, from nothing).
+- management_node.yml --check on nothing says what it would launch, and launches nothing.
 - The first-boot module alone, each on its own instance: wrong key, NTP unreachable, an unexpected prompt and a
   wizard timeout fail with a clear message, and the run after fixing the cause converges.
 - The full -vvv output of a first-boot run holds neither password.
@@ -52,12 +52,6 @@ def next_address(env):
 
 def control(env):
     return labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
-
-
-def api_get(env, host, username, password, path):
-    session = requests.Session()
-    session.trust_env = False
-    return session.get("https://%s/api/admin/%s" % (host, path), auth=(username, password), verify=env["PEXIP_CA_PATH"], timeout=10)
 
 
 def launch(env, address, key_name=None):
@@ -201,77 +195,6 @@ def run_site(env, inventory_file, *args, playbook="site.yml"):
     proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env), capture_output=True, text=True, timeout=900, check=False)
     recap = {m.group(1): dict(ok=int(m.group(2)), changed=int(m.group(3)), failed=int(m.group(5))) for m in RECAP.finditer(proc.stdout)}
     return proc, recap
-
-
-@pytest.fixture(scope="module")
-def site(lab_env, tmp_path_factory):
-    env = dict(lab_env)
-    tmp = tmp_path_factory.mktemp("e2e-mgr")
-    address = next_address(env)
-    inventory_file = str(tmp / "inventory.yml")
-    with open(inventory_file, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(site_inventory(env, address, tmp), handle, sort_keys=False)
-    proc, recap = run_site(env, inventory_file)
-    yield dict(env=env, address=address, inventory=inventory_file, proc=proc, recap=recap, host="%s:%s" % (address, env["LAB_MGMT_PORT"]))
-    ec2 = labenv.ec2_client(env)
-    ids = [i["InstanceId"] for r in ec2.describe_instances(Filters=[
-        {"Name": "tag:Name", "Values": ["e2e-mgr-%s" % SUFFIX, "e2e-mgr-cn-%s" % SUFFIX]},
-        {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}])["Reservations"] for i in r["Instances"]]
-    terminate(env, ids)
-    session = requests.Session()
-    session.trust_env = False
-    base = "https://%s/api/admin/configuration/v1/" % env["PEXIP_HOST"]
-    auth, verify = (env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"]), env["PEXIP_CA_PATH"]
-    for node in session.get(base + "worker_vm/", params={"name": "e2e-mgr-cn-%s" % SUFFIX}, auth=auth, verify=verify, timeout=10).json()["objects"]:
-        session.delete(base + "worker_vm/%d/" % node["id"], auth=auth, verify=verify, timeout=10)
-    for loc in session.get(base + "system_location/", params={"name": "E2E mgr %s" % SUFFIX}, auth=auth, verify=verify, timeout=10).json()["objects"]:
-        session.delete(base + "system_location/%d/" % loc["id"], auth=auth, verify=verify, timeout=10)
-
-
-def test_site_from_nothing(site):
-    proc, recap = site["proc"], site["recap"]
-    assert proc.returncode == 0, output(proc)
-    assert recap["e2e-mgr-%s" % SUFFIX]["changed"] > 0 and recap["e2e-mgr-cn-%s" % SUFFIX]["changed"] > 0, recap
-    assert "SSH into the Management Node, set the administrator password and complete the installation wizard" in proc.stdout
-
-
-def test_management_node_instance_and_wizard(site):
-    env, address = site["env"], site["address"]
-    summary = labenv.instance_summary(env, name="e2e-mgr-%s" % SUFFIX)
-    assert summary["private_ip"] == address and summary["instance_type"] == "m5.xlarge" and summary["tenancy"] == "dedicated"
-    assert summary["public_ip"] is None
-    node = control(env).management_node(address)
-    assert node["state"] == "installed" and node["web_username"] == WEB_USER, node
-    assert node["answers"]["hostname"] == "mgr-" + SUFFIX and node["answers"]["ntp_servers"] == ["127.0.0.123", "127.0.0.124", "127.0.0.125"]
-    assert node["answers"]["ip_address"] == address and node["answers"]["gateway"] == "127.20.2.1"
-
-
-def test_new_api_takes_only_the_wizards_credentials(site):
-    env = site["env"]
-    assert api_get(env, site["host"], WEB_USER, WEB_PASSWORD, "configuration/v1/ntp_server/").status_code == 200
-    assert api_get(env, site["host"], env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"], "configuration/v1/ntp_server/").status_code == 401
-
-
-def test_platform_configured_and_node_deployed_through_the_new_node(site):
-    env = site["env"]
-    ntp = {o["address"] for o in api_get(env, site["host"], WEB_USER, WEB_PASSWORD, "configuration/v1/ntp_server/?limit=0").json()["objects"]}
-    dns = {o["address"] for o in api_get(env, site["host"], WEB_USER, WEB_PASSWORD, "configuration/v1/dns_server/?limit=0").json()["objects"]}
-    assert {"127.0.0.123", "127.0.0.124", "127.0.0.125"} <= ntp and "127.0.0.53" in dns
-    status = api_get(env, site["host"], WEB_USER, WEB_PASSWORD, "status/v1/worker_vm/?name=e2e-mgr-cn-%s" % SUFFIX).json()["objects"]
-    assert status and status[0]["sync_status"] == "SYNCED" and status[0]["system_location"] == "E2E mgr %s" % SUFFIX
-
-
-def test_second_site_run_changes_nothing(site):
-    proc, recap = run_site(site["env"], site["inventory"])
-    assert proc.returncode == 0, output(proc)
-    assert {host: r["changed"] for host, r in recap.items()} == {host: 0 for host in recap}, output(proc)
-    assert len(recap) == 2
-
-
-def test_check_mode_on_the_installed_node_changes_nothing(site):
-    proc, recap = run_site(site["env"], site["inventory"], "--check", playbook="playbooks/management_node.yml")
-    assert proc.returncode == 0, output(proc)
-    assert recap == {"e2e-mgr-%s" % SUFFIX: dict(ok=recap["e2e-mgr-%s" % SUFFIX]["ok"], changed=0, failed=0)}, output(proc)
 
 
 def test_check_mode_on_nothing_says_what_it_would_do(lab_env, tmp_path):

@@ -1,10 +1,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """End to end: `make demo` (site.yml with the lab's own inventory) leaves a platform that can take calls.
 
-Checked through the API: an active licence, the Management Node and every Conferencing Node on a certificate signed by
-the lab's operator CA, the Management Node's own DNS/NTP servers, one VMR with its alias, the bursting nodes tagged with
-the Management Node's hostname; then a second run changes nothing and a --check run writes nothing. Separately, no
-private key, passphrase, entitlement ID or SNMP password appears in -vvv output.
+The Management Node starts from nothing: site.yml launches ``mgr-lab`` (m5.xlarge, dedicated, no public address),
+runs its installation wizard over SSH (the simulator's first boot, pexsim/sshboot.py) and configures the platform
+through the NEW node's API, with the web administration password its wizard set (LAB_MANAGER_PASSWORD, not the lab's
+PEXIP_PASSWORD). Checked through the API: an active licence, the Management Node and every Conferencing Node on a
+certificate signed by the lab's operator CA, the Management Node's own DNS/NTP servers, one VMR with its alias, the
+bursting nodes tagged with the Management Node's hostname; then a second run changes nothing and a --check run writes
+nothing. Separately, no private key, passphrase, entitlement ID or SNMP password appears in -vvv output.
 
 The tests run in file order and share the demo run (module-scoped fixture).
 """
@@ -13,6 +16,8 @@ import os
 import uuid
 
 import pytest
+import requests
+import yaml
 
 import labcerts
 import labctl
@@ -24,20 +29,60 @@ pytestmark = pytest.mark.xdist_group("test_e2e_platform")
 
 CA_NAME = "Pexip lab operator CA"
 DOMAIN = "lab.example.com"
+MANAGER = "mgr-lab"  # the inventory's management_node host
 
 
 @pytest.fixture(scope="module")
 def demo(lab_env):
     """site.yml with the lab's inventory, twice; the second run's recap and the request-log mark before a --check run."""
     inventory = os.path.join(lab_env["LAB_DIR"], "inventory.yml")
-    first, _recap = run_playbook(lab_env, inventory, timeout=1200)
+    first, first_recap = run_playbook(lab_env, inventory, timeout=1200)
     assert first.returncode == 0, output(first)
     second, recap = run_playbook(lab_env, inventory, timeout=1200)
-    return dict(env=lab_env, api=Api(lab_env), inventory=inventory, second=second, recap=changed(recap))
+    with open(inventory, encoding="utf-8") as handle:
+        manager = yaml.safe_load(handle)["all"]["children"]["pexip_platform"]["children"]["management_node"]["hosts"][MANAGER]
+    return dict(env=lab_env, api=Api(lab_env), inventory=inventory, first=first, first_recap=changed(first_recap), second=second,
+                recap=changed(recap), manager_address=manager["pexip_manager_private_ip"])
+
+
+def new_node_get(demo, path, username, password):
+    """GET on the API of the Management Node site.yml installed (not the lab's own, PEXIP_HOST)."""
+    session = requests.Session()
+    session.trust_env = False
+    return session.get("https://%s:%s/api/admin/%s" % (demo["manager_address"], demo["env"]["LAB_MGMT_PORT"], path),
+                       auth=(username, password), verify=demo["env"]["PEXIP_CA_PATH"], timeout=10)
 
 
 def inventory_nodes(api):
     return [w for w in api.get("configuration/v1/worker_vm/") if w["name"].startswith("cn-") and w["domain"] == DOMAIN]
+
+
+def test_site_installs_the_management_node_from_nothing(demo):
+    assert demo["first_recap"][MANAGER] > 0, demo["first_recap"]
+    assert "SSH into the Management Node, set the administrator password and complete the installation wizard" in demo["first"].stdout
+    env, address = demo["env"], demo["manager_address"]
+    summary = labenv.instance_summary(env, name=MANAGER)
+    assert (summary["private_ip"], summary["instance_type"], summary["tenancy"], summary["public_ip"]) == (address, "m5.xlarge", "dedicated", None)
+    node = labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"]).management_node(address)
+    assert node["state"] == "installed" and node["web_username"] == "admin", node
+    answers = node["answers"]
+    assert (answers["hostname"], answers["domain"], answers["ip_address"], answers["gateway"]) == (MANAGER, DOMAIN, address, "127.20.1.1")
+    assert answers["ntp_servers"] == ["127.0.0.123", "127.0.0.124", "127.0.0.125"] and answers["dns_servers"] == ["127.0.0.53"]
+
+
+def test_new_management_node_takes_only_its_wizards_credentials(demo):
+    env = demo["env"]
+    assert new_node_get(demo, "configuration/v1/ntp_server/", "admin", env["LAB_MANAGER_PASSWORD"]).status_code == 200
+    assert new_node_get(demo, "configuration/v1/ntp_server/", env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"]).status_code == 401
+
+
+def test_platform_configured_and_nodes_synced_through_the_new_management_node(demo):
+    password = demo["env"]["LAB_MANAGER_PASSWORD"]
+    ntp = {o["address"] for o in new_node_get(demo, "configuration/v1/ntp_server/?limit=0", "admin", password).json()["objects"]}
+    dns = {o["address"] for o in new_node_get(demo, "configuration/v1/dns_server/?limit=0", "admin", password).json()["objects"]}
+    assert {"127.0.0.123", "127.0.0.124", "127.0.0.125"} <= ntp and "127.0.0.53" in dns
+    status = new_node_get(demo, "status/v1/worker_vm/?name=cn-lon-1", "admin", password).json()["objects"]
+    assert status and status[0]["sync_status"] == "SYNCED" and status[0]["system_location"] == "London"
 
 
 def test_licence_active(demo):

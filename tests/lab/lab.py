@@ -47,6 +47,7 @@ NODES = [
 ENV_KEYS = [
     "PEXIP_HOST", "PEXIP_USERNAME", "PEXIP_PASSWORD", "PEXIP_CA_PATH", "PEXIP_VALIDATE_CERTS", "PEXIP_NODE_SSH_PASSWORD",
     "LAB_CONTROL_URL", "LAB_NODE_PORT", "LAB_DIR", "LAB_MGMT_PORT", "LAB_SSH_PORT", "PEXIP_MANAGER_OS_PASSWORD",
+    "LAB_MANAGER_PASSWORD",
     "AWS_URL", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION",
     "LAB_VPC_ID", "LAB_SUBNET_A", "LAB_SUBNET_B", "LAB_KEY_NAME", "LAB_KEY_FILE", "LAB_CERT_DIR", "PEXIP_LICENCE_ENTITLEMENT",
 ]
@@ -244,6 +245,9 @@ class Lab:
             "LAB_MGMT_PORT": str(mgmt_port),
             "LAB_SSH_PORT": str(ssh_port),
             "PEXIP_MANAGER_OS_PASSWORD": secrets.token_urlsafe(12),
+            # The web administration password the installation wizard gives mgr-lab, the Management Node that
+            # site.yml installs: not PEXIP_PASSWORD, so that a run shows it talks to the new node with its own.
+            "LAB_MANAGER_PASSWORD": secrets.token_urlsafe(12),
             "AWS_URL": aws_url,
             "AWS_ENDPOINT_URL": aws_url,
             "AWS_ACCESS_KEY_ID": "testing",
