@@ -275,7 +275,7 @@ def test_bootstrap_upload_failure_says_the_node_exists_and_what_to_do(fake, answ
     (dict(address="10.0.1.10", port=70000), {}, "bootstrap_upload: port 70000 is not a TCP port"),
     (dict(address=" "), {}, "bootstrap_upload: address must not be empty"),
     (dict(address="10.0.1.10", ca_path="/no/such/ca.pem"), {}, "bootstrap_upload: ca_path /no/such/ca.pem is not a file"),
-    (dict(address="10.0.1.10", wait_timeout=0), {}, "bootstrap_upload: wait_timeout must be a positive number"),
+    (dict(address="10.0.1.10", wait_timeout=0), {}, "bootstrap_upload: wait_timeout must be at least 1 second, got 0"),
     (dict(address="10.0.1.10"), dict(config_dest="/tmp/x.xml"), "mutually exclusive: bootstrap_upload|config_dest"),
 ])
 def test_bootstrap_upload_options_are_checked_before_any_request(fake, upload, extra, fragment):
