@@ -43,7 +43,8 @@ LIVE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped']
 def describe(client):
     """The live instances by id. moto_lab answers ``/_lab/instances`` from its memory (a DescribeInstances per poll
     cost an idle lab with 30 instances about 13 % of a core); any other EC2 endpoint is asked DescribeInstances."""
-    url = '%s/_lab/instances?%s' % (client.meta.endpoint_url.rstrip('/'), urlencode({'region': client.meta.region_name}))
+    query = urlencode({'region': client.meta.region_name, 'state': LIVE_STATES}, doseq=True)
+    url = '%s/_lab/instances?%s' % (client.meta.endpoint_url.rstrip('/'), query)
     try:
         with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 (loopback only: make_client checked it)
             found = json.loads(answer.read().decode('utf-8'))
