@@ -206,6 +206,8 @@ class MgmtApp:
             ('/_lab/faults', 'DELETE'): self._lab_clear_faults,
             ('/_lab/requests', 'GET'): self._lab_requests,
             ('/_lab/requests', 'DELETE'): self._lab_clear_requests,
+            # The ts of the last request so far: GET /_lab/requests?since=<it> then lists the requests made after it.
+            ('/_lab/requests/mark', 'GET'): lambda r: Response.json(200, {'since': self.sim.request_mark()}),
             ('/_lab/fields', 'GET'): lambda r: Response.json(200, list(self.sim.fields_named)),
             ('/_lab/timing', 'GET'): lambda r: Response.json(200, dict(self.sim.timing)),
             ('/_lab/timing', 'POST'): self._lab_timing,
@@ -232,7 +234,7 @@ class MgmtApp:
 
     def _lab_index(self, _request):
         return Response.json(200, {
-            'endpoints': ['/_lab/calls', '/_lab/faults', '/_lab/requests', '/_lab/fields', '/_lab/timing', '/_lab/reset', '/_lab/nodes', '/_lab/events',
+            'endpoints': ['/_lab/calls', '/_lab/faults', '/_lab/requests', '/_lab/requests/mark', '/_lab/fields', '/_lab/timing', '/_lab/reset', '/_lab/nodes', '/_lab/events',
                           '/_lab/poll', '/_lab/firstboot'],
             'timing': dict(self.sim.timing),
             'mgmt_hostname': self.sim.mgmt_hostname,

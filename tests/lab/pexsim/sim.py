@@ -535,6 +535,10 @@ class Simulator:
                 # Kept apart from the request log, which tests clear: the schema conformance check reads every field named.
                 self.fields_named.append(entry)
 
+    def request_mark(self):
+        with self.lock:
+            return self._last_ts
+
     def request_log(self, since=None):
         with self.lock:
             return [entry for entry in self.requests if since is None or entry['ts'] > since]
