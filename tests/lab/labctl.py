@@ -72,9 +72,8 @@ class LabControl:
         return [entry for entry in entries if target is None or entry['target'] == target]
 
     def last_ts(self):
-        """The ``ts`` of the newest log entry (0 when empty): pass it as ``since`` to see only later requests."""
-        entries = self.requests_log()
-        return entries[-1]['ts'] if entries else 0
+        """The ``ts`` of the last request so far (0 before any): pass it as ``since`` to see only later requests."""
+        return self._call('GET', '/_lab/requests/mark')['since']
 
     def writes(self, since=None):
         """Management API requests that could change state (anything but GET/HEAD)."""

@@ -106,10 +106,14 @@ def test_request_log(api, lab):
     assert all(isinstance(entry['ts'], float) for entry in log)
     since = log[1]['ts']
     assert [e['status'] for e in lab.requests_log(since=since)] == [401]
+    mark = lab.last_ts()  # GET /_lab/requests/mark: the last request's ts, without reading the log
+    assert mark == log[-1]['ts'] and lab.requests_log(since=mark) == []
+    api.get('system_location/?name=y')
+    assert [e['path'] for e in lab.requests_log(since=mark)] == [CFG + 'system_location/?name=y']
     assert [e['method'] for e in lab.writes()] == ['POST']
     lab.timing()  # control API calls are not logged
-    assert len(lab.requests_log()) == 3
-    assert lab.clear_log() == 3
+    assert len(lab.requests_log()) == 4
+    assert lab.clear_log() == 4
     assert lab.requests_log() == []
 
 
