@@ -234,8 +234,8 @@ class MgmtApp:
 
     def _lab_index(self, _request):
         return Response.json(200, {
-            'endpoints': ['/_lab/calls', '/_lab/faults', '/_lab/requests', '/_lab/requests/mark', '/_lab/fields', '/_lab/timing', '/_lab/reset', '/_lab/nodes', '/_lab/events',
-                          '/_lab/poll', '/_lab/firstboot'],
+            'endpoints': ['/_lab/calls', '/_lab/faults', '/_lab/requests', '/_lab/requests/mark', '/_lab/fields', '/_lab/timing',
+                          '/_lab/reset', '/_lab/nodes', '/_lab/events', '/_lab/poll', '/_lab/firstboot'],
             'timing': dict(self.sim.timing),
             'mgmt_hostname': self.sim.mgmt_hostname,
             'ec2': self.watcher is not None,
