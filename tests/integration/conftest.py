@@ -11,6 +11,7 @@
 import json
 import os
 import resource
+import time
 
 import pytest
 from xdist.scheduler import LoadScopeScheduling
@@ -84,11 +85,12 @@ def pytest_sessionstart(session):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):  # pylint: disable=unused-argument
-    before = _children_cpu()
+    before, start = _children_cpu(), time.time()
     yield
     os.makedirs(os.path.dirname(CPU_LOG), exist_ok=True)
     with open(CPU_LOG, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps({"test": item.nodeid, "cpu": round(_children_cpu() - before, 2)}) + "\n")
+        handle.write(json.dumps({"test": item.nodeid, "cpu": round(_children_cpu() - before, 2), "start": round(start, 1),
+                                 "end": round(time.time(), 1), "worker": os.environ.get("PYTEST_XDIST_WORKER", "")}) + "\n")
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -105,3 +107,9 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line("per file: " + ", ".join("%s %.0f" % (name.rsplit("/", 1)[-1], cpu)
                                                          for name, cpu in sorted(files.items(), key=lambda kv: -kv[1])))
     terminalreporter.write_line("%7.1f CPU-s  in all, %d tests" % (sum(r["cpu"] for r in rows), len(rows)))
+    # A worker that ends long before the last one left a core idle at the end of the run (see the WEIGHTS above).
+    begin, ends = min(r["start"] for r in rows), {}
+    for row in rows:
+        ends[row["worker"]] = max(ends.get(row["worker"], 0), row["end"])
+    terminalreporter.write_line("workers done after: " + ", ".join("%s %.0f s" % (worker or "main", end - begin)
+                                                                  for worker, end in sorted(ends.items())))
