@@ -111,5 +111,5 @@ def pytest_terminal_summary(terminalreporter):
     begin, ends = min(r["start"] for r in rows), {}
     for row in rows:
         ends[row["worker"]] = max(ends.get(row["worker"], 0), row["end"])
-    terminalreporter.write_line("workers done after: " + ", ".join("%s %.0f s" % (worker or "main", end - begin)
-                                                                  for worker, end in sorted(ends.items())))
+    done = ["%s %.0f s" % (worker or "main", end - begin) for worker, end in sorted(ends.items())]
+    terminalreporter.write_line("workers done after: " + ", ".join(done))
