@@ -99,9 +99,12 @@ class Lab:
 
     def __init__(self, env):
         self.env = env
+        import labctl  # pylint: disable=import-outside-toplevel
         import labenv  # pylint: disable=import-outside-toplevel
 
         self.ec2 = labenv.ec2_client(env)
+        # The request log is read through the lab's own client, as in every other test file.
+        self.lab_control = labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
         self.api = requests.Session()
         self.api.trust_env = False
         self.api.auth = (env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"])
@@ -130,15 +133,10 @@ class Lab:
         self.api.delete(self.control + "/calls", params={"address": address}, timeout=10)
 
     def requests_log(self, since=None):
-        r = self.api.get(self.control + "/requests", params={"since": since} if since else None, timeout=30)
-        r.raise_for_status()
-        return r.json()
+        return self.lab_control.requests_log(since)
 
     def last_ts(self):
-        """The ts of the last request so far (GET /_lab/requests/mark), without reading the whole log."""
-        r = self.api.get(self.control + "/requests/mark", timeout=30)
-        r.raise_for_status()
-        return r.json()["since"]
+        return self.lab_control.last_ts()
 
     # moto
     def instance(self, name):

@@ -307,30 +307,24 @@ def run(env, inventory_file, playbook, *extra, timeout=600):
 
 class Lab:
     def __init__(self, env):
+        import labctl  # pylint: disable=import-outside-toplevel
         import labenv  # pylint: disable=import-outside-toplevel
 
         self.env = env
         self.ec2 = labenv.ec2_client(env)
+        # The request log and the faults go through the lab's own client, as in every other test file.
+        self.lab_control = labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
         self.api = requests.Session()
         self.api.trust_env = False
         self.api.verify = env["PEXIP_CA_PATH"]
         self.api.auth = (env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"])
         self.mgmt = "https://%s/api/admin/" % env["PEXIP_HOST"]
-        self.control = env["LAB_CONTROL_URL"].rstrip("/")
-
-    def log(self, since=None):
-        response = self.api.get(self.control + "/requests", params={"since": since} if since else None, timeout=30)
-        response.raise_for_status()
-        return response.json()
 
     def last_ts(self):
-        """The ts of the last request so far (GET /_lab/requests/mark), without reading the whole log."""
-        response = self.api.get(self.control + "/requests/mark", timeout=30)
-        response.raise_for_status()
-        return response.json()["since"]
+        return self.lab_control.last_ts()
 
     def writes(self, since):
-        return [e for e in self.log(since) if e["method"] in WRITES and e["target"] == "mgmt"]
+        return [e for e in self.lab_control.requests_log(since, target="mgmt") if e["method"] in WRITES]
 
     def instance_ids(self):
         reservations = self.ec2.describe_instances()["Reservations"]
@@ -568,9 +562,7 @@ def test_deploy_refuses_bad_node_before_any_instance_is_launched(lab, tmp_path, 
 def test_node_creation_failure_says_what_to_fix(lab, tmp_path):
     """The node-creation task once ran with no_log: its failure read "the output has been hidden due to no_log".
     Here the Management Node refuses the new node (an injected 400 naming the field); the run shows why."""
-    import labctl  # pylint: disable=import-outside-toplevel
-
-    control = labctl.LabControl(lab.env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], lab.env["PEXIP_CA_PATH"])
+    control = lab.lab_control
     inventory_file = write_inventory(tmp_path, deploy_inventory(lab.env, {"nolog": {"pexip_node_public_ip": "none"}}))
     name = "reldep%s-nolog" % SUFFIX
     reason = "Hostname reldep-nolog is already used by another node"
