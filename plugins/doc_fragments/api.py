@@ -53,8 +53,6 @@ options:
         with jittered exponential backoff (a 429's C(Retry-After) is honoured).
     type: int
     default: 5
-requirements:
-  - requests
 notes:
   - All requests go to C(https://<host>/api/admin/); the Management Node is easily loaded,
     so the modules look objects up by filter instead of listing everything.

@@ -35,7 +35,6 @@ extends_documentation_fragment:
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
 requirements:
-  - requests
   - boto3 (only with O(ec2_join))
 options:
   plugin:
@@ -176,7 +175,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
 
-# The API client (with requests) and boto3 are imported when the plugin runs, not here: Ansible loads every inventory
+# The API client and boto3 are imported when the plugin runs, not here: Ansible loads every inventory
 # plugin ansible.cfg enables at the start of every run, and most runs never use this one (~0.2 CPU-s a run).
 
 LIVE_STATES = ("pending", "running", "stopping", "stopped")
@@ -218,8 +217,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     # -- data -------------------------------------------------------------------------------
     def _client(self, api):
-        if not api.HAS_REQUESTS:
-            raise AnsibleError("The pexip.infinity.infinity inventory plugin needs the Python library requests.")
         ca_path = os.path.expanduser(self.get_option("ca_path")) if self.get_option("ca_path") else None
         return api.PexipClient(self.get_option("host"), self.get_option("username"), self.get_option("password"),
                                validate_certs=self.get_option("validate_certs"), ca_path=ca_path,

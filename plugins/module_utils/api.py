@@ -11,17 +11,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import http.client
+import json as jsonlib
+import os
 import random
 import re
+import select
+import ssl
 import time
-
-try:
-    import requests
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - reported by the module
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = exc
+from urllib.parse import urlencode, urlsplit
 
 API_ROOT = "/api/admin"
 RETRY_STATUS = (429, 502, 503, 504)
@@ -71,6 +70,147 @@ class PexipResponseError(PexipApiError):
 ERROR_CLASSES = {400: PexipValidationError, 404: PexipNotFoundError}
 
 
+# -- HTTP transport ----------------------------------------------------------------------------
+# The standard library's http.client, not requests: importing requests cost every module run about 60 ms of CPU, a
+# third of a short run (docs/bench.md). What the collection used of requests is below: keep-alive, TLS verification
+# against ca_path or the system's CAs, basic auth, and the HTTPS_PROXY / NO_PROXY variables.
+class TransportError(Exception):
+    """No HTTP answer. ``sent``: the request had gone out whole, so the server may have acted on it."""
+
+    def __init__(self, msg, sent=False, tls=False):
+        super(TransportError, self).__init__(msg)
+        self.sent = sent
+        self.tls = tls
+
+
+class Response(object):
+    """An HTTP answer, read whole: ``status_code``, ``reason``, ``headers`` (case-insensitive), ``text``, ``json()``."""
+
+    def __init__(self, status_code, content=b"", headers=None, reason="", url=None):
+        self.status_code = status_code
+        self.content = content
+        if not isinstance(headers, http.client.HTTPMessage):
+            message = http.client.HTTPMessage()
+            for key, value in (headers or {}).items():
+                message[key] = value
+            headers = message
+        self.headers = headers
+        self.reason = reason
+        self.url = url
+
+    @property
+    def text(self):
+        charset = re.search(r"charset=[\"']?([\w.:-]+)", self.headers.get("Content-Type") or "")
+        try:
+            return self.content.decode(charset.group(1) if charset else "utf-8", "replace")
+        except LookupError:  # a charset Python does not know
+            return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        """The body as JSON; ValueError if it is not."""
+        return jsonlib.loads(self.text)
+
+
+def tls_context(verify):
+    """``verify``: True (the system's CAs), False (no verification) or the path of a PEM file of CAs."""
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if verify is True:
+        return ssl.create_default_context()
+    try:
+        return ssl.create_default_context(cafile=verify)
+    except (OSError, ssl.SSLError) as exc:
+        raise PexipTLSError("ca_path '%s' is not a readable PEM file of CA certificates (%s): give the file of the CA "
+                            "that signed the server's certificate." % (verify, exc))
+
+
+def proxy_for(parts):
+    """``(host, port, headers)`` of the proxy for this URL (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, as requests read them)."""
+    if not any(name.lower() in ("https_proxy", "http_proxy", "all_proxy") for name in os.environ):
+        return None
+    import urllib.request  # pylint: disable=import-outside-toplevel  # only with a proxy set: a few ms per run
+
+    proxy = urllib.request.getproxies_environment().get(parts.scheme) or urllib.request.getproxies_environment().get("all")
+    if not proxy or urllib.request.proxy_bypass_environment(parts.hostname or ""):
+        return None
+    proxy = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+    headers = {}
+    if proxy.username:
+        credentials = "%s:%s" % (proxy.username, proxy.password or "")
+        headers["Proxy-Authorization"] = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
+    return proxy.hostname, proxy.port or 8080, headers
+
+
+def dropped(sock):
+    """Whether a kept-alive connection was closed by the server (an idle one is never readable)."""
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+class HttpSession(object):
+    """Keep-alive connections, one per server, with the interface PexipClient uses: ``request(...)`` -> Response."""
+
+    def __init__(self):
+        self.auth = None
+        self.verify = True
+        self.headers = {}
+        self._connections = {}
+
+    def request(self, method, url, timeout=None, verify=True, params=None, json=None, data=None, headers=None):  # pylint: disable=redefined-outer-name
+        parts = urlsplit(url)
+        target = (parts.path or "/") + "?" + "&".join(q for q in (parts.query, urlencode(params or {})) if q)
+        target = target.rstrip("?")
+        send = dict(self.headers)
+        if self.auth:
+            send["Authorization"] = "Basic " + base64.b64encode(("%s:%s" % self.auth).encode("utf-8")).decode("ascii")
+        body = data.encode("utf-8") if isinstance(data, str) else data
+        if json is not None:
+            body = jsonlib.dumps(json).encode("utf-8")
+            send["Content-Type"] = "application/json"
+        send.update(headers or {})
+        conn, proxied = self._connection(parts, timeout, verify)
+        sent = False
+        try:
+            conn.request(method, url if proxied else target, body=body, headers=send)
+            sent = True
+            answer = conn.getresponse()
+            content = answer.read()
+        except ssl.SSLCertVerificationError as exc:
+            conn.close()
+            raise TransportError(str(exc), tls=True)
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise TransportError(str(exc) or type(exc).__name__, sent=sent)
+        return Response(answer.status, content, answer.headers, answer.reason, url)
+
+    def _connection(self, parts, timeout, verify):
+        """The kept-alive connection to this server (a new one after the server closed it), and whether via a proxy."""
+        key = (parts.scheme, parts.netloc, verify)
+        conn, proxied = self._connections.get(key, (None, False))
+        if conn is not None and conn.sock is not None and dropped(conn.sock):
+            conn.close()  # http.client opens it again on the next request
+        if conn is None:
+            proxy = proxy_for(parts)
+            host, port = (proxy[0], proxy[1]) if proxy else (parts.hostname, parts.port)
+            if parts.scheme == "https":
+                conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=tls_context(verify))
+                if proxy:
+                    conn.set_tunnel(parts.hostname, parts.port or 443, headers=proxy[2])
+            else:
+                conn = http.client.HTTPConnection(host, port, timeout=timeout)
+            proxied = bool(proxy) and parts.scheme != "https"  # plain HTTP through a proxy: absolute URLs
+            self._connections[key] = (conn, proxied)
+        conn.timeout = timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        return conn, proxied
+
+
 def transient(exc):
     """Whether a failed write may be tried again (after a lookup, unless the server refused it: 429)."""
     return isinstance(exc, (PexipConnectionError, PexipBusyError))
@@ -112,7 +252,7 @@ def field_errors_text(errors):
 
 
 class PexipClient(object):
-    """One ``requests`` session against one HTTPS server (by default a Management Node's REST API).
+    """One keep-alive HTTP session against one HTTPS server (by default a Management Node's REST API).
 
     Idempotent verbs are retried on 429/502/503/504 and connection errors with jittered backoff (``retries`` times,
     or, with ``connect_window``, connection errors for that many seconds: a booting instance). A POST is never blindly
@@ -132,7 +272,7 @@ class PexipClient(object):
         self.clock = clock
         self.connect_window = connect_window
         self.server = server
-        self.session = session or requests.Session()
+        self.session = session or HttpSession()
         if username is not None:
             self.session.auth = (username, password)
         self.session.verify = (ca_path or True) if validate_certs else False
@@ -153,18 +293,17 @@ class PexipClient(object):
     def _send(self, method, url, **kwargs):
         self.requests_made += 1
         try:
-            # verify passed explicitly: requests lets REQUESTS_CA_BUNDLE override session.verify (psf/requests#3829).
             return self.session.request(method, url, timeout=self.timeout, verify=self.session.verify, **kwargs)
-        except requests.exceptions.SSLError as exc:
-            raise PexipTLSError(
-                "The TLS certificate of %s could not be verified (%s). Give the CA that signed it with ca_path "
-                "(PEXIP_CA_PATH), or, for a new node with its self-signed certificate, set validate_certs: false." % (self.base, exc))
-        except requests.exceptions.RequestException as exc:
-            sent = isinstance(exc, (requests.exceptions.ReadTimeout, requests.exceptions.ChunkedEncodingError))
-            if sent and method not in IDEMPOTENT_METHODS:
+        except TransportError as exc:
+            if exc.tls:
+                raise PexipTLSError(
+                    "The TLS certificate of %s could not be verified (%s). Give the CA that signed it with ca_path "
+                    "(PEXIP_CA_PATH), or, for a new node with its self-signed certificate, set validate_certs: false." % (self.base, exc))
+            if exc.sent and method not in IDEMPOTENT_METHODS:
                 self.maybe_sent = True
             path = url[len(self.base):] if url.startswith(self.base) else url
-            raise PexipConnectionError("%s %s failed: cannot reach %s at %s (%s)." % (method, path, self.server, self.base, exc), sent=sent)
+            raise PexipConnectionError("%s %s failed: cannot reach %s at %s (%s)." % (method, path, self.server, self.base, exc),
+                                       sent=exc.sent)
 
     def url(self, path):
         return path if path.startswith("http") else self.base + path

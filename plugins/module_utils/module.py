@@ -6,11 +6,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
     PexipApiError,
     PexipClient,
 )
@@ -36,8 +34,6 @@ class PexipModule(AnsibleModule):
         spec.update(argument_spec or {})
         kwargs.setdefault("supports_check_mode", True)
         super(PexipModule, self).__init__(argument_spec=spec, **kwargs)
-        if not HAS_REQUESTS:
-            self.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
         self.label = label or self._name
         self._client = None
 

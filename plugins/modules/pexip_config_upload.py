@@ -101,8 +101,6 @@ options:
     description:
       - Seconds to keep trying while the instance cannot be reached, with O(wait=true).
     default: 300
-requirements:
-  - requests
 seealso:
   - module: pexip.infinity.pexip_node
   - module: pexip.infinity.pexip_node_info

@@ -180,7 +180,6 @@ options:
     default: 900
 requirements:
   - paramiko
-  - requests
 notes:
   - Runs on the controller, which must reach the instance's SSH port (the security group's SSH rule from the
     management station) and the API.

@@ -76,7 +76,6 @@ def fake_client(monkeypatch):
     FakeClient.calls = []
     # The plugin imports the API client when it runs (not when Ansible loads it): patch it where it lives.
     monkeypatch.setattr(api, "PexipClient", FakeClient)
-    monkeypatch.setattr(api, "HAS_REQUESTS", True)
 
 
 def run(tmp_path, refresh=False, cache_store=None, **options):

@@ -1,13 +1,12 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PexipClient against a scripted fake ``requests`` session: no network, no real sleeping."""
+"""PexipClient against a scripted fake HTTP session: no network, no real sleeping (the real one: test_http_session.py)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import pytest
-import requests
 
 from fakes import BASE, HOST, ScriptedSession as FakeSession, response
 
@@ -20,6 +19,7 @@ from ansible_collections.pexip.infinity.plugins.module_utils.api import (
     PexipResponseError,
     PexipTLSError,
     PexipValidationError,
+    TransportError,
     field_errors_text,
     object_id,
     resource_path,
@@ -63,7 +63,7 @@ def test_session_settings():
 # -- retries on idempotent verbs ---------------------------------------------------------------
 @pytest.mark.parametrize("method", ["GET", "PATCH", "PUT", "DELETE"])
 @pytest.mark.parametrize("failure", [response(502), response(503), response(504), response(429),
-                                     requests.exceptions.ConnectionError("connection reset by peer")])
+                                     TransportError("connection reset by peer")])
 def test_idempotent_verbs_are_retried(method, failure):
     session = FakeSession(failure, failure, response(200 if method == "GET" else 202, {"ok": 1}))
     pc, sleeps = client(session)
@@ -105,7 +105,7 @@ def test_retries_exhausted_on_status():
 
 
 def test_retries_exhausted_on_connection_error():
-    session = FakeSession(*[requests.exceptions.ConnectionError("refused")] * 3)
+    session = FakeSession(*[TransportError("refused")] * 3)
     pc, dummy = client(session, retries=2)
     with pytest.raises(PexipApiError) as err:
         pc.request("DELETE", LOC + "4/")
@@ -146,7 +146,7 @@ def test_create_follows_location():
 
 
 @pytest.mark.parametrize("failure", [response(503), response(502), response(504),
-                                     requests.exceptions.ConnectionError("connection reset by peer")])
+                                     TransportError("connection reset by peer")])
 def test_create_consults_lookup_and_does_not_post_twice(failure):
     obj = {"id": 5, "name": "London", "resource_uri": LOC + "5/"}
     lookups = []
@@ -306,7 +306,7 @@ def test_other_errors_carry_status_and_body():
 
 
 def test_ssl_error_advises_ca_path_or_validate_certs():
-    session = FakeSession(requests.exceptions.SSLError("certificate verify failed: self-signed certificate"))
+    session = FakeSession(TransportError("certificate verify failed: self-signed certificate", tls=True))
     pc, sleeps = client(session)
     with pytest.raises(PexipApiError) as err:
         pc.get(LOC)
@@ -354,34 +354,7 @@ def test_name_for_fetches_once_then_caches():
     assert session.calls[0]["url"] == BASE + LOC + "4/"
 
 
-# -- regressions: CA bundle env, POST without lookup, Retry-After on POST ------------------------------
-class RecordingAdapter(requests.adapters.BaseAdapter):
-    """A transport for a real requests.Session: records what the session finally sends."""
-
-    def __init__(self):
-        super(RecordingAdapter, self).__init__()
-        self.sent = []
-
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):  # pylint: disable=arguments-differ
-        self.sent.append(dict(url=request.url, verify=verify))
-        resp = response(200, {"meta": {"next": None}, "objects": []})
-        resp.request = request
-        return resp
-
-    def close(self):
-        pass
-
-
-def test_ca_path_wins_over_requests_ca_bundle(monkeypatch):
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
-    session = requests.Session()
-    adapter = RecordingAdapter()
-    session.mount("https://", adapter)
-    pc, dummy = client(session, ca_path="/lab/ca.pem")
-    pc.list("system_location")
-    assert adapter.sent[0]["verify"] == "/lab/ca.pem"
-
-
+# -- regressions: POST without lookup, Retry-After on POST ------------------------------
 def test_create_without_lookup_never_reposts():
     session = FakeSession(response(503), created(8), response(200, {"id": 8}))
     pc, dummy = client(session)
@@ -400,7 +373,7 @@ def test_create_honours_retry_after():
 # -- typed errors, robustness (issue 12) ----------------------------------------------------------
 def test_errors_are_typed():
     session = FakeSession(response(400, {"error": "bad"}), response(404, {"error": "gone"}), response(503, text="busy"),
-                          requests.exceptions.ConnectionError("refused"), requests.exceptions.SSLError("self-signed"))
+                          TransportError("refused"), TransportError("self-signed", tls=True))
     pc, dummy = client(session, retries=0)
     with pytest.raises(PexipValidationError):
         pc.get(LOC)
@@ -435,7 +408,7 @@ def test_a_page_without_a_list_of_objects_is_a_clear_error():
 
 
 def test_delete_whose_retry_finds_nothing_succeeded():
-    session = FakeSession(requests.exceptions.ReadTimeout("timed out"), response(404, {"error": "not found"}))
+    session = FakeSession(TransportError("timed out", sent=True), response(404, {"error": "not found"}))
     pc, dummy = client(session)
     pc.delete(LOC + "4/")
     assert session.methods() == ["DELETE", "DELETE"]
@@ -453,7 +426,7 @@ def test_any_base_url_and_port():
 
 def test_connect_window_retries_connection_errors_for_a_time_not_a_count():
     now = [0.0]
-    session = FakeSession(*[requests.exceptions.ConnectionError("refused")] * 20)
+    session = FakeSession(*[TransportError("refused")] * 20)
     pc = PexipClient("https://10.0.1.10:8443", session=session, retries=1, connect_window=30, clock=lambda: now[0],
                      sleep=lambda s: now.__setitem__(0, now[0] + s), backoff=1.0, max_backoff=10.0)
     with pytest.raises(PexipConnectionError):
@@ -462,7 +435,7 @@ def test_connect_window_retries_connection_errors_for_a_time_not_a_count():
 
 
 def test_a_write_lost_in_flight_is_remembered():
-    session = FakeSession(requests.exceptions.ReadTimeout("timed out"))
+    session = FakeSession(TransportError("timed out", sent=True))
     pc, dummy = client(session)
     with pytest.raises(PexipConnectionError) as err:
         pc.request("POST", LOC, json={})

@@ -7,10 +7,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import pytest
-import requests
 
 from fakes import FakeApi, FakeModule, Failed, response
 
+from ansible_collections.pexip.infinity.plugins.module_utils.api import TransportError
 from ansible_collections.pexip.infinity.plugins.module_utils.waiter import Waiter
 from ansible_collections.pexip.infinity.plugins.modules import pexip_cloud_node
 
@@ -54,7 +54,7 @@ def test_start_once():
     assert api.posts == 1
 
 
-@pytest.mark.parametrize("error", [response(503, text="busy"), requests.exceptions.ConnectionError("connection reset by peer")])
+@pytest.mark.parametrize("error", [response(503, text="busy"), TransportError("connection reset by peer")])
 def test_lost_answer_but_node_started_is_not_posted_again(error):
     node, api = cloud([error], ["pending"])
     assert start(node, api) == {}

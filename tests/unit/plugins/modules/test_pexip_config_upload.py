@@ -2,11 +2,10 @@
 """pexip_config_upload (module_utils/bootstrap.py): answer parsing, retries while the instance boots, idempotency (fake HTTP session)."""
 
 import pytest
-import requests
 
 from fakes import Fail, FakeModule, ScriptedSession
 
-from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipClient
+from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipClient, TransportError
 from ansible_collections.pexip.infinity.plugins.module_utils import bootstrap as upload
 
 
@@ -64,7 +63,7 @@ def test_says_configured(status, text, expected):
 
 
 def test_upload_retries_while_booting():
-    up, session = uploader([requests.exceptions.ConnectionError("refused"), requests.exceptions.ConnectionError("refused"),
+    up, session = uploader([TransportError("refused"), TransportError("refused"),
                             Resp(200, "Configuration applied to cn-1")])
     result = up.upload(b"<doc/>")
     assert result["changed"] and result["attempts"] == 3
@@ -74,7 +73,7 @@ def test_upload_retries_while_booting():
 
 
 def test_upload_gives_up_after_wait_timeout():
-    up, dummy = uploader([requests.exceptions.ConnectionError("refused")] * 50, clock_step=10.0, wait_timeout=30)
+    up, dummy = uploader([TransportError("refused")] * 50, clock_step=10.0, wait_timeout=30)
     with pytest.raises(Fail) as exc:
         up.upload(b"<doc/>")
     assert "did not answer within 30 seconds" in exc.value.args[0]["msg"]
@@ -97,7 +96,7 @@ def test_configured_node_is_no_change_unless_an_earlier_attempt_got_through():
     up, dummy = uploader([Resp(409, "This node is already configured.")])
     result = up.upload(b"<doc/>")
     assert result["changed"] is False and "already configured" in result["message"]
-    up, dummy = uploader([requests.exceptions.ReadTimeout("timed out"), Resp(409, "This node is already configured.")])
+    up, dummy = uploader([TransportError("timed out", sent=True), Resp(409, "This node is already configured.")])
     assert up.upload(b"<doc/>")["changed"] is True
 
 
@@ -110,7 +109,7 @@ def test_rejected_document_fails_with_the_node_message():
 
 
 def test_tls_error_is_explained():
-    up, dummy = uploader([requests.exceptions.SSLError("certificate verify failed")], ca_path="/ca.pem")
+    up, dummy = uploader([TransportError("certificate verify failed", tls=True)], ca_path="/ca.pem")
     with pytest.raises(Fail) as exc:
         up.check()
     assert "could not be verified" in exc.value.args[0]["msg"] and "ca_path" in exc.value.args[0]["msg"]
@@ -124,7 +123,7 @@ def test_check_reads_the_page():
 
 
 def test_without_wait_a_connection_error_is_retried_only_retries_times():
-    up, session = uploader([requests.exceptions.ConnectionError("refused")] * 3, wait=False, retries=2)
+    up, session = uploader([TransportError("refused")] * 3, wait=False, retries=2)
     with pytest.raises(Fail) as exc:
         up.upload(b"<doc/>")
     assert len(session.calls) == 3 and "did not answer" in exc.value.args[0]["msg"]

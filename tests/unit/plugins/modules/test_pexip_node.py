@@ -6,11 +6,11 @@ import os
 import stat
 
 import pytest
-import requests
 
 from fakes import FakeApi, response
 
 from ansible_collections.pexip.infinity.plugins.module_utils import nodes, waiter
+from ansible_collections.pexip.infinity.plugins.module_utils.api import TransportError
 from ansible_collections.pexip.infinity.plugins.module_utils.catalog import NODE
 from ansible_collections.pexip.infinity.plugins.modules import pexip_node, pexip_node_info
 
@@ -260,7 +260,7 @@ def test_bootstrap_upload_sends_the_new_nodes_document_to_its_instance(fake, tmp
 @pytest.mark.parametrize("answer,fragment", [
     ((409, "This node is already configured."), "instance 10.0.1.10 says it is already configured (This node is already configured.)"),
     ((400, "Not a bootstrap document"), "the node refused the bootstrap document (HTTP 400): Not a bootstrap document"),
-    (requests.exceptions.SSLError("certificate verify failed"), "could not be verified"),
+    (TransportError("certificate verify failed", tls=True), "could not be verified"),
 ])
 def test_bootstrap_upload_failure_says_the_node_exists_and_what_to_do(fake, answer, fragment):
     bootstrap_page(fake, answer)
@@ -289,7 +289,7 @@ def test_lost_document_is_recreated(fake):
         if method == "POST" and path.endswith("/worker_vm/"):
             fake.faults.remove(lose_answer)
             fake.request(method, "https://mgr.example.com" + path, json=fake.log.pop()[2])  # created...
-            raise requests.exceptions.ReadTimeout("read timed out")  # ...but the answer is lost
+            raise TransportError("read timed out", sent=True)  # ...but the answer is lost
 
     fake.faults.append(lose_answer)
     result = run(pexip_node, api=fake, return_content=True, args=GOOD)
