@@ -141,7 +141,7 @@ def proxy_for(parts):
     if proxy.username:
         credentials = "%s:%s" % (proxy.username, proxy.password or "")
         headers["Proxy-Authorization"] = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
-    return proxy.hostname, proxy.port or 8080, headers
+    return proxy.hostname, proxy.port or 80, headers
 
 
 def dropped(sock):
@@ -163,8 +163,9 @@ class HttpSession(object):
 
     def request(self, method, url, timeout=None, verify=True, params=None, json=None, data=None, headers=None):  # pylint: disable=redefined-outer-name
         parts = urlsplit(url)
-        target = (parts.path or "/") + "?" + "&".join(q for q in (parts.query, urlencode(params or {})) if q)
-        target = target.rstrip("?")
+        # As requests did: a list value repeats the parameter, a None value leaves it out.
+        query = "&".join(q for q in (parts.query, urlencode([(k, v) for k, v in (params or {}).items() if v is not None], doseq=True)) if q)
+        target = (parts.path or "/") + ("?" + query if query else "")
         send = dict(self.headers)
         if self.auth:
             send["Authorization"] = "Basic " + base64.b64encode(("%s:%s" % self.auth).encode("utf-8")).decode("ascii")

@@ -84,10 +84,11 @@ def client(server, **kwargs):  # pylint: disable=redefined-outer-name
 
 def test_requests_share_one_kept_alive_connection(server):  # pylint: disable=redefined-outer-name
     pc = client(server)
-    assert pc.get("/api/admin/configuration/v1/system_location/", params={"name": "Oslo", "limit": 5})["method"] == "GET"
+    params = {"name": "Oslo", "limit": 5, "tag": ["a b", "c"], "description": None}
+    assert pc.get("/api/admin/configuration/v1/system_location/?offset=5", params=params)["method"] == "GET"
     pc.update("/api/admin/configuration/v1/system_location/4/", {"description": "x"})
     first, second = server.seen
-    assert first["path"] == "/api/admin/configuration/v1/system_location/?name=Oslo&limit=5"
+    assert first["path"] == "/api/admin/configuration/v1/system_location/?offset=5&name=Oslo&limit=5&tag=a+b&tag=c"
     assert first["headers"]["Authorization"] == "Basic YWRtaW46czNjcmV0Ong="  # admin:s3cret:x
     assert first["headers"]["Accept"] == "application/json"
     assert second["method"] == "PATCH" and json.loads(second["body"]) == {"description": "x"}
