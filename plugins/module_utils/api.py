@@ -71,9 +71,9 @@ ERROR_CLASSES = {400: PexipValidationError, 404: PexipNotFoundError}
 
 
 # -- HTTP transport ----------------------------------------------------------------------------
-# The standard library's http.client, not requests: importing requests cost every module run about 60 ms of CPU, a
-# third of a short run (docs/bench.md). What the collection used of requests is below: keep-alive, TLS verification
-# against ca_path or the system's CAs, basic auth, and the HTTPS_PROXY / NO_PROXY variables.
+# The standard library's http.client, not requests: importing requests took about 60 ms of CPU in every module run
+# (30 runs of pexip_location_info: 7.3 -> 6.1 CPU-s, docs/bench.md). What the collection used of requests is below:
+# keep-alive, TLS verification against ca_path or the system's CAs, basic auth, HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
 class TransportError(Exception):
     """No HTTP answer. ``sent``: the request had gone out whole, so the server may have acted on it."""
 
@@ -174,10 +174,13 @@ class HttpSession(object):
             body = jsonlib.dumps(json).encode("utf-8")
             send["Content-Type"] = "application/json"
         send.update(headers or {})
-        conn, proxied = self._connection(parts, timeout, verify)
+        conn, plain_proxy = self._connection(parts, timeout, verify)
+        if plain_proxy is not None:  # plain HTTP through a proxy: the absolute URL, the proxy's credentials
+            target = url
+            send.update(plain_proxy)
         sent = False
         try:
-            conn.request(method, url if proxied else target, body=body, headers=send)
+            conn.request(method, target, body=body, headers=send)
             sent = True
             answer = conn.getresponse()
             content = answer.read()
@@ -190,9 +193,10 @@ class HttpSession(object):
         return Response(answer.status, content, answer.headers, answer.reason, url)
 
     def _connection(self, parts, timeout, verify):
-        """The kept-alive connection to this server (a new one after the server closed it), and whether via a proxy."""
+        """The kept-alive connection to this server (a new one after the server closed it), and the headers for a
+        plain HTTP proxy (None without one; HTTPS goes through a CONNECT tunnel)."""
         key = (parts.scheme, parts.netloc, verify)
-        conn, proxied = self._connections.get(key, (None, False))
+        conn, plain_proxy = self._connections.get(key, (None, None))
         if conn is not None and conn.sock is not None and dropped(conn.sock):
             conn.close()  # http.client opens it again on the next request
         if conn is None:
@@ -204,12 +208,12 @@ class HttpSession(object):
                     conn.set_tunnel(parts.hostname, parts.port or 443, headers=proxy[2])
             else:
                 conn = http.client.HTTPConnection(host, port, timeout=timeout)
-            proxied = bool(proxy) and parts.scheme != "https"  # plain HTTP through a proxy: absolute URLs
-            self._connections[key] = (conn, proxied)
+                plain_proxy = proxy[2] if proxy else None
+            self._connections[key] = (conn, plain_proxy)
         conn.timeout = timeout
         if conn.sock is not None:
             conn.sock.settimeout(timeout)
-        return conn, proxied
+        return conn, plain_proxy
 
 
 def transient(exc):

@@ -197,3 +197,19 @@ def test_https_proxy_and_no_proxy_are_honoured(server, monkeypatch):  # pylint: 
 def test_a_fresh_session_has_no_credentials():
     session = HttpSession()
     assert session.auth is None and session.headers == {}
+
+
+def test_plain_http_goes_to_the_proxy_with_the_absolute_url(monkeypatch):
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    proxy.daemon_threads = True
+    proxy.seen = []
+    threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", "u:p@127.0.0.1:%d" % proxy.server_address[1])
+        pc = PexipClient("http://backend.invalid:81", "admin", "pw", retries=0, sleep=lambda s: None)
+        assert pc.get("/api/admin/status/v1/alarm/")["path"] == "http://backend.invalid:81/api/admin/status/v1/alarm/"
+        assert proxy.seen[0]["headers"]["Proxy-Authorization"] == "Basic dTpw"  # u:p
+        assert proxy.seen[0]["headers"]["Authorization"] == "Basic YWRtaW46cHc="  # admin:pw, for the server
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
