@@ -133,7 +133,8 @@ def proxy_for(parts):
         return None
     import urllib.request  # pylint: disable=import-outside-toplevel  # only with a proxy set: a few ms per run
 
-    proxy = urllib.request.getproxies_environment().get(parts.scheme) or urllib.request.getproxies_environment().get("all")
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
     if not proxy or urllib.request.proxy_bypass_environment(parts.hostname or ""):
         return None
     proxy = urlsplit(proxy if "://" in proxy else "http://" + proxy)
