@@ -127,6 +127,11 @@ def tls_context(verify):
                             "that signed the server's certificate." % (verify, exc))
 
 
+def basic_auth(username, password):
+    """The value of an Authorization (or Proxy-Authorization) header for these credentials."""
+    return "Basic " + base64.b64encode(("%s:%s" % (username, password)).encode("utf-8")).decode("ascii")
+
+
 def proxy_for(parts):
     """``(host, port, headers)`` of the proxy for this URL (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, as requests read them)."""
     if not any(name.lower() in ("https_proxy", "http_proxy", "all_proxy") for name in os.environ):
@@ -138,10 +143,7 @@ def proxy_for(parts):
     if not proxy or urllib.request.proxy_bypass_environment(parts.hostname or ""):
         return None
     proxy = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-    headers = {}
-    if proxy.username:
-        credentials = "%s:%s" % (proxy.username, proxy.password or "")
-        headers["Proxy-Authorization"] = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
+    headers = {"Proxy-Authorization": basic_auth(proxy.username, proxy.password or "")} if proxy.username else {}
     return proxy.hostname, proxy.port or 80, headers
 
 
@@ -169,7 +171,7 @@ class HttpSession(object):
         target = (parts.path or "/") + ("?" + query if query else "")
         send = dict(self.headers)
         if self.auth:
-            send["Authorization"] = "Basic " + base64.b64encode(("%s:%s" % self.auth).encode("utf-8")).decode("ascii")
+            send["Authorization"] = basic_auth(*self.auth)
         body = data.encode("utf-8") if isinstance(data, str) else data
         if json is not None:
             body = jsonlib.dumps(json).encode("utf-8")
@@ -185,12 +187,9 @@ class HttpSession(object):
             sent = True
             answer = conn.getresponse()
             content = answer.read()
-        except ssl.SSLCertVerificationError as exc:
+        except (OSError, http.client.HTTPException) as exc:  # ssl's errors are OSErrors
             conn.close()
-            raise TransportError(str(exc), tls=True)
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
-            raise TransportError(str(exc) or type(exc).__name__, sent=sent)
+            raise TransportError(str(exc) or type(exc).__name__, sent=sent, tls=isinstance(exc, ssl.SSLCertVerificationError))
         return Response(answer.status, content, answer.headers, answer.reason, url)
 
     def _connection(self, parts, timeout, verify):

@@ -3,6 +3,7 @@
 """api.HttpSession, the collection's HTTP transport, against a real HTTPS server on loopback: keep-alive, TLS
 verification, what counts as sent, proxies."""
 
+import contextlib
 import http.server
 import json
 import select
@@ -60,21 +61,30 @@ def tls(tmp_path_factory):
     return directory
 
 
-@pytest.fixture
-def server(tls):
+@contextlib.contextmanager
+def serving(context=None):
+    """Handler on a loopback port, over TLS with ``context``; ``seen`` lists the requests it received."""
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
+    if context is not None:
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.seen = []
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def server(tls):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(tls / "localhost.pem"), str(tls / "localhost.key"))
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    httpd.seen = []
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    httpd.base = "https://localhost:%d" % httpd.server_address[1]
-    httpd.ca = str(tls / "ca.pem")
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(context) as httpd:
+        httpd.base = "https://localhost:%d" % httpd.server_address[1]
+        httpd.ca = str(tls / "ca.pem")
+        yield httpd
 
 
 def client(server, **kwargs):  # pylint: disable=redefined-outer-name
@@ -200,16 +210,9 @@ def test_a_fresh_session_has_no_credentials():
 
 
 def test_plain_http_goes_to_the_proxy_with_the_absolute_url(monkeypatch):
-    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    proxy.daemon_threads = True
-    proxy.seen = []
-    threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
+    with serving() as proxy:
         monkeypatch.setenv("HTTP_PROXY", "u:p@127.0.0.1:%d" % proxy.server_address[1])
         pc = PexipClient("http://backend.invalid:81", "admin", "pw", retries=0, sleep=lambda s: None)
         assert pc.get("/api/admin/status/v1/alarm/")["path"] == "http://backend.invalid:81/api/admin/status/v1/alarm/"
         assert proxy.seen[0]["headers"]["Proxy-Authorization"] == "Basic dTpw"  # u:p
         assert proxy.seen[0]["headers"]["Authorization"] == "Basic YWRtaW46cHc="  # admin:pw, for the server
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
