@@ -61,6 +61,15 @@ class PexipModule(AnsibleModule):
         except PexipApiError as exc:
             self.fail(exc.msg, status=exc.status)
 
+    def run(self, handler):
+        """Exit with ``handler(self)``'s result. The one place where an API error becomes a failure: the engine and
+        the client raise ``PexipApiError`` subclasses, and this turns whichever escapes into fail_json with the label."""
+        try:
+            result = handler(self)
+        except PexipApiError as exc:
+            self.fail(exc.msg, status=exc.status)
+        self.exit(**result)
+
     def exit(self, **result):
         """exit_json, with the diff only in diff mode."""
         if not self._diff:
