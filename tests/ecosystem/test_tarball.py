@@ -135,3 +135,21 @@ def test_installed_collection_works_against_the_lab(installed, lab_env):  # pyli
         assert "failed=0" in result.stdout and "%s " % node in result.stdout, result.stdout
     finally:
         _run([os.path.join(BIN, "ansible-playbook"), str(play("cleanup", "absent"))], env=env, cwd=str(work))
+
+
+def test_installed_collection_builds_the_platform_from_a_project_of_its_own(installed, lab_env):  # pylint: disable=redefined-outer-name
+    """What a user does after `ansible-galaxy collection install`: in a project directory outside the checkout, with
+    only the installed collection and an inventory of their own, the whole site flow by the collection's playbook
+    name (`pexip.infinity.site`). Once: test_e2e_platform runs the same flow from the checkout twice (changed=0)."""
+    env = _collection_env(installed, lab_env)
+    project = installed["work"] / "project"
+    project.mkdir()
+    # The project's own configuration: the installed collections and Ansible's default inventory plugins.
+    (project / "ansible.cfg").write_text("[defaults]\ncollections_path = %s\n" % installed["collections"])
+    env["ANSIBLE_CONFIG"] = str(project / "ansible.cfg")
+    shutil.copy(os.path.join(lab_env["LAB_DIR"], "inventory.yml"), str(project / "inventory.yml"))
+    result = _run([os.path.join(BIN, "ansible-playbook"), "-i", "inventory.yml", "pexip.infinity.site"],
+                  env=env, cwd=str(project))
+    recap = [line for line in result.stdout.splitlines() if " : ok=" in line]
+    assert len(recap) > 3, result.stdout[-6000:]
+    assert all(" failed=0 " in line and " unreachable=0 " in line for line in recap), result.stdout[-6000:]
