@@ -8,7 +8,7 @@ import time
 import pytest
 
 from ansible_collections.pexip.infinity.plugins.module_utils import first_boot as fb
-from ansible_collections.pexip.infinity.plugins.modules import pexip_management_node_first_boot as mod
+from ansible_collections.pexip.infinity.plugins.module_utils import ssh
 
 OS_PW = "os-Secret-123"
 WEB_PW = "web-Secret-456"
@@ -220,17 +220,17 @@ def test_wizard_answers_accept_defaults_unless_given():
     ("https://[2001:db8::1]:443", "2001:db8::1"), ("2001:db8::1", "2001:db8::1"),
 ])
 def test_ssh_address_from_host(host, address):
-    assert mod.ssh_address(dict(host=host, address=None)) == address
-    assert mod.ssh_address(dict(host=host, address="192.0.2.1")) == "192.0.2.1"
+    assert ssh.ssh_address(dict(host=host, address=None)) == address
+    assert ssh.ssh_address(dict(host=host, address="192.0.2.1")) == "192.0.2.1"
 
 
 def test_pinned_host_key():
     paramiko = pytest.importorskip("paramiko")
     key = paramiko.ECDSAKey.generate()
-    mod.PinnedKey(mod.fingerprint(key)).missing_host_key(None, "10.0.0.10", key)
-    mod.PinnedKey(mod.fingerprint(key)[7:] + "=").missing_host_key(None, "10.0.0.10", key)  # copied without prefix, padded
+    ssh.PinnedKey(ssh.fingerprint(key)).missing_host_key(None, "10.0.0.10", key)
+    ssh.PinnedKey(ssh.fingerprint(key)[7:] + "=").missing_host_key(None, "10.0.0.10", key)  # copied without prefix, padded
     with pytest.raises(paramiko.SSHException, match="host key mismatch"):
-        mod.PinnedKey(mod.fingerprint(paramiko.ECDSAKey.generate())).missing_host_key(None, "10.0.0.10", key)
+        ssh.PinnedKey(ssh.fingerprint(paramiko.ECDSAKey.generate())).missing_host_key(None, "10.0.0.10", key)
 
 
 # ---- the contact e-mail address, asked after "yes" to incident reporting ---------------------------------------------

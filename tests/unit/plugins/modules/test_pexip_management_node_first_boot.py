@@ -15,6 +15,7 @@ import threading
 import pytest
 
 from ansible_collections.pexip.infinity.plugins.module_utils.first_boot import FirstBootError
+from ansible_collections.pexip.infinity.plugins.module_utils import ssh as ssh_utils
 from ansible_collections.pexip.infinity.plugins.modules import pexip_management_node_first_boot as mod
 
 from fakes import FakeApi, FakeModule, Failed
@@ -130,7 +131,7 @@ def private_key_text():
 
 
 def login(tmp_path, **overrides):
-    return mod.SshLogin(FakeModule(None, params(tmp_path, **overrides), label="first boot"))
+    return ssh_utils.SshLogin(FakeModule(None, params(tmp_path, **overrides), label="first boot"))
 
 
 class Clock(object):
@@ -269,7 +270,7 @@ def test_connect_succeeds_after_refusals(ssh, tmp_path):
     ssh_login = login(tmp_path)
     ssh_login.clock, ssh_login.sleep = clock, clock.sleep
     assert ssh_login() is not None
-    assert clock.sleeps == [2, 2] and ssh_login.fingerprint == mod.fingerprint(HOST_KEY)
+    assert clock.sleeps == [2, 2] and ssh_login.fingerprint == ssh_utils.fingerprint(HOST_KEY)
     kwargs = ssh.made[-1].connect_kwargs
     assert kwargs["timeout"] == 10 and kwargs["banner_timeout"] == 30 and kwargs["auth_timeout"] == 30 and kwargs["channel_timeout"] == 60
 
@@ -291,7 +292,7 @@ def test_a_channel_operation_that_hangs_fails_naming_it(ssh, tmp_path, operation
 
 
 def test_a_login_that_hangs_fails_naming_it(ssh, tmp_path, monkeypatch):
-    monkeypatch.setattr(mod, "CONNECT_BOUND", 0.5)
+    monkeypatch.setattr(ssh_utils, "CONNECT_BOUND", 0.5)
     ssh.hang = ("connect",)
     with pytest.raises(FirstBootError) as err:
         login(tmp_path)()
