@@ -166,6 +166,7 @@ class Session(object):
         self.output = ""        # everything read (the node never echoes a password)
         self.pending = ""       # read since the last prompt was returned
         self.last_answered = None
+        self.deadline = None    # clock value by which the whole first boot must be done (run_first_boot sets it)
         channel.settimeout(READ_POLL)
 
     def _recv(self):
@@ -191,6 +192,7 @@ class Session(object):
                 before = self.pending[:self.pending.rfind(line)] if line in self.pending else self.pending
                 self.pending = ""
                 return key, line, before
+            self.check_deadline(line)
             data = self._recv()
             if data is None:
                 before, self.pending = self.pending, ""
@@ -199,6 +201,8 @@ class Session(object):
                 self.output += data
                 self.pending += data
                 quiet_since = self.clock()
+                if quiet_since - started >= self.prompt_timeout and not classify(last_line(self.pending)):
+                    self.no_prompt(line)  # output that never ends in a prompt
                 continue
             now = self.clock()
             if line and LOOKS_LIKE_PROMPT.search(line) and now - quiet_since >= self.quiet:
@@ -207,13 +211,25 @@ class Session(object):
                     "an SSH session of your own (ssh admin@<address>) and run again, or report the prompt so that it "
                     "can be supported." % (self.quote(line), self.quote(tail(before_prompt(self.pending)))), prompt=line)
             if now - started >= self.prompt_timeout:
-                after = ("after the answer to the %s prompt" % LABELS.get(self.last_answered, self.last_answered)
-                         if self.last_answered else "after logging in")
-                raise FirstBootError(
-                    "no prompt came from the Management Node within %s seconds %s (last output: %s). The node may "
-                    "still be starting or be overloaded: raise prompt_timeout, or look at the instance's console "
-                    "(EC2 > Instance > Monitor and troubleshoot > Get system log)." % (
-                        self.prompt_timeout, after, self.quote(tail(self.output) or "nothing")), prompt=line or None)
+                self.no_prompt(line)
+
+    def no_prompt(self, line):
+        after = ("after the answer to the %s prompt" % LABELS.get(self.last_answered, self.last_answered)
+                 if self.last_answered else "after logging in")
+        raise FirstBootError(
+            "no prompt came from the Management Node within %s seconds %s (last output: %s). The node may "
+            "still be starting or be overloaded: raise prompt_timeout, or look at the instance's console "
+            "(EC2 > Instance > Monitor and troubleshoot > Get system log)." % (
+                self.prompt_timeout, after, self.quote(tail(self.output) or "nothing")), prompt=line or None)
+
+    def check_deadline(self, line):
+        if self.deadline is not None and self.clock() >= self.deadline:
+            raise FirstBootError(
+                "the first boot did not finish within %s seconds (the last answer was to the %s prompt; last output: %s): the node "
+                "keeps talking or asking without coming to an end. Look at the instance's console (EC2 > Instance > Monitor and "
+                "troubleshoot > Get system log); raise prompt_timeout if the node is only slow." % (
+                    self.budget, LABELS.get(self.last_answered, self.last_answered or "no"), self.quote(tail(self.output) or "nothing")),
+                prompt=line or None)
 
     def answer(self, key, text):
         self.last_answered = key
@@ -265,14 +281,29 @@ def shown(key, value):
     return MASK if key in SECRET_KEYS else "'%s'" % value
 
 
-def run_first_boot(open_session, os_password, answers, secrets):
+def deadline_seconds(connect_timeout, prompt_timeout):
+    """The whole first boot: two logins and every prompt once."""
+    return 2 * connect_timeout + (len(PROMPTS) + 2) * prompt_timeout
+
+
+def run_first_boot(open_session, os_password, answers, secrets, timeout=None):
     """Drive the node from wherever it is to a finished wizard. Returns the steps done.
 
     ``open_session()`` logs in (key authentication) and returns a ``Session``; it is called again after the node
-    drops the first session.
+    drops the first session. ``timeout``: seconds for the whole first boot (a node that keeps asking or printing is
+    given up on then).
     """
     steps = []
-    session = open_session()
+    deadline = []
+
+    def login():
+        session = open_session()
+        if timeout is not None:
+            deadline[:] = deadline or [session.clock() + timeout]
+            session.deadline, session.budget = deadline[0], timeout
+        return session
+
+    session = login()
     key, line, before = session.expect()
     if key == "new_password":
         session.answer(key, os_password)
@@ -288,7 +319,7 @@ def run_first_boot(open_session, os_password, answers, secrets):
                 "accept (at least 8 characters, not based on a dictionary word) and run again." % session.quote(tail(before)), prompt=line)
         steps.append("unix_password")
         # "This will then log you out and terminate your SSH session." Log in again.
-        session = open_session()
+        session = login()
         key, line, before = session.expect()
     if key == "new_password":
         raise FirstBootError("the node asks for a new UNIX password again after it was set; log in by hand to see why.", prompt=line)
@@ -310,11 +341,20 @@ def run_first_boot(open_session, os_password, answers, secrets):
         if key not in WIZARD:
             raise FirstBootError("the installation wizard showed %s, which is not one of its known prompts; answer it by hand "
                                  "(ssh admin@<address>) and run again." % session.quote(line), prompt=line)
-        if answered and (key == answered[-1] or (key == "web_password" and answered[-1] == "web_password_again")):
+        # Each prompt is answered once (the web password's re-type is a prompt of its own): asked again, the wizard
+        # refused an answer, or it cycles and would be answered for ever.
+        if key in answered:
             previous = answered[-1]
+            if key == previous or (key == "web_password" and previous == "web_password_again"):
+                raise FirstBootError(
+                    "the installation wizard refused the %s %s: %s. Correct the option and run again." % (
+                        LABELS[previous], shown(previous, answers[previous]), session.quote(tail(before, 2))), prompt=line)
             raise FirstBootError(
-                "the installation wizard refused the %s %s: %s. Correct the option and run again." % (
-                    LABELS[previous], shown(previous, answers[previous]), session.quote(tail(before, 2))), prompt=line)
+                "the installation wizard asked for the %s again, after the %s (answered so far: %s; last output: %s): it refused "
+                "an earlier answer or goes round in circles, and is not answered twice. Check the answers (%s was %s), answer the "
+                "wizard by hand (ssh admin@<address>) to see why, and run again." % (
+                    LABELS[key], LABELS[previous], ", ".join(LABELS[k] for k in answered), session.quote(tail(before, 2)),
+                    LABELS[key], shown(key, answers[key])), prompt=line)
         session.answer(key, answers[key])
         answered.append(key)
         key, line, before = session.expect()

@@ -238,7 +238,14 @@ api_ready:
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError, PexipResponseError, PexipTLSError, resource_path
-from ansible_collections.pexip.infinity.plugins.module_utils.first_boot import FirstBootError, answer_errors, mask, run_first_boot, wizard_answers
+from ansible_collections.pexip.infinity.plugins.module_utils.first_boot import (
+    FirstBootError,
+    answer_errors,
+    deadline_seconds,
+    mask,
+    run_first_boot,
+    wizard_answers,
+)
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 from ansible_collections.pexip.infinity.plugins.module_utils.ssh import HAS_PARAMIKO, PARAMIKO_IMPORT_ERROR, SshLogin, ssh_address
 from ansible_collections.pexip.infinity.plugins.module_utils.waiter import Waiter, wait_argument_spec, wait_errors
@@ -332,7 +339,8 @@ def first_boot(module):
 
     login = SshLogin(module)
     try:
-        steps = run_first_boot(login, p["os_password"], wizard_answers(p), login.secrets)
+        steps = run_first_boot(login, p["os_password"], wizard_answers(p), login.secrets,
+                               timeout=deadline_seconds(p["connect_timeout"], p["prompt_timeout"]))
     except FirstBootError as exc:
         login.close()
         module.fail(mask(exc.msg, login.secrets), prompt=mask(exc.prompt or "", login.secrets), host_key_fingerprint=login.fingerprint)

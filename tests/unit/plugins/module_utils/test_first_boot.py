@@ -194,6 +194,49 @@ def test_session_dropped_mid_wizard():
     assert "closed the session during the installation wizard (after the gateway prompt" in err.value.msg
 
 
+def test_a_wizard_that_goes_round_in_circles_is_not_answered_again():
+    # ip -> netmask -> gateway -> ip ...: no prompt repeats at once, but the wizard would be answered for ever.
+    steps = WIZARD[:3] * 2 + [("IP address [10.0.0.10]: ", "never")] * 50
+    channel = wizard_session(steps)
+    with pytest.raises(fb.FirstBootError) as err:
+        fb.run_first_boot(opener(channel), OS_PW, ANSWERS, [OS_PW, WEB_PW])
+    assert "asked for the IP address again, after the gateway" in err.value.msg
+    assert "answered so far: IP address, network mask, gateway" in err.value.msg
+    assert channel.sent == [OS_PW, "", "", ""]
+
+
+def test_the_web_password_asked_again_after_its_retype_is_a_refusal():
+    steps = WIZARD[:10] + [("Passwords do not match.\r\nWeb administration password: ", "never")]
+    with pytest.raises(fb.FirstBootError) as err:
+        fb.run_first_boot(opener(wizard_session(steps)), OS_PW, ANSWERS, [OS_PW, WEB_PW])
+    assert "refused the web administration password (again) ********" in err.value.msg
+
+
+class Chatter(FakeChannel):
+    """After the sudo password, a node that prints a line on every read and never asks anything."""
+
+    def recv(self, size):
+        if self.sent:
+            return b"Still working...\r\n"
+        return FakeChannel.recv(self, size)
+
+
+def test_output_that_never_ends_in_a_prompt_fails_after_prompt_timeout():
+    channel = Chatter([("[sudo] password for admin: ", OS_PW)])
+    with pytest.raises(fb.FirstBootError) as err:
+        fb.run_first_boot(opener(channel), OS_PW, ANSWERS, [OS_PW, WEB_PW])
+    assert "no prompt came from the Management Node within 5 seconds after the answer to the sudo prompt" in err.value.msg
+
+
+def test_the_whole_first_boot_has_a_deadline():
+    channel = wizard_session()
+    with pytest.raises(fb.FirstBootError) as err:
+        fb.run_first_boot(opener(channel), OS_PW, ANSWERS, [OS_PW, WEB_PW], timeout=1)  # the fake clock: 0.05 s a read
+    assert "the first boot did not finish within 1 seconds" in err.value.msg
+    assert len(channel.sent) < len(WIZARD)
+    assert fb.deadline_seconds(300, 60) == 2 * 300 + (len(fb.PROMPTS) + 2) * 60
+
+
 @pytest.mark.parametrize("line,key", [
     ("Enter new UNIX password:", "new_password"), ("New password:", "new_password"), ("Retype new UNIX password:", "retype_password"),
     ("[sudo] password for admin:", "sudo"), ("IP address [127.20.1.5]:", "ip_address"), ("Network mask [255.255.255.0]:", "netmask"),
