@@ -18,7 +18,7 @@ from ansible_collections.pexip.infinity.plugins.module_utils.first_boot import F
 from ansible_collections.pexip.infinity.plugins.module_utils import ssh as ssh_utils
 from ansible_collections.pexip.infinity.plugins.modules import pexip_management_node_first_boot as mod
 
-from fakes import FakeApi, FakeModule, Failed
+from fakes import FakeApi, FakeModule, Failed, response
 
 paramiko = pytest.importorskip("paramiko")
 
@@ -347,3 +347,31 @@ def test_bad_answers_are_refused_before_connecting(module_run, monkeypatch, tmp_
     assert result["failed"] and expected in result["msg"], result["msg"]
     assert "os-Secret" not in result["msg"] and "web\tSecret" not in result["msg"]
     assert ssh.made == [] and api_calls == []
+
+
+# ---- "installed" means the API's JSON, not any 2xx ------------------------------------------------------------------------
+
+def html_page(method, path):
+    return response(text="<html><body>Welcome to nginx!</body></html>", headers={"Content-Type": "text/html"})
+
+
+@pytest.mark.parametrize("fault,installed", [(None, True), (html_page, False), (lambda m, p: response(body={"detail": "ok"}), False)])
+def test_only_the_apis_json_counts_as_installed(module_run, tmp_path, ssh, fault, installed):
+    api = FakeApi()
+    if fault:
+        api.faults.append(fault)
+    result = module_run(mod, api, check_mode=True, address=ADDRESS, password=WEB_PW, private_key=private_key_text(), os_password=OS_PW,
+                        known_hosts_file=str(tmp_path / "known_hosts"), hostname="mgr01", domain="example.com")
+    assert not result.get("failed"), result
+    assert result["changed"] is not installed and result["api_ready"] is installed
+    assert ssh.made == []
+
+
+def test_something_else_answering_after_the_wizard_is_named(tmp_path, monkeypatch):
+    fake = FakeModule(None, dict(host=ADDRESS, username="admin", wait_timeout=0, poll_interval=1, timeout=10))
+    api = FakeApi()
+    api.faults.append(html_page)
+    monkeypatch.setattr(fake, "new_client", lambda **kwargs: api.client(), raising=False)
+    with pytest.raises(Failed) as err:
+        mod.wait_for_api(fake)
+    assert "something else answers there" in str(err.value) and "text/html" in str(err.value)
