@@ -375,3 +375,15 @@ def test_something_else_answering_after_the_wizard_is_named(tmp_path, monkeypatc
     with pytest.raises(Failed) as err:
         mod.wait_for_api(fake)
     assert "something else answers there" in str(err.value) and "text/html" in str(err.value)
+
+
+def test_the_key_read_from_private_key_file_is_a_no_log_value(ssh, tmp_path):
+    key_file = tmp_path / "id_ecdsa"
+    key_file.write_text(private_key_text())
+    fake = FakeModule(None, params(tmp_path, private_key=None, private_key_file=str(key_file)), label="first boot")
+    fake.no_log_values = set()
+    ssh_utils.SshLogin(fake)
+    text = private_key_text()
+    assert text in fake.no_log_values
+    body = [line for line in text.splitlines() if not line.startswith("-----")]
+    assert body and all(line in fake.no_log_values for line in body if len(line) >= 16)
