@@ -12,10 +12,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import re
 import socket
 import threading
 import time
+
+from ansible_collections.pexip.infinity.plugins.module_utils.nodes import is_ipv4, netmask_prefix
+from ansible_collections.pexip.infinity.plugins.module_utils.servers import valid_address, valid_ip
 
 # (key, pattern on the last output line, stripped). Order matters: "Retype new UNIX password" before "new password".
 PROMPTS = (
@@ -102,6 +106,7 @@ ANSWER_PARAMETERS = ("os_password", "ip_address", "netmask", "gateway", "hostnam
                      "username", "password", "contact_email_address")
 SECRET_PARAMETERS = ("os_password", "password")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 
 
@@ -120,12 +125,64 @@ def answer_errors(params):
             errors.append("%s%s contains the control character U+%04X at position %d: an answer is typed at a prompt, and a "
                           "newline, carriage return or other control character would end it early or answer the next prompt; "
                           "remove it" % (where, shown_value, ord(found.group()), found.start() + 1))
+    if not errors:  # a value with a control character is named once
+        errors.extend(network_errors(params))
     email = params.get("contact_email_address")
     if email and not CONTROL.search(email) and not EMAIL.match(email):
         errors.append("contact_email_address '%s' is not an e-mail address (name@example.com)" % email)
     if params.get("incident_reporting") and not email:
         errors.append("incident_reporting is enabled, and the installation wizard then asks for the contact e-mail address "
                       "that incident reports are sent with: give contact_email_address")
+    return errors
+
+
+def domain_problem(name):
+    """Why ``name`` is not a DNS name whose labels the wizard takes (None when it is one)."""
+    labels = (name[:-1] if name.endswith(".") else name).split(".")
+    if len(name) > 253:
+        return "is %d characters long; a DNS name has at most 253" % len(name)
+    for label in labels:
+        if len(label) > 63:
+            return "has the label '%s' of %d characters; a label has at most 63" % (label, len(label))
+        if not LABEL.match(label):
+            return ("has the label '%s': a label is letters, digits and hyphens, neither starting nor ending with a hyphen" % label
+                    if label else "has an empty label (two dots, or a leading dot)")
+    return None
+
+
+def network_errors(params):
+    """The wizard's network answers: checked here, before the first SSH write, not refused by the node half-way."""
+    errors = []
+    ip, netmask, gateway = params.get("ip_address"), params.get("netmask"), params.get("gateway")
+    for name, value in (("ip_address", ip), ("gateway", gateway)):
+        if value and not is_ipv4(value):
+            errors.append("%s '%s' is not an IPv4 address (for example 10.0.0.10)" % (name, value))
+    if netmask and netmask_prefix(netmask) is None:
+        errors.append("netmask '%s' is not a valid IPv4 network mask (contiguous ones, for example 255.255.255.0)" % netmask)
+    if not errors and ip and netmask:
+        network = ipaddress.IPv4Interface("%s/%s" % (ip, netmask)).network
+        special = {network.network_address: "network", network.broadcast_address: "broadcast"} if network.prefixlen <= 30 else {}
+        for name, value in (("ip_address", ip), ("gateway", gateway)):
+            if value and ipaddress.IPv4Address(value) in special:
+                errors.append("%s %s is the %s address of %s, not a host address" % (name, value, special[ipaddress.IPv4Address(value)], network))
+        if gateway and ipaddress.IPv4Address(gateway) not in network:
+            errors.append("gateway %s is not inside the network %s of ip_address %s and netmask %s" % (gateway, network, ip, netmask))
+        elif gateway == ip:
+            errors.append("gateway %s is ip_address itself" % gateway)
+    hostname = params.get("hostname")
+    if hostname is not None and not LABEL.match(hostname):
+        errors.append("hostname '%s' is not a host name: at most 63 letters, digits and hyphens, not starting or ending with a "
+                      "hyphen, no dots (the domain goes into domain)" % hostname)
+    domain = params.get("domain")
+    problem = domain_problem(domain) if domain is not None else None
+    if problem:
+        errors.append("domain '%s' %s" % (domain, problem))
+    for index, server in enumerate(params.get("dns_servers") or []):
+        if not is_ipv4(server):
+            errors.append("dns_servers[%d] '%s' is not an IPv4 address (the wizard takes DNS servers by address)" % (index, server))
+    for index, server in enumerate(params.get("ntp_servers") or []):
+        if not is_ipv4(server) and (valid_ip(server) or not valid_address(server) or domain_problem(server)):
+            errors.append("ntp_servers[%d] '%s' is neither an IPv4 address nor a host name" % (index, server))
     return errors
 
 

@@ -28,8 +28,15 @@ description:
     or the node's message and what to fix.
   - The passwords are never written to the output, even at C(-vvv) (they are C(no_log), the node does not echo them,
     and messages mask them).
-  - Answers are checked before anything is connected to. An answer with a control character (a newline would answer
-    the next prompt) is refused, naming the option but not a secret's value.
+  - Answers are checked before anything is connected to, and a bad one is refused naming the option and its value (never a
+    secret's) - a control character (a newline would answer the next prompt), an O(ip_address) or O(gateway) that is not
+    an IPv4 address, an O(netmask) that is not a network mask, a gateway outside the network of O(ip_address) and
+    O(netmask) or on its network or broadcast address, a O(hostname) or O(domain) label that is not 1 to 63 letters,
+    digits and hyphens, a DNS server that is not an IPv4 address, an NTP server that is neither an IPv4 address nor a
+    host name.
+  - Each wizard prompt is answered once. A prompt asked again (the node refused an answer, or the wizard goes round in
+    circles) fails the task, and so does a first boot that is not done within 2 x O(connect_timeout) plus
+    O(prompt_timeout) for every prompt it knows.
 extends_documentation_fragment:
   - pexip.infinity.api
   - pexip.infinity.attributes

@@ -4,12 +4,13 @@
 - site.yml from nothing, through the NEW node's API with the credentials its wizard set, and its second and --check
   runs: test_e2e_platform.py (`make demo`'s inventory installs its Management Node, mgr-lab, from nothing).
 - management_node.yml --check on nothing says what it would launch, and launches nothing.
-- The first-boot module alone, each on its own instance: wrong key, NTP unreachable, an unexpected prompt and a
-  wizard timeout fail with a clear message, and the run after fixing the cause converges.
+- The first-boot module alone, each on its own instance: wrong key, NTP unreachable, an unexpected prompt, a
+  wizard timeout and a wizard that goes round in circles fail with a clear message, and the run after fixing the
+  cause converges.
 - The full -vvv output of a first-boot run holds neither password.
 - known_hosts is only appended to (comments, hashed and marker lines kept byte for byte) and an unreadable line fails
-  before connecting; answers with control characters and incident reporting without a contact e-mail address are
-  refused before connecting; the role gives the module an encrypted key's passphrase.
+  before connecting; answers with control characters, bad network answers and incident reporting without a contact
+  e-mail address are refused before connecting; the role gives the module an encrypted key's passphrase.
 """
 
 import json
@@ -125,7 +126,7 @@ def firstboot_knobs(lab_env):
     """Lab first-boot settings for one test, always put back."""
     lab = control(lab_env)
     yield lab
-    lab.set_firstboot(ntp_reachable=True, extra_prompt=None, stall_at=None)
+    lab.set_firstboot(ntp_reachable=True, extra_prompt=None, stall_at=None, cycle_after=None)
 
 
 @pytest.fixture
@@ -260,6 +261,16 @@ def test_wizard_timeout_fails_then_converges(lab_env, instance, tmp_path, firstb
     assert_converges(lab_env, instance, tmp_path)
 
 
+def test_a_wizard_going_round_in_circles_fails_then_converges(lab_env, instance, tmp_path, firstboot_knobs):
+    firstboot_knobs.set_firstboot(cycle_after="gateway")
+    proc, text = first_boot(lab_env, instance, tmp_path)
+    assert proc.returncode != 0
+    assert "the installation wizard asked for the IP address again, after the gateway" in text, text[-2000:]
+    assert control(lab_env).management_node(instance)["state"] == "password_set"
+    firstboot_knobs.set_firstboot(cycle_after=None)
+    assert_converges(lab_env, instance, tmp_path)
+
+
 def test_accept_new_records_the_host_key(lab_env, instance, tmp_path):
     node = control(lab_env).management_node(instance)
     proc, text = first_boot(lab_env, instance, tmp_path)
@@ -345,6 +356,17 @@ def test_control_characters_in_answers_are_refused_before_connecting(lab_env, in
     assert "contains the control character U+000A at position 4" in text and "hostname (" in text, text[-2000:]
     assert "os_password contains the control character U+000D at position %d" % (len(OS_PASSWORD) + 1) in text, text[-2000:]
     assert OS_PASSWORD not in proc.stdout + proc.stderr
+    assert untouched(lab_env, instance)
+
+
+def test_bad_network_answers_are_refused_before_connecting(lab_env, instance, tmp_path):
+    proc, text = first_boot(lab_env, instance, tmp_path, ip_address=instance, netmask="255.255.255.0", gateway="127.20.3.1",
+                            dns_servers=["dns.example.com"], domain="e2e..example.com")
+    assert proc.returncode != 0
+    network = instance.rsplit(".", 1)[0] + ".0/24"
+    assert "gateway 127.20.3.1 is not inside the network %s of ip_address %s" % (network, instance) in text, text[-2000:]
+    assert "dns_servers[0] 'dns.example.com' is not an IPv4 address" in text
+    assert "domain 'e2e..example.com' has an empty label" in text
     assert untouched(lab_env, instance)
 
 

@@ -12,7 +12,8 @@ web credentials (a second front door on the simulator's one platform model), and
 
 Lab knobs (``GET/POST /_lab/firstboot``): ``ntp_reachable`` (false: the wizard fails as the guide says when NTP cannot
 be reached), ``extra_prompt`` (``{"before": <step>, "text": "..."}``: a prompt the guide does not list),
-``stall_at`` (a step whose prompt never comes), ``wizard_delay`` and ``reboot_delay`` (seconds).
+``stall_at`` (a step whose prompt never comes), ``cycle_after`` (a misbehaving wizard: after the answer to this step
+it starts over at the IP address, for ever), ``wizard_delay`` and ``reboot_delay`` (seconds).
 """
 
 import base64
@@ -38,7 +39,8 @@ STEPS = ('ip_address', 'netmask', 'gateway', 'hostname', 'domain', 'dns_servers'
 # guide does not print the prompt; asked only after "yes" to incident reporting.
 CONTACT_EMAIL_PROMPT = 'Contact email address: '
 
-DEFAULT_SETTINGS = {'ntp_reachable': True, 'extra_prompt': None, 'stall_at': None, 'wizard_delay': 0.3, 'reboot_delay': 2.0}
+DEFAULT_SETTINGS = {'ntp_reachable': True, 'extra_prompt': None, 'stall_at': None, 'cycle_after': None, 'wizard_delay': 0.3,
+                    'reboot_delay': 2.0}
 _LABEL = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')
 _EMAIL = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 
@@ -346,6 +348,8 @@ class FirstBoot:
                 raise ApiError(400, {'error': '%s must be a number of seconds >= 0.' % key})
             if key == 'stall_at' and value not in (None,) + STEPS + ('sudo', 'new_password'):
                 raise ApiError(400, {'error': 'stall_at must be null or one of: %s' % ', '.join(('new_password', 'sudo') + STEPS)})
+            if key == 'cycle_after' and value not in (None,) + STEPS:
+                raise ApiError(400, {'error': 'cycle_after must be null or one of: %s' % ', '.join(STEPS)})
             if key == 'extra_prompt' and value is not None and not (
                     isinstance(value, dict) and value.get('before') in STEPS and isinstance(value.get('text'), str) and value['text']):
                 raise ApiError(400, {'error': 'extra_prompt must be null or {"before": <wizard step>, "text": "<prompt>"}.'})
@@ -508,7 +512,7 @@ class FirstBoot:
                 term.write('%s Please try again.\n' % error)
                 continue
             answers[key] = value
-            index += 1
+            index = 0 if settings['cycle_after'] == key else index + 1
         return answers
 
     def add_servers(self, answers):

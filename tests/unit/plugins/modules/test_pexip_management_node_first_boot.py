@@ -337,6 +337,9 @@ def test_module_fails_when_reading_hangs(module_run, monkeypatch, tmp_path, ssh)
     (dict(password="web\tSecret"), "password contains the control character U+0009 at position 4"),
     (dict(incident_reporting=True), "incident_reporting is enabled"),
     (dict(incident_reporting=True, contact_email_address="ops at example.com"), "contact_email_address 'ops at example.com' is not an e-mail"),
+    (dict(ip_address="10.0.1.10", netmask="255.255.255.0", gateway="10.0.2.1"), "gateway 10.0.2.1 is not inside the network 10.0.1.0/24"),
+    (dict(dns_servers=["dns.example.com"]), "dns_servers[0] 'dns.example.com' is not an IPv4 address"),
+    (dict(hostname="mgr_01"), "hostname 'mgr_01' is not a host name"),
 ])
 def test_bad_answers_are_refused_before_connecting(module_run, monkeypatch, tmp_path, ssh, args, expected):
     api_calls = []
