@@ -52,7 +52,8 @@ def bare(text):
 
 
 class PinnedKey(paramiko.MissingHostKeyPolicy if HAS_PARAMIKO else object):
-    """Accept exactly the host key with the given fingerprint."""
+    """Accept exactly the host key with the given fingerprint (or one of several, separated by commas or spaces: an
+    instance has a key of each type and prints them all)."""
 
     def __init__(self, wanted):
         self.wanted = wanted.strip()
@@ -60,7 +61,7 @@ class PinnedKey(paramiko.MissingHostKeyPolicy if HAS_PARAMIKO else object):
 
     def missing_host_key(self, client, hostname, key):
         self.seen = fingerprint(key)
-        if bare(self.seen) != bare(self.wanted):
+        if bare(self.seen) not in [bare(one) for one in re.split(r"[,\s]+", self.wanted) if one]:
             raise paramiko.SSHException("host key mismatch: the node presented %s, host_key_fingerprint is %s" % (self.seen, self.wanted))
 
 

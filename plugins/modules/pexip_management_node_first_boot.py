@@ -113,8 +113,10 @@ options:
   host_key_fingerprint:
     description:
       - The SHA256 fingerprint of the node's host key (C(SHA256:...)), as the instance prints it in its system log
-        (EC2 console - Get system log, or C(aws ec2 get-console-output)). The connection is refused when the key
-        does not match; O(known_hosts_file) is then neither read nor written.
+        (EC2 console - Get system log, or C(aws ec2 get-console-output); M(pexip.infinity.ec2_console_host_keys) reads
+        it). Several fingerprints, separated by commas, accept a key matching any of them (an instance has a key of
+        each type). The connection is refused when the key does not match; O(known_hosts_file) is then neither read
+        nor written.
     type: str
   known_hosts_file:
     description:

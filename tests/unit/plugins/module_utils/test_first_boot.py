@@ -274,6 +274,10 @@ def test_pinned_host_key():
     ssh.PinnedKey(ssh.fingerprint(key)[7:] + "=").missing_host_key(None, "10.0.0.10", key)  # copied without prefix, padded
     with pytest.raises(paramiko.SSHException, match="host key mismatch"):
         ssh.PinnedKey(ssh.fingerprint(paramiko.ECDSAKey.generate())).missing_host_key(None, "10.0.0.10", key)
+    other = ssh.fingerprint(paramiko.ECDSAKey.generate())
+    ssh.PinnedKey("%s, %s" % (other, ssh.fingerprint(key))).missing_host_key(None, "10.0.0.10", key)  # one of the instance's keys
+    with pytest.raises(paramiko.SSHException, match="host key mismatch"):
+        ssh.PinnedKey("%s,%s" % (other, other)).missing_host_key(None, "10.0.0.10", key)
 
 
 # ---- the contact e-mail address, asked after "yes" to incident reporting ---------------------------------------------
