@@ -12,10 +12,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import re
 import socket
 import threading
 import time
+
+from ansible_collections.pexip.infinity.plugins.module_utils.nodes import is_ipv4, netmask_prefix
+from ansible_collections.pexip.infinity.plugins.module_utils.servers import valid_address, valid_ip
 
 # (key, pattern on the last output line, stripped). Order matters: "Retype new UNIX password" before "new password".
 PROMPTS = (
@@ -102,6 +106,7 @@ ANSWER_PARAMETERS = ("os_password", "ip_address", "netmask", "gateway", "hostnam
                      "username", "password", "contact_email_address")
 SECRET_PARAMETERS = ("os_password", "password")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 
 
@@ -120,12 +125,64 @@ def answer_errors(params):
             errors.append("%s%s contains the control character U+%04X at position %d: an answer is typed at a prompt, and a "
                           "newline, carriage return or other control character would end it early or answer the next prompt; "
                           "remove it" % (where, shown_value, ord(found.group()), found.start() + 1))
+    if not errors:  # a value with a control character is named once
+        errors.extend(network_errors(params))
     email = params.get("contact_email_address")
     if email and not CONTROL.search(email) and not EMAIL.match(email):
         errors.append("contact_email_address '%s' is not an e-mail address (name@example.com)" % email)
     if params.get("incident_reporting") and not email:
         errors.append("incident_reporting is enabled, and the installation wizard then asks for the contact e-mail address "
                       "that incident reports are sent with: give contact_email_address")
+    return errors
+
+
+def domain_problem(name):
+    """Why ``name`` is not a DNS name whose labels the wizard takes (None when it is one)."""
+    labels = (name[:-1] if name.endswith(".") else name).split(".")
+    if len(name) > 253:
+        return "is %d characters long; a DNS name has at most 253" % len(name)
+    for label in labels:
+        if len(label) > 63:
+            return "has the label '%s' of %d characters; a label has at most 63" % (label, len(label))
+        if not LABEL.match(label):
+            return ("has the label '%s': a label is letters, digits and hyphens, neither starting nor ending with a hyphen" % label
+                    if label else "has an empty label (two dots, or a leading dot)")
+    return None
+
+
+def network_errors(params):
+    """The wizard's network answers: checked here, before the first SSH write, not refused by the node half-way."""
+    errors = []
+    ip, netmask, gateway = params.get("ip_address"), params.get("netmask"), params.get("gateway")
+    for name, value in (("ip_address", ip), ("gateway", gateway)):
+        if value and not is_ipv4(value):
+            errors.append("%s '%s' is not an IPv4 address (for example 10.0.0.10)" % (name, value))
+    if netmask and netmask_prefix(netmask) is None:
+        errors.append("netmask '%s' is not a valid IPv4 network mask (contiguous ones, for example 255.255.255.0)" % netmask)
+    if not errors and ip and netmask:
+        network = ipaddress.IPv4Interface("%s/%s" % (ip, netmask)).network
+        special = {network.network_address: "network", network.broadcast_address: "broadcast"} if network.prefixlen <= 30 else {}
+        for name, value in (("ip_address", ip), ("gateway", gateway)):
+            if value and ipaddress.IPv4Address(value) in special:
+                errors.append("%s %s is the %s address of %s, not a host address" % (name, value, special[ipaddress.IPv4Address(value)], network))
+        if gateway and ipaddress.IPv4Address(gateway) not in network:
+            errors.append("gateway %s is not inside the network %s of ip_address %s and netmask %s" % (gateway, network, ip, netmask))
+        elif gateway == ip:
+            errors.append("gateway %s is ip_address itself" % gateway)
+    hostname = params.get("hostname")
+    if hostname is not None and not LABEL.match(hostname):
+        errors.append("hostname '%s' is not a host name: at most 63 letters, digits and hyphens, not starting or ending with a "
+                      "hyphen, no dots (the domain goes into domain)" % hostname)
+    domain = params.get("domain")
+    problem = domain_problem(domain) if domain is not None else None
+    if problem:
+        errors.append("domain '%s' %s" % (domain, problem))
+    for index, server in enumerate(params.get("dns_servers") or []):
+        if not is_ipv4(server):
+            errors.append("dns_servers[%d] '%s' is not an IPv4 address (the wizard takes DNS servers by address)" % (index, server))
+    for index, server in enumerate(params.get("ntp_servers") or []):
+        if not is_ipv4(server) and (valid_ip(server) or not valid_address(server) or domain_problem(server)):
+            errors.append("ntp_servers[%d] '%s' is neither an IPv4 address nor a host name" % (index, server))
     return errors
 
 
@@ -166,6 +223,7 @@ class Session(object):
         self.output = ""        # everything read (the node never echoes a password)
         self.pending = ""       # read since the last prompt was returned
         self.last_answered = None
+        self.deadline = None    # clock value by which the whole first boot must be done (run_first_boot sets it)
         channel.settimeout(READ_POLL)
 
     def _recv(self):
@@ -191,6 +249,7 @@ class Session(object):
                 before = self.pending[:self.pending.rfind(line)] if line in self.pending else self.pending
                 self.pending = ""
                 return key, line, before
+            self.check_deadline(line)
             data = self._recv()
             if data is None:
                 before, self.pending = self.pending, ""
@@ -199,6 +258,8 @@ class Session(object):
                 self.output += data
                 self.pending += data
                 quiet_since = self.clock()
+                if quiet_since - started >= self.prompt_timeout and not classify(last_line(self.pending)):
+                    self.no_prompt(line)  # output that never ends in a prompt
                 continue
             now = self.clock()
             if line and LOOKS_LIKE_PROMPT.search(line) and now - quiet_since >= self.quiet:
@@ -207,13 +268,25 @@ class Session(object):
                     "an SSH session of your own (ssh admin@<address>) and run again, or report the prompt so that it "
                     "can be supported." % (self.quote(line), self.quote(tail(before_prompt(self.pending)))), prompt=line)
             if now - started >= self.prompt_timeout:
-                after = ("after the answer to the %s prompt" % LABELS.get(self.last_answered, self.last_answered)
-                         if self.last_answered else "after logging in")
-                raise FirstBootError(
-                    "no prompt came from the Management Node within %s seconds %s (last output: %s). The node may "
-                    "still be starting or be overloaded: raise prompt_timeout, or look at the instance's console "
-                    "(EC2 > Instance > Monitor and troubleshoot > Get system log)." % (
-                        self.prompt_timeout, after, self.quote(tail(self.output) or "nothing")), prompt=line or None)
+                self.no_prompt(line)
+
+    def no_prompt(self, line):
+        after = ("after the answer to the %s prompt" % LABELS.get(self.last_answered, self.last_answered)
+                 if self.last_answered else "after logging in")
+        raise FirstBootError(
+            "no prompt came from the Management Node within %s seconds %s (last output: %s). The node may "
+            "still be starting or be overloaded: raise prompt_timeout, or look at the instance's console "
+            "(EC2 > Instance > Monitor and troubleshoot > Get system log)." % (
+                self.prompt_timeout, after, self.quote(tail(self.output) or "nothing")), prompt=line or None)
+
+    def check_deadline(self, line):
+        if self.deadline is not None and self.clock() >= self.deadline:
+            raise FirstBootError(
+                "the first boot did not finish within %s seconds (the last answer was to the %s prompt; last output: %s): the node "
+                "keeps talking or asking without coming to an end. Look at the instance's console (EC2 > Instance > Monitor and "
+                "troubleshoot > Get system log); raise prompt_timeout if the node is only slow." % (
+                    self.budget, LABELS.get(self.last_answered, self.last_answered or "no"), self.quote(tail(self.output) or "nothing")),
+                prompt=line or None)
 
     def answer(self, key, text):
         self.last_answered = key
@@ -265,14 +338,29 @@ def shown(key, value):
     return MASK if key in SECRET_KEYS else "'%s'" % value
 
 
-def run_first_boot(open_session, os_password, answers, secrets):
+def deadline_seconds(connect_timeout, prompt_timeout):
+    """The whole first boot: two logins and every prompt once."""
+    return 2 * connect_timeout + (len(PROMPTS) + 2) * prompt_timeout
+
+
+def run_first_boot(open_session, os_password, answers, secrets, timeout=None):
     """Drive the node from wherever it is to a finished wizard. Returns the steps done.
 
     ``open_session()`` logs in (key authentication) and returns a ``Session``; it is called again after the node
-    drops the first session.
+    drops the first session. ``timeout``: seconds for the whole first boot (a node that keeps asking or printing is
+    given up on then).
     """
     steps = []
-    session = open_session()
+    deadline = []
+
+    def login():
+        session = open_session()
+        if timeout is not None:
+            deadline[:] = deadline or [session.clock() + timeout]
+            session.deadline, session.budget = deadline[0], timeout
+        return session
+
+    session = login()
     key, line, before = session.expect()
     if key == "new_password":
         session.answer(key, os_password)
@@ -288,7 +376,7 @@ def run_first_boot(open_session, os_password, answers, secrets):
                 "accept (at least 8 characters, not based on a dictionary word) and run again." % session.quote(tail(before)), prompt=line)
         steps.append("unix_password")
         # "This will then log you out and terminate your SSH session." Log in again.
-        session = open_session()
+        session = login()
         key, line, before = session.expect()
     if key == "new_password":
         raise FirstBootError("the node asks for a new UNIX password again after it was set; log in by hand to see why.", prompt=line)
@@ -310,11 +398,20 @@ def run_first_boot(open_session, os_password, answers, secrets):
         if key not in WIZARD:
             raise FirstBootError("the installation wizard showed %s, which is not one of its known prompts; answer it by hand "
                                  "(ssh admin@<address>) and run again." % session.quote(line), prompt=line)
-        if answered and (key == answered[-1] or (key == "web_password" and answered[-1] == "web_password_again")):
+        # Each prompt is answered once (the web password's re-type is a prompt of its own): asked again, the wizard
+        # refused an answer, or it cycles and would be answered for ever.
+        if key in answered:
             previous = answered[-1]
+            if key == previous or (key == "web_password" and previous == "web_password_again"):
+                raise FirstBootError(
+                    "the installation wizard refused the %s %s: %s. Correct the option and run again." % (
+                        LABELS[previous], shown(previous, answers[previous]), session.quote(tail(before, 2))), prompt=line)
             raise FirstBootError(
-                "the installation wizard refused the %s %s: %s. Correct the option and run again." % (
-                    LABELS[previous], shown(previous, answers[previous]), session.quote(tail(before, 2))), prompt=line)
+                "the installation wizard asked for the %s again, after the %s (answered so far: %s; last output: %s): it refused "
+                "an earlier answer or goes round in circles, and is not answered twice. Check the answers (%s was %s), answer the "
+                "wizard by hand (ssh admin@<address>) to see why, and run again." % (
+                    LABELS[key], LABELS[previous], ", ".join(LABELS[k] for k in answered), session.quote(tail(before, 2)),
+                    LABELS[key], shown(key, answers[key])), prompt=line)
         session.answer(key, answers[key])
         answered.append(key)
         key, line, before = session.expect()

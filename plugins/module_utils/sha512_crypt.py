@@ -12,6 +12,7 @@ __metaclass__ = type
 
 import hashlib
 import os
+import re
 
 ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # Which digest bytes make up each group of four output characters.
@@ -19,6 +20,8 @@ TRIPLES = ((0, 21, 42), (22, 43, 1), (44, 2, 23), (3, 24, 45), (25, 46, 4), (47,
            (28, 49, 7), (50, 8, 29), (9, 30, 51), (31, 52, 10), (53, 11, 32), (12, 33, 54), (34, 55, 13),
            (56, 14, 35), (15, 36, 57), (37, 58, 16), (59, 17, 38), (18, 39, 60), (40, 61, 19), (62, 20, 41))
 DEFAULT_ROUNDS = 5000
+# The whole of what sha512_crypt (and glibc) writes: a password that merely starts with $6$ is not a hash.
+SHA512_CRYPT = re.compile(r"^\$6\$(rounds=[0-9]{1,9}\$)?[./0-9A-Za-z]{0,16}\$[./0-9A-Za-z]{86}\Z")
 
 
 def _b64(value, count):
@@ -71,4 +74,5 @@ def sha512_crypt(password, salt=None, rounds=DEFAULT_ROUNDS):
 
 
 def is_sha512_crypt(value):
-    return isinstance(value, str) and value.startswith("$6$")
+    """Whether ``value`` is a complete ``$6$[rounds=N$]salt$hash`` (else it is a password, to be hashed)."""
+    return isinstance(value, str) and bool(SHA512_CRYPT.match(value))

@@ -467,7 +467,11 @@ class NodeModule(object):
 
     def password_hash(self):
         password = self.params["ssh_password"]
-        return password if is_sha512_crypt(password) else sha512_crypt(password)
+        if is_sha512_crypt(password):
+            return password
+        hashed = sha512_crypt(password)
+        self.module.no_log_values.add(hashed)  # derived from a secret: as secret as it
+        return hashed
 
     def check_location_roles(self, location_uri, node_type):
         """A system location must not mix proxying and transcoding nodes."""

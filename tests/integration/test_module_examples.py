@@ -222,11 +222,30 @@ SETUP_MANAGEMENT_NODES = IMAGES + """
 """
 
 SETUP_SECOND_MANAGEMENT_NODE = """
-- name: "setup: mgr_private_ip, the second instance, and its host key's fingerprint as its system log prints it"
+- name: "setup: mgr_private_ip and mgr_instance_id, the second instance"
   ansible.builtin.set_fact:
     mgr_private_ip: "{{ setup_mgr_ips[1] }}:{{ lab_mgmt_port }}"
-    mgr_host_key_fingerprint: >-
-      {{ (setup_firstboot.json.nodes | selectattr('instance_id', 'equalto', setup_mgr_ids[1]) | first).host_key_fingerprint }}
+    mgr_instance_id: "{{ setup_mgr_ids[1] }}"
+
+- name: "setup: the lab's new instances print their host keys to the console output, as cloud-init images do"
+  ansible.builtin.uri:
+    url: "{{ lab_control_url }}/firstboot"
+    ca_path: "{{ lab_ca_path }}"
+    use_proxy: false
+    method: POST
+    body_format: json
+    body: {console_host_keys: true}
+"""
+
+SETUP_CONSOLE_HOST_KEYS_OFF = """
+- name: "setup: back to the lab's default (no host keys on the console)"
+  ansible.builtin.uri:
+    url: "{{ lab_control_url }}/firstboot"
+    ca_path: "{{ lab_ca_path }}"
+    use_proxy: false
+    method: POST
+    body_format: json
+    body: {console_host_keys: false}
 """
 
 # ---- the order ---------------------------------------------------------------------------------------------------
@@ -275,7 +294,9 @@ PLAN = [
     SETUP_MANAGEMENT_NODES,
     ("pexip_management_node_first_boot", [0]),
     SETUP_SECOND_MANAGEMENT_NODE,
+    "ec2_console_host_keys",               # reads the second instance's host keys from its console output
     ("pexip_management_node_first_boot", [1]),
+    SETUP_CONSOLE_HOST_KEYS_OFF,
 ]
 
 

@@ -109,7 +109,8 @@ class LabControl:
         return self._call('GET', '/_lab/firstboot')
 
     def set_firstboot(self, **settings):
-        """ntp_reachable, extra_prompt ({"before": step, "text": ...} or None), stall_at, wizard_delay, reboot_delay."""
+        """ntp_reachable, extra_prompt ({"before": step, "text": ...} or None), stall_at, cycle_after, console_host_keys,
+        wizard_delay, reboot_delay."""
         return self._call('POST', '/_lab/firstboot', settings)
 
     def management_node(self, private_ip):

@@ -280,6 +280,28 @@ def patch_ami_extras():
     instances.Instance.__init__ = instance_init
 
 
+CONSOLE_OUTPUT = {}  # instance id -> console text the simulator printed (harness: /_lab/console_output)
+
+
+def patch_console_output():
+    """GetConsoleOutput: moto answers every instance with one fixed kernel log. An instance whose console the lab
+    printed to (``POST /_lab/console_output``: a Management Node instance printing its SSH host keys, as cloud-init
+    images do) answers with that text; any other keeps moto's log."""
+    from moto.ec2.responses.general import General
+    from moto.ec2.utils import Base64EncodedString
+
+    original = General.get_console_output
+
+    def get_console_output(self):
+        result = original(self)
+        text = CONSOLE_OUTPUT.get(self._get_param("InstanceId"))
+        if text is not None:
+            result.result["Output"] = Base64EncodedString.from_raw_string(text)
+        return result
+
+    General.get_console_output = get_console_output
+
+
 def share_botocore_loader():
     """Start-up speed only: moto makes many boto3 Sessions, and each one parsed
     botocore's endpoint and service JSON again (half of moto's start-up CPU).
@@ -297,6 +319,7 @@ def apply_patches():
     patch_elastic_ip_details()
     patch_instance_attributes()
     patch_ami_extras()
+    patch_console_output()
 
 
 def lab_instances(query):
@@ -381,6 +404,14 @@ class AwsFaults:
 
         if environ.get("PATH_INFO") == "/_lab/faults":
             return self.control(environ, start_response)
+        if environ.get("PATH_INFO") == "/_lab/console_output" and environ["REQUEST_METHOD"] == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                printed = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                CONSOLE_OUTPUT[str(printed["instance_id"])] = CONSOLE_OUTPUT.get(str(printed["instance_id"]), "") + str(printed["text"])
+            except (ValueError, KeyError, TypeError) as exc:
+                return self._answer(start_response, 400, json.dumps({"error": "bad console output: %s" % exc}))
+            return self._answer(start_response, 200, json.dumps({"instance_id": printed["instance_id"]}))
         if environ.get("PATH_INFO") == "/_lab/instances":
             return self._answer(start_response, 200, json.dumps(lab_instances(parse_qs(environ.get("QUERY_STRING", "")))))
         if self.faults:

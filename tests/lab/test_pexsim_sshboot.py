@@ -152,6 +152,27 @@ def test_control_api_checks_its_knobs(boot):
     assert boot['lab'].firstboot()['settings']['stall_at'] == 'sudo'
 
 
+def test_cycle_after_makes_a_wizard_that_starts_over_for_ever(boot):
+    with pytest.raises(LabError):
+        boot['lab'].set_firstboot(cycle_after='nowhere')
+    address = boot['launch']()
+    boot['lab'].set_firstboot(cycle_after='gateway')
+    shell = Shell(address, boot['port'], boot['key'])
+    shell.until('Enter new UNIX password: $')
+    shell.send('os-secret-1')
+    shell.until('Retype new UNIX password: $')
+    shell.send('os-secret-1')
+    shell.until('closed')
+    shell = Shell(address, boot['port'], boot['key'])
+    shell.until(r'\[sudo\] password for admin: $')
+    shell.send('os-secret-1')
+    for dummy in range(3):
+        answer_wizard(shell, WIZARD[:3])
+    shell.until(r'IP address [^\n]*: $')
+    assert shell.out.count('IP address') == 4 and 'Hostname' not in shell.out
+    assert boot['lab'].management_node(address)['state'] == 'password_set'
+
+
 def test_contact_email_address_only_after_yes_to_incident_reporting(boot):
     address = boot['launch']()
     shell = Shell(address, boot['port'], boot['key'])

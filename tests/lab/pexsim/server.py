@@ -44,7 +44,8 @@ class PexSim:
         if ssh_port and self.watcher:
             # New Management Node instances: SSH first boot, then the API on <private ip>:<this port> (sshboot.py).
             from .sshboot import FirstBoot  # pylint: disable=import-outside-toplevel
-            self.watcher.firstboot = FirstBoot(self.sim, self.tls, ssh_port, ssh_key_file, ssh_key_name, self._serve_installed, firstboot)
+            self.watcher.firstboot = FirstBoot(self.sim, self.tls, ssh_port, ssh_key_file, ssh_key_name, self._serve_installed, firstboot,
+                                               aws_url=aws_url)
 
     def _serve_installed(self, ip, username, password):
         """The API of a Management Node installed by the wizard: same platform model, its own web credentials."""

@@ -12,17 +12,24 @@ web credentials (a second front door on the simulator's one platform model), and
 
 Lab knobs (``GET/POST /_lab/firstboot``): ``ntp_reachable`` (false: the wizard fails as the guide says when NTP cannot
 be reached), ``extra_prompt`` (``{"before": <step>, "text": "..."}``: a prompt the guide does not list),
-``stall_at`` (a step whose prompt never comes), ``wizard_delay`` and ``reboot_delay`` (seconds).
+``stall_at`` (a step whose prompt never comes), ``cycle_after`` (a misbehaving wizard: after the answer to this step
+it starts over at the IP address, for ever), ``console_host_keys`` (true: a new instance prints its SSH host keys to
+its EC2 console output as cloud-init images do, through moto_lab's ``/_lab/console_output``; whether Pexip's image
+does is UNCONFIRMED, hence off by default), ``wizard_delay`` and ``reboot_delay`` (seconds).
 """
 
 import base64
 import hashlib
 import ipaddress
+import json
 import logging
 import re
 import socket
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import paramiko
 
@@ -38,7 +45,8 @@ STEPS = ('ip_address', 'netmask', 'gateway', 'hostname', 'domain', 'dns_servers'
 # guide does not print the prompt; asked only after "yes" to incident reporting.
 CONTACT_EMAIL_PROMPT = 'Contact email address: '
 
-DEFAULT_SETTINGS = {'ntp_reachable': True, 'extra_prompt': None, 'stall_at': None, 'wizard_delay': 0.3, 'reboot_delay': 2.0}
+DEFAULT_SETTINGS = {'ntp_reachable': True, 'extra_prompt': None, 'stall_at': None, 'cycle_after': None, 'console_host_keys': False,
+                    'wizard_delay': 0.3, 'reboot_delay': 2.0}
 _LABEL = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')
 _EMAIL = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
 
@@ -135,6 +143,7 @@ class ManagementInstance:
         self.api = None
         self.sessions = 0
         self.last_error = None
+        self.console_printed = False
 
     def view(self):
         return {'instance_id': self.iid, 'private_ip': self.ip, 'state': self.state, 'running': self.running,
@@ -253,8 +262,9 @@ class Terminal:
 class FirstBoot:
     """Plays every Management Node instance of the lab; driven by the EC2 watcher's polls."""
 
-    def __init__(self, sim, tls, ssh_port, key_file, key_name, make_api, settings=None):
+    def __init__(self, sim, tls, ssh_port, key_file, key_name, make_api, settings=None, aws_url=None):
         self.sim = sim
+        self.aws_url = aws_url
         self.tls = tls
         self.ssh_port = ssh_port
         self.key_file = key_file
@@ -281,6 +291,7 @@ class FirstBoot:
         """Take the Management Node instances out of ``snapshot`` (they are no Conferencing Nodes) and play them."""
         rest = {}
         now = time.time()
+        printing = []
         with self.lock:
             for iid, inst in snapshot.items():
                 if not inst.get('image_id') or not self.is_management_image(client, inst['image_id']):
@@ -294,6 +305,9 @@ class FirstBoot:
                     LOG.info('management node %s at %s: new', iid, node.ip)
                 node.public_ip = inst.get('public_ip')
                 node.running = inst['state'] == 'running'
+                if node.running and self.settings['console_host_keys'] and not node.console_printed:
+                    node.console_printed = True
+                    printing.append(node)
                 if node.state == 'rebooting' and now >= node.reboot_at:
                     node.state = 'installed'
                     LOG.info('management node %s: rebooted, API up', iid)
@@ -301,7 +315,33 @@ class FirstBoot:
             for iid in [i for i in self.nodes if i not in snapshot]:
                 self.nodes[iid].running = False
                 self._listen(self.nodes.pop(iid))
+        for node in printing:
+            self.print_host_keys(node)
         return rest
+
+    def print_host_keys(self, node):
+        """What cloud-init prints to the console at a first boot (the fingerprints' lines carry its "ec2:" prefix)."""
+        host = urllib.parse.urlsplit(self.aws_url or '').hostname
+        if not (host == 'localhost' or is_loopback(host or '')):
+            LOG.warning('management node %s: the host keys are only printed to a loopback moto_lab', node.iid)
+            return
+        key = node.host_key
+        bits = key.get_bits()
+        text = ('ec2: #############################################################\n'
+                'ec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----\n'
+                'ec2: %d %s root@%s (ECDSA)\n'
+                'ec2: -----END SSH HOST KEY FINGERPRINTS-----\n'
+                'ec2: #############################################################\n'
+                '-----BEGIN SSH HOST KEY KEYS-----\n'
+                '%s %s root@%s\n'
+                '-----END SSH HOST KEY KEYS-----\n' % (bits, fingerprint(key), node.iid, key.get_name(), key.get_base64(), node.iid))
+        request = urllib.request.Request(self.aws_url.rstrip('/') + '/_lab/console_output', method='POST',
+                                         data=json.dumps({'instance_id': node.iid, 'text': text}).encode('utf-8'),
+                                         headers={'Content-Type': 'application/json'})
+        try:
+            urllib.request.urlopen(request, timeout=5).close()  # nosec: the lab's own moto_lab, on loopback
+        except (OSError, urllib.error.URLError) as exc:
+            LOG.warning('management node %s: cannot print the host keys to the console output (moto_lab only): %s', node.iid, exc)
 
     def _listen(self, node):
         want_ssh = node.running and node.state != 'rebooting'
@@ -340,12 +380,14 @@ class FirstBoot:
         if unknown:
             raise ApiError(400, {'error': 'Unknown first boot setting(s): %s' % ', '.join(unknown)})
         for key, value in data.items():
-            if key == 'ntp_reachable' and not isinstance(value, bool):
-                raise ApiError(400, {'error': 'ntp_reachable must be true or false.'})
+            if key in ('ntp_reachable', 'console_host_keys') and not isinstance(value, bool):
+                raise ApiError(400, {'error': '%s must be true or false.' % key})
             if key in ('wizard_delay', 'reboot_delay') and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
                 raise ApiError(400, {'error': '%s must be a number of seconds >= 0.' % key})
             if key == 'stall_at' and value not in (None,) + STEPS + ('sudo', 'new_password'):
                 raise ApiError(400, {'error': 'stall_at must be null or one of: %s' % ', '.join(('new_password', 'sudo') + STEPS)})
+            if key == 'cycle_after' and value not in (None,) + STEPS:
+                raise ApiError(400, {'error': 'cycle_after must be null or one of: %s' % ', '.join(STEPS)})
             if key == 'extra_prompt' and value is not None and not (
                     isinstance(value, dict) and value.get('before') in STEPS and isinstance(value.get('text'), str) and value['text']):
                 raise ApiError(400, {'error': 'extra_prompt must be null or {"before": <wizard step>, "text": "<prompt>"}.'})
@@ -508,7 +550,7 @@ class FirstBoot:
                 term.write('%s Please try again.\n' % error)
                 continue
             answers[key] = value
-            index += 1
+            index = 0 if settings['cycle_after'] == key else index + 1
         return answers
 
     def add_servers(self, answers):

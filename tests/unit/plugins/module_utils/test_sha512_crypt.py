@@ -81,6 +81,29 @@ def test_shape_and_detection():
     assert not is_sha512_crypt(None)
 
 
+@pytest.mark.parametrize("value", [
+    sha512_crypt("pw", "abcdefgh"), sha512_crypt("pw", "0123456789abcdef"), sha512_crypt("pw", "./AZaz09", 6543),
+    sha512_crypt("pw", "s"), sha512_crypt("pw", ""),
+])
+def test_a_whole_hash_is_recognised(value):
+    assert is_sha512_crypt(value)
+
+
+@pytest.mark.parametrize("value", [
+    "$6$MyPlainPassword",                                      # a password that happens to start with $6$
+    "$6$salt$short",                                           # hash too short
+    "$6$salt$" + "a" * 87,                                     # hash too long
+    "$6$" + "s" * 17 + "$" + "a" * 86,                         # salt over 16 characters
+    "$6$sa!t$" + "a" * 86,                                     # salt outside [./0-9A-Za-z]
+    "$6$salt$" + "a" * 85 + "!",                               # hash outside the alphabet
+    "$6$rounds=$salt$" + "a" * 86,                             # rounds without a number
+    "$6$salt$" + "a" * 86 + "\n",                              # a trailing newline
+    "$5$salt$" + "a" * 43,                                     # SHA-256 crypt
+])
+def test_a_password_that_only_looks_like_a_hash_is_not_one(value):
+    assert not is_sha512_crypt(value)
+
+
 @pytest.mark.skipif(CRYPT is None, reason="the crypt module (Python <= 3.12, SHA-512 capable libc) is not available")
 @pytest.mark.parametrize("password", ["", "a", "pexip", "Pässwörd ✓", "x" * 17, "y" * 64, "z" * 200, "with space and $ and :"])
 @pytest.mark.parametrize("salt,rounds", [("saltsalt", 5000), ("s", 5000), ("0123456789abcdef", 5000), ("./AZaz09", 1000), ("r0unds", 6543)])

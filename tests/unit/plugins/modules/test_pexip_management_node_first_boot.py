@@ -15,9 +15,10 @@ import threading
 import pytest
 
 from ansible_collections.pexip.infinity.plugins.module_utils.first_boot import FirstBootError
+from ansible_collections.pexip.infinity.plugins.module_utils import ssh as ssh_utils
 from ansible_collections.pexip.infinity.plugins.modules import pexip_management_node_first_boot as mod
 
-from fakes import FakeApi, FakeModule, Failed
+from fakes import FakeApi, FakeModule, Failed, response
 
 paramiko = pytest.importorskip("paramiko")
 
@@ -130,7 +131,7 @@ def private_key_text():
 
 
 def login(tmp_path, **overrides):
-    return mod.SshLogin(FakeModule(None, params(tmp_path, **overrides), label="first boot"))
+    return ssh_utils.SshLogin(FakeModule(None, params(tmp_path, **overrides), label="first boot"))
 
 
 class Clock(object):
@@ -269,7 +270,7 @@ def test_connect_succeeds_after_refusals(ssh, tmp_path):
     ssh_login = login(tmp_path)
     ssh_login.clock, ssh_login.sleep = clock, clock.sleep
     assert ssh_login() is not None
-    assert clock.sleeps == [2, 2] and ssh_login.fingerprint == mod.fingerprint(HOST_KEY)
+    assert clock.sleeps == [2, 2] and ssh_login.fingerprint == ssh_utils.fingerprint(HOST_KEY)
     kwargs = ssh.made[-1].connect_kwargs
     assert kwargs["timeout"] == 10 and kwargs["banner_timeout"] == 30 and kwargs["auth_timeout"] == 30 and kwargs["channel_timeout"] == 60
 
@@ -291,7 +292,7 @@ def test_a_channel_operation_that_hangs_fails_naming_it(ssh, tmp_path, operation
 
 
 def test_a_login_that_hangs_fails_naming_it(ssh, tmp_path, monkeypatch):
-    monkeypatch.setattr(mod, "CONNECT_BOUND", 0.5)
+    monkeypatch.setattr(ssh_utils, "CONNECT_BOUND", 0.5)
     ssh.hang = ("connect",)
     with pytest.raises(FirstBootError) as err:
         login(tmp_path)()
@@ -336,6 +337,9 @@ def test_module_fails_when_reading_hangs(module_run, monkeypatch, tmp_path, ssh)
     (dict(password="web\tSecret"), "password contains the control character U+0009 at position 4"),
     (dict(incident_reporting=True), "incident_reporting is enabled"),
     (dict(incident_reporting=True, contact_email_address="ops at example.com"), "contact_email_address 'ops at example.com' is not an e-mail"),
+    (dict(ip_address="10.0.1.10", netmask="255.255.255.0", gateway="10.0.2.1"), "gateway 10.0.2.1 is not inside the network 10.0.1.0/24"),
+    (dict(dns_servers=["dns.example.com"]), "dns_servers[0] 'dns.example.com' is not an IPv4 address"),
+    (dict(hostname="mgr_01"), "hostname 'mgr_01' is not a host name"),
 ])
 def test_bad_answers_are_refused_before_connecting(module_run, monkeypatch, tmp_path, ssh, args, expected):
     api_calls = []
@@ -346,3 +350,43 @@ def test_bad_answers_are_refused_before_connecting(module_run, monkeypatch, tmp_
     assert result["failed"] and expected in result["msg"], result["msg"]
     assert "os-Secret" not in result["msg"] and "web\tSecret" not in result["msg"]
     assert ssh.made == [] and api_calls == []
+
+
+# ---- "installed" means the API's JSON, not any 2xx ------------------------------------------------------------------------
+
+def html_page(method, path):
+    return response(text="<html><body>Welcome to nginx!</body></html>", headers={"Content-Type": "text/html"})
+
+
+@pytest.mark.parametrize("fault,installed", [(None, True), (html_page, False), (lambda m, p: response(body={"detail": "ok"}), False)])
+def test_only_the_apis_json_counts_as_installed(module_run, tmp_path, ssh, fault, installed):
+    api = FakeApi()
+    if fault:
+        api.faults.append(fault)
+    result = module_run(mod, api, check_mode=True, address=ADDRESS, password=WEB_PW, private_key=private_key_text(), os_password=OS_PW,
+                        known_hosts_file=str(tmp_path / "known_hosts"), hostname="mgr01", domain="example.com")
+    assert not result.get("failed"), result
+    assert result["changed"] is not installed and result["api_ready"] is installed
+    assert ssh.made == []
+
+
+def test_something_else_answering_after_the_wizard_is_named(tmp_path, monkeypatch):
+    fake = FakeModule(None, dict(host=ADDRESS, username="admin", wait_timeout=0, poll_interval=1, timeout=10))
+    api = FakeApi()
+    api.faults.append(html_page)
+    monkeypatch.setattr(fake, "new_client", lambda **kwargs: api.client(), raising=False)
+    with pytest.raises(Failed) as err:
+        mod.wait_for_api(fake)
+    assert "something else answers there" in str(err.value) and "text/html" in str(err.value)
+
+
+def test_the_key_read_from_private_key_file_is_a_no_log_value(ssh, tmp_path):
+    key_file = tmp_path / "id_ecdsa"
+    key_file.write_text(private_key_text())
+    fake = FakeModule(None, params(tmp_path, private_key=None, private_key_file=str(key_file)), label="first boot")
+    fake.no_log_values = set()
+    ssh_utils.SshLogin(fake)
+    text = private_key_text()
+    assert text in fake.no_log_values
+    body = [line for line in text.splitlines() if not line.startswith("-----")]
+    assert body and all(line in fake.no_log_values for line in body if len(line) >= 16)
