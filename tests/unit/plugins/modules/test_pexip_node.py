@@ -4,6 +4,7 @@
 import json
 import os
 import stat
+import threading
 
 import pytest
 
@@ -229,7 +230,9 @@ def bootstrap_page(fake, *answers):
         if not url.startswith("https://10.0.1.10:8443/"):
             return request(method, url, data=data, headers=headers, verify=verify, **kwargs)
         received.append(dict(method=method, url=url, data=data, headers=headers, verify=verify))
-        answer = answers[len(received) - 1]
+        answer = answers[min(len(received), len(answers)) - 1]  # the last one again and again
+        if callable(answer):
+            answer = answer()
         if isinstance(answer, Exception):
             raise answer
         return response(answer[0], text=answer[1], url=url)
@@ -281,6 +284,33 @@ def test_bootstrap_upload_failure_says_the_node_exists_and_what_to_do(fake, answ
 def test_bootstrap_upload_options_are_checked_before_any_request(fake, upload, extra, fragment):
     result = run(pexip_node, api=fake, bootstrap_upload=upload, args=dict(GOOD, **extra))
     assert result["failed"] and fragment in result["msg"], result["msg"]
+    assert fake.log == []
+
+
+def refused_slowly():
+    threading.Event().wait(0.05)  # wait_timeout passes in real time (time.sleep is stubbed): a few dozen attempts
+    return TransportError("refused")
+
+
+def test_bootstrap_upload_whose_answer_was_lost_says_to_wait_not_to_delete(fake):
+    # The POST went out, its answer was lost; the node reboots with the document and refuses connections meanwhile.
+    bootstrap_page(fake, TransportError("read timed out", sent=True), refused_slowly)
+    upload = dict(address="10.0.1.10", validate_certs=False, wait_timeout=1)
+    result = run(pexip_node, api=fake, bootstrap_upload=upload, args=GOOD)
+    assert result["failed"] and result["created"] and result["bootstrap_upload"]["maybe_sent"] is True
+    assert "may have accepted the document" in result["msg"] and "pexip_node_info: synced" in result["msg"], result["msg"]
+    assert "create it again for a new document" not in result["msg"]
+
+
+def test_bootstrap_upload_is_pinned_and_unverified_public_uploads_are_refused(fake):
+    received = bootstrap_page(fake, (200, "Configuration accepted"))
+    pin = "AB:" * 31 + "AB"
+    result = run(pexip_node, api=fake, bootstrap_upload=dict(address="10.0.1.10", fingerprint=pin), args=GOOD)
+    assert result["changed"] and received[0]["verify"].pin == "ab" * 32
+    fake.tables["worker_vm"][:] = []
+    fake.log[:] = []
+    result = run(pexip_node, api=fake, bootstrap_upload=dict(address="203.0.113.10", validate_certs=False), args=GOOD)
+    assert result["failed"] and "bootstrap_upload: an upload to 203.0.113.10 that does not verify the instance" in result["msg"]
     assert fake.log == []
 
 
