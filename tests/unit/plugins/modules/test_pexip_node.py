@@ -66,6 +66,31 @@ def test_validate_errors(change, fragment):
     assert any(fragment in e for e in errors), errors
 
 
+@pytest.mark.parametrize("change,fragment", [
+    (dict(gateway="10.0.1.0"), "gateway 10.0.1.0 is the network address of the subnet 10.0.1.0/24"),
+    (dict(gateway="10.0.1.255"), "gateway 10.0.1.255 is the broadcast address of the subnet 10.0.1.0/24"),
+    (dict(address="0.0.0.10", gateway="0.0.0.1"), "address 0.0.0.10 is in 0.0.0.0/8 ('this network'), not a host address"),
+    (dict(address="224.0.1.10", gateway="224.0.1.1"), "address 224.0.1.10 is a multicast address"),
+    (dict(address="169.254.1.10", gateway="169.254.1.1"), "address 169.254.1.10 is a link-local address"),
+    (dict(static_nat_address="0.0.0.0"), "static_nat_address 0.0.0.0 is in 0.0.0.0/8"),
+    (dict(static_nat_address="255.255.255.255"), "static_nat_address 255.255.255.255 is a reserved (class E) or the broadcast address"),
+    (dict(static_nat_address="10.1.2.3"), "static_nat_address 10.1.2.3 is a private address"),
+    (dict(static_nat_address="192.168.7.7"), "static_nat_address 192.168.7.7 is a private address"),
+    (dict(domain="a" * 64 + ".example.com"), "domain '%s.example.com': its label '%s' is 64 characters long; a DNS label has at most 63"
+     % ("a" * 64, "a" * 64)),
+])
+def test_validation_gaps_of_issue_27(change, fragment, fake):
+    errors = nodes.validate_node(dict(GOOD, **change))
+    assert any(fragment in e for e in errors), errors
+    result = run(pexip_node, api=fake, args=dict(GOOD, **change))  # refused before any request
+    assert result["failed"] and fragment in result["msg"] and fake.log == []
+
+
+def test_public_static_nat_addresses_are_accepted():
+    for nat in ("198.51.100.10", "203.0.113.10", "52.18.1.1"):
+        assert nodes.validate_node(dict(GOOD, static_nat_address=nat)) == []
+
+
 def test_wait_options_are_checked():
     assert any("wait_timeout must be at least 1 second" in e for e in waiter.wait_errors(dict(wait_timeout=0)))
     assert any("poll_interval must be a positive number" in e for e in waiter.wait_errors(dict(wait_timeout=5, poll_interval=0)))
