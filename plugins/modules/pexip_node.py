@@ -498,6 +498,14 @@ class NodeModule(object):
                       "use another location for this %s node." % (location_name, other_role, ", ".join(conflicts),
                                                                   NODE.field("node_type").shown(node_type)))
 
+    def check_address_free(self):
+        """The Management Node refuses a second node with an address, without naming it: name it and its node first."""
+        address = self.params["address"]
+        taken = sorted(n.get("name") for n in self.client.list(NODE.endpoint, address=address) if n.get("name") != self.params["name"])
+        if taken:
+            self.fail("address %s is already the address of node %s (the Management Node would refuse it: \"Worker vm with this "
+                      "Address already exists\"). Give this node a free address, or delete that node first." % (address, ", ".join(taken)))
+
     def guard_calls(self, current, action):
         """Refuse to drop calls unless force (``action``: "delete the node", ...); returns the counts."""
         if self.params["force"] or not current.get("address"):
@@ -590,6 +598,7 @@ class NodeModule(object):
             if missing:
                 self.fail("the node does not exist yet; to create it, also give %s." % ", ".join(missing))
             self.check_location_roles(self.engine.uri_of(location, p["system_location"]), wanted.get("node_type", ROLES["transcoding"]))
+            self.check_address_free()
             self.create(wanted)
             return self.drain(self.result["node"])
 
@@ -625,6 +634,8 @@ class NodeModule(object):
         missing = nodes.missing_on_create(p)
         if missing:
             self.fail("recreating the node (%s) needs every option of a new node; also give %s." % (changes, ", ".join(missing)))
+        if "address" in fields:
+            self.check_address_free()
         self.guard_calls(current, "recreate the node")
         self.module.warn("node '%s' is deleted and created again (%s): bootstrap its instance again with the new document"
                          % (p["name"], changes))

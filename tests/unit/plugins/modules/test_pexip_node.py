@@ -354,6 +354,17 @@ def test_lost_document_is_recreated(fake):
     assert len(fake.tables["worker_vm"]) == 1
 
 
+def test_a_taken_address_is_refused_by_name_before_any_write(fake):
+    add_node(fake, name="cn-2", hostname="cn-2", address="10.0.1.10")
+    result = run(pexip_node, api=fake, args=GOOD)
+    assert result["failed"] and "address 10.0.1.10 is already the address of node cn-2" in result["msg"], result["msg"]
+    assert writes(fake) == []
+    # a recreate onto it is refused before the delete
+    add_node(fake, name="cn-1", hostname="cn-1", address="10.0.1.11")
+    result = run(pexip_node, api=fake, recreate=True, args=GOOD)
+    assert result["failed"] and "address 10.0.1.10 is already the address of node cn-2" in result["msg"] and writes(fake) == []
+
+
 def test_create_needs_all_fields(fake):
     result = run(pexip_node, api=fake, name="cn-1", address="10.0.1.10")
     assert result["failed"] and "to create it, also give hostname, domain, netmask, gateway, system_location, ssh_password" in result["msg"]
