@@ -65,37 +65,45 @@ def certificate_fingerprint(der):
     return hashlib.sha256(der).hexdigest()
 
 
-class PinnedContext(ssl.SSLContext):
-    """Trusts the one certificate whose SHA-256 is ``pin`` (neither a CA nor the host name is checked: a new node's
-    certificate is self-signed and the page is reached by address). The check runs right after the handshake, in
-    ``wrap_socket``, so that any client that takes an ``ssl.SSLContext`` sends nothing to another peer."""
+class PageContext(ssl.SSLContext):
+    """How a bootstrap page is trusted: the one certificate whose SHA-256 is ``pin`` (no CA, no host name: a new node's
+    certificate is self-signed and the page is reached by address), or the CAs of ``ca_path`` without the host name.
+
+    The pin is checked right after the handshake, in ``wrap_socket``, so that a client that takes an ``ssl.SSLContext``
+    (http.client) sends nothing to another peer. A transport on urllib3 maps the two to its own options instead:
+    ``assert_fingerprint=pin`` with verification off, or ``ca_certs=ca_path`` with ``assert_hostname=False``."""
 
     pin = None
+    ca_path = None
 
     def wrap_socket(self, *args, **kwargs):  # pylint: disable=signature-differs
-        sock = super(PinnedContext, self).wrap_socket(*args, **kwargs)
-        seen = certificate_fingerprint(sock.getpeercert(binary_form=True) or b"")
-        if seen != self.pin:
-            sock.close()
-            raise ssl.SSLCertVerificationError("the certificate's SHA-256 fingerprint is %s, not the pinned %s" % (seen, self.pin))
+        sock = super(PageContext, self).wrap_socket(*args, **kwargs)
+        if self.pin:
+            seen = certificate_fingerprint(sock.getpeercert(binary_form=True) or b"")
+            if seen != self.pin:
+                sock.close()
+                raise ssl.SSLCertVerificationError("the certificate's SHA-256 fingerprint is %s, not the pinned %s" % (seen, self.pin))
         return sock
 
 
 def page_verify(validate_certs, ca_path, fingerprint=None):
-    """How the client verifies a bootstrap page: a pin, a CA without the host-name check, the system's CAs or nothing."""
+    """How the client verifies a bootstrap page: a PageContext (a pin, or a CA without the host-name check), True (the
+    system's CAs and the host name) or False (nothing)."""
     if fingerprint:
-        context = PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
+        context = PageContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         context.pin = normalize_fingerprint(fingerprint)
         return context
     if validate_certs and ca_path:
         # The page is reached by IP address and a node's certificate names the node: the chain is what is checked.
+        context = PageContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
         try:
-            context = ssl.create_default_context(cafile=ca_path)
+            context.load_verify_locations(cafile=ca_path)
         except (OSError, ssl.SSLError) as exc:
             raise PexipTLSError("ca_path '%s' is not a readable PEM file of CA certificates (%s)." % (ca_path, exc))
-        context.check_hostname = False
+        context.ca_path = ca_path
         return context
     return bool(validate_certs)
 
