@@ -64,9 +64,9 @@ options:
     description:
       - Verify the instance's TLS certificate. A new instance serves a self-signed certificate; pin it with
         O(fingerprint), give its CA with O(ca_path), or set V(false) to trust whoever answers at O(address).
-      - V(false) is refused unless O(address) is a private (RFC 1918) or loopback address, or O(fingerprint) is set: the
-        document holds the credentials the node joins the platform with. Over a private address it trusts the network
-        (the VPC and the VPN to it).
+      - V(false) is refused unless O(address) is a private (RFC 1918) or loopback address, or O(fingerprint) is set,
+        because the document holds the credentials the node joins the platform with. Over a private address it trusts
+        the network (the VPC and the VPN to it).
     type: bool
     default: true
   ca_path:

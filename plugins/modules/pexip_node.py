@@ -171,7 +171,8 @@ options:
         node), the module fails and the node stays created without a bootstrapped instance; delete it
         (O(state=absent)) and create it again for a new document (role C(pexip.infinity.conferencing_node) does so).
         When the answer to the upload was lost after the document went out, the instance may have taken it and be
-        rebooting: the failure says so (RV(bootstrap_upload.maybe_sent)); wait for the node to sync before deleting it.
+        rebooting; the failure says so (RV(bootstrap_upload.maybe_sent)), and the node should be waited for until it
+        syncs before it is deleted.
       - Nothing is uploaded when the node exists already, nor in check mode.
       - Mutually exclusive with O(config_dest) and O(return_content).
     type: dict
@@ -192,8 +193,8 @@ options:
             O(bootstrap_upload.fingerprint), give its CA with O(bootstrap_upload.ca_path), or set V(false) to trust
             whoever answers at O(bootstrap_upload.address).
           - V(false) is refused unless O(bootstrap_upload.address) is a private (RFC 1918) or loopback address, or
-            O(bootstrap_upload.fingerprint) is set: the document holds the credentials the node joins the platform
-            with. Over a private address it trusts the network (the VPC and the VPN to it).
+            O(bootstrap_upload.fingerprint) is set, because the document holds the credentials the node joins the
+            platform with. Over a private address it trusts the network (the VPC and the VPN to it).
         type: bool
         default: true
       ca_path:
