@@ -15,6 +15,7 @@ import os
 import re
 import tempfile
 
+from ansible_collections.pexip.infinity.plugins.module_utils.bootstrap import is_private_address
 from ansible_collections.pexip.infinity.plugins.module_utils.catalog import ROLES
 
 #: API node_type -> role (the inventory plugin's name for it)
@@ -70,7 +71,6 @@ SPECIAL_NETWORKS = (
     (ipaddress.IPv4Network("224.0.0.0/4"), "is a multicast address"),
     (ipaddress.IPv4Network("240.0.0.0/4"), "is a reserved (class E) or the broadcast address"),
 )
-PRIVATE_NETWORKS = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8"))
 
 #: AWS reserves, besides the network and broadcast addresses, the next three of every subnet (offset: why)
 AWS_RESERVED = {1: "is the gateway (router) address of %s", 2: "is reserved by AWS (DNS) in %s", 3: "is reserved by AWS in %s"}
@@ -121,7 +121,7 @@ def static_nat_problem(value):
     host = ipaddress.IPv4Address(value)
     if special_problem(host):
         return special_problem(host)
-    if any(host in network for network in PRIVATE_NETWORKS):
+    if is_private_address(value):
         return "is a private address; the static NAT address is the node's public address (such as its Elastic IP)"
     return ""
 
