@@ -476,9 +476,8 @@ class NodeModule(object):
         errors = nodes.validate_node(p) + wait_errors(p)
         upload = p["bootstrap_upload"]
         if upload:
-            errors += ["bootstrap_upload: " + e for e in page_errors(upload["address"], upload["port"], upload["validate_certs"], upload["ca_path"],
-                                                                    fingerprint=upload["fingerprint"])
-                       + wait_errors(dict(wait_timeout=upload["wait_timeout"]))]
+            page = page_errors(upload["address"], upload["port"], upload["validate_certs"], upload["ca_path"], fingerprint=upload["fingerprint"])
+            errors += ["bootstrap_upload: " + e for e in page + wait_errors(dict(wait_timeout=upload["wait_timeout"]))]
         if p["wait"] and p["maintenance_mode"] is not True:
             errors.append("wait/wait_for_idle needs maintenance_mode: true (a node that is not in maintenance mode keeps taking new calls)")
         if errors:
