@@ -16,6 +16,8 @@ import ipaddress
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.pexip.infinity.plugins.module_utils import nodes
+
 
 def _network(value, name):
     if not isinstance(value, str):
@@ -47,22 +49,8 @@ def first_usable(value):
 def host_address_problem(address, cidr):
     """'' when address is a host AWS lets an instance have in subnet cidr, else why not ('10.0.1.255', '10.0.1.0/24'
     -> 'is the broadcast address of 10.0.1.0/24'). AWS reserves the network address, the next three (router, DNS,
-    future use) and the broadcast address of every subnet."""
-    network = _network(cidr, "host_address_problem")
-    try:
-        host = ipaddress.ip_address(to_text(address).strip())
-    except ValueError:
-        return "is not an IPv4 address"
-    if host not in network:
-        return "is not in the subnet %s" % network
-    reserved = {
-        network.network_address: "is the network address of %s" % network,
-        network.network_address + 1: "is the gateway (router) address of %s" % network,
-        network.network_address + 2: "is reserved by AWS (DNS) in %s" % network,
-        network.network_address + 3: "is reserved by AWS in %s" % network,
-        network.broadcast_address: "is the broadcast address of %s" % network,
-    }
-    return reserved.get(host, "")
+    future use) and the broadcast address of every subnet. The rule is pexip_node's (module_utils/nodes.py)."""
+    return nodes.host_address_problem(to_text(address), _network(cidr, "host_address_problem"), reserved=nodes.AWS_RESERVED)
 
 
 class FilterModule(object):

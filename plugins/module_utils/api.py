@@ -112,7 +112,10 @@ class Response(object):
 
 
 def tls_context(verify):
-    """``verify``: True (the system's CAs), False (no verification) or the path of a PEM file of CAs."""
+    """``verify``: True (the system's CAs), False (no verification), the path of a PEM file of CAs, or a ready
+    ``ssl.SSLContext`` (a bootstrap page's: module_utils/bootstrap.PageContext)."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
     if verify is False:
         context = ssl.create_default_context()
         context.check_hostname = False

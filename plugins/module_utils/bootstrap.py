@@ -6,9 +6,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
+import ipaddress
 import json
 import os
 import re
+import ssl
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipConnectionError, PexipTLSError
 
@@ -40,27 +43,101 @@ def page_url(address, port):
     return "https://%s:%d" % (address if ":" not in address else "[%s]" % address, port)
 
 
-def page_errors(address, port, validate_certs, ca_path, timeout=None, retries=None):
+#: where an upload that does not verify the page is allowed: the document then trusts the network (RFC 1918, loopback)
+PRIVATE_NETWORKS = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "fc00::/7", "::1/128")]
+
+
+def is_private_address(address):
+    try:
+        host = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return False  # a name: where it leads is not known here
+    return any(host in network for network in PRIVATE_NETWORKS if network.version == host.version)
+
+
+def normalize_fingerprint(value):
+    """A SHA-256 fingerprint as lower-case hex: accepts colons and openssl's ``sha256 Fingerprint=`` prefix; None if invalid."""
+    text = re.sub(r"[\s:]", "", (value or "").split("=")[-1]).lower()
+    return text if re.match(r"^[0-9a-f]{64}$", text) else None
+
+
+def certificate_fingerprint(der):
+    return hashlib.sha256(der).hexdigest()
+
+
+class PageContext(ssl.SSLContext):
+    """How a bootstrap page is trusted: the one certificate whose SHA-256 is ``pin`` (no CA, no host name: a new node's
+    certificate is self-signed and the page is reached by address), or the CAs of ``ca_path`` without the host name.
+
+    The pin is checked right after the handshake, in ``wrap_socket``, so that a client that takes an ``ssl.SSLContext``
+    (http.client) sends nothing to another peer. A transport on urllib3 maps the two to its own options instead:
+    ``assert_fingerprint=pin`` with verification off, or ``ca_certs=ca_path`` with ``assert_hostname=False``."""
+
+    pin = None
+    ca_path = None
+
+    def wrap_socket(self, *args, **kwargs):  # pylint: disable=signature-differs
+        sock = super(PageContext, self).wrap_socket(*args, **kwargs)
+        if self.pin:
+            seen = certificate_fingerprint(sock.getpeercert(binary_form=True) or b"")
+            if seen != self.pin:
+                sock.close()
+                raise ssl.SSLCertVerificationError("the certificate's SHA-256 fingerprint is %s, not the pinned %s" % (seen, self.pin))
+        return sock
+
+
+def page_verify(validate_certs, ca_path, fingerprint=None):
+    """How the client verifies a bootstrap page: a PageContext (a pin, or a CA without the host-name check), True (the
+    system's CAs and the host name) or False (nothing)."""
+    if fingerprint:
+        context = PageContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        context.pin = normalize_fingerprint(fingerprint)
+        return context
+    if validate_certs and ca_path:
+        # The page is reached by IP address and a node's certificate names the node: the chain is what is checked.
+        context = PageContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        try:
+            context.load_verify_locations(cafile=ca_path)
+        except (OSError, ssl.SSLError) as exc:
+            raise PexipTLSError("ca_path '%s' is not a readable PEM file of CA certificates (%s)." % (ca_path, exc))
+        context.ca_path = ca_path
+        return context
+    return bool(validate_certs)
+
+
+def page_errors(address, port, validate_certs, ca_path, timeout=None, retries=None, fingerprint=None):
     """What is wrong with the options that reach a bootstrap page, as phrases (checked before any request)."""
     errors = []
     if not (address or "").strip():
         errors.append("address must not be empty")
+    elif not (validate_certs or fingerprint or is_private_address(address)):
+        errors.append("an upload to %s that does not verify the instance (validate_certs: false) is refused: it is not a private "
+                      "address, and the document holds the credentials the node joins the platform with. Give the SHA-256 "
+                      "fingerprint of the instance's certificate (fingerprint) or its CA (ca_path), or upload over the "
+                      "private address (a VPN)" % address)
+    if fingerprint is not None and not normalize_fingerprint(fingerprint):
+        errors.append("fingerprint '%s' is not a SHA-256 fingerprint (64 hexadecimal digits, colons allowed)" % fingerprint)
     if not 1 <= port <= 65535:
         errors.append("port %d is not a TCP port (1-65535)" % port)
     if timeout is not None and timeout <= 0:
         errors.append("timeout must be a positive number of seconds")
     if retries is not None and retries < 0:
         errors.append("retries must not be negative")
-    if ca_path and validate_certs and not os.path.isfile(ca_path):
+    if ca_path and validate_certs and not fingerprint and not os.path.isfile(ca_path):
         errors.append("ca_path %s is not a file" % ca_path)
     return errors
 
 
-def page_client(module, address, port, validate_certs, ca_path, wait_timeout, poll_interval=10):
+def page_client(module, address, port, validate_certs, ca_path, wait_timeout, poll_interval=10, fingerprint=None):
     """A client for the page: connection failures (the instance still boots) are retried for ``wait_timeout`` s."""
-    return module.new_client(page_url(address, port), username=None, password=None, validate_certs=validate_certs,
-                             ca_path=ca_path, backoff=1.0, max_backoff=poll_interval, connect_window=wait_timeout,
-                             server="the bootstrap page")
+    client = module.new_client(page_url(address, port), username=None, password=None, validate_certs=validate_certs,
+                               ca_path=ca_path, backoff=1.0, max_backoff=poll_interval, connect_window=wait_timeout,
+                               server="the bootstrap page")
+    client.session.verify = page_verify(validate_certs, ca_path, fingerprint)
+    return client
 
 
 class Uploader(object):
@@ -85,8 +162,17 @@ class Uploader(object):
         try:
             return url, self.client.request(method, path, retry=True, check=False, **kwargs)
         except PexipTLSError as exc:
-            self.fail(exc.msg)  # names the page and says: ca_path, or validate_certs: false
+            self.fail("the TLS certificate of the bootstrap page %s could not be verified (%s), so nothing was sent. Give the "
+                      "SHA-256 fingerprint of the instance's certificate (fingerprint) or the CA that signed it (ca_path); "
+                      "validate_certs: false trusts whoever answers, so use it only over a private network"
+                      % (url, exc.__context__ or exc.msg))
         except PexipConnectionError as exc:
+            if method == "POST" and (exc.sent or self.client.maybe_sent):
+                # The instance may have taken the document and be rebooting (it refuses connections meanwhile).
+                self.fail("the answer to the upload to %s was lost (%s): the instance may have accepted the document and be "
+                          "rebooting with it. Wait for the node to report and sync (pexip_node_info: synced) before deleting "
+                          "or re-creating anything; only if it never does, delete the node and create it again."
+                          % (url, exc.msg), maybe_sent=True)
             self.fail("the bootstrap page %s did not answer within %d seconds (%s). Check that the instance runs, "
                       "that its security group allows TCP %d from here, and the address."
                       % (url, self.wait_timeout or 0, exc.msg, self.port))

@@ -15,6 +15,7 @@ import os
 import re
 import tempfile
 
+from ansible_collections.pexip.infinity.plugins.module_utils.bootstrap import is_private_address
 from ansible_collections.pexip.infinity.plugins.module_utils.catalog import ROLES
 
 #: API node_type -> role (the inventory plugin's name for it)
@@ -63,18 +64,66 @@ def normalize_netmask(value):
     return value
 
 
+#: addresses no host has, whatever its subnet (loopback is left out: the test lab gives its nodes 127.20.x.y)
+SPECIAL_NETWORKS = (
+    (ipaddress.IPv4Network("0.0.0.0/8"), "is in 0.0.0.0/8 ('this network'), not a host address"),
+    (ipaddress.IPv4Network("169.254.0.0/16"), "is a link-local address"),
+    (ipaddress.IPv4Network("224.0.0.0/4"), "is a multicast address"),
+    (ipaddress.IPv4Network("240.0.0.0/4"), "is a reserved (class E) or the broadcast address"),
+)
+
+#: AWS reserves, besides the network and broadcast addresses, the next three of every subnet (offset: why)
+AWS_RESERVED = {1: "is the gateway (router) address of %s", 2: "is reserved by AWS (DNS) in %s", 3: "is reserved by AWS in %s"}
+
+
+def special_problem(host):
+    for network, problem in SPECIAL_NETWORKS:
+        if host in network:
+            return problem
+    return ""
+
+
+def host_address_problem(address, network, shown=None, reserved=None):
+    """'' when ``address`` is a usable host address of ``network`` (an ``IPv4Network``), else why not, as a phrase
+    ("is the broadcast address of 10.0.1.0/24"). ``shown``: how the phrase names the network; ``reserved``:
+    {offset from the network address: phrase} of more addresses it keeps (AWS_RESERVED). The one rule behind
+    pexip_node's validation and the ``host_address_problem`` filter."""
+    try:
+        host = ipaddress.IPv4Address(str(address).strip())
+    except ValueError:
+        return "is not an IPv4 address"
+    if special_problem(host):
+        return special_problem(host)
+    if host not in network:
+        return "is not in the subnet %s" % network
+    shown = shown or str(network)
+    if network.prefixlen <= 30 and host in (network.network_address, network.broadcast_address):  # RFC 3021: /31 has neither
+        return "is the %s address of %s" % ("network" if host == network.network_address else "broadcast", shown)
+    offset, reserved = int(host) - int(network.network_address), reserved or {}
+    return reserved[offset] % shown if offset in reserved else ""
+
+
 def subnet_errors(address, gateway, netmask):
     """The address must be a usable host of its subnet, and the gateway another one in it."""
     network = ipaddress.IPv4Interface("%s/%s" % (address, netmask)).network
-    host = ipaddress.IPv4Address(address)
     if ipaddress.IPv4Address(gateway) not in network:
         return ["gateway %s is not inside the node's subnet %s/%s" % (gateway, address, netmask)]
     if address == gateway:
         return ["gateway %s must not be the node's own address" % gateway]
-    if network.prefixlen <= 30 and host in (network.network_address, network.broadcast_address):
-        return ["address %s is the %s address of the subnet %s, not a usable host address" % (
-            address, "network" if host == network.network_address else "broadcast", network)]
-    return []
+    shown = "the subnet %s" % network
+    return ["%s %s %s" % (field, value, problem)
+            for field, value in (("address", address), ("gateway", gateway))
+            for problem in [host_address_problem(value, network, shown)] if problem]
+
+
+def static_nat_problem(value):
+    """'' when ``value`` can be a node's public (static NAT) address, else why not."""
+    host = ipaddress.IPv4Address(value)
+    if special_problem(host):
+        return special_problem(host)
+    if is_private_address(value):
+        return "is a private address; the static NAT address is the node's public address (such as its Elastic IP)"
+    return ""
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -94,6 +143,9 @@ def validate_node(params):
     domain = params.get("domain")
     if domain is not None and len(domain) <= LIMITS["domain"] and not DOMAIN_RE.match(domain):
         errors.append("domain '%s' is not a valid DNS domain" % domain)
+    for label in (domain or "").split(".") if domain and len(domain) <= LIMITS["domain"] else ():
+        if len(label) > 63:
+            errors.append("domain '%s': its label '%s' is %d characters long; a DNS label has at most 63" % (domain, label, len(label)))
     for field in ("address", "gateway"):
         value = params.get(field)
         if value is not None and not is_ipv4(value):
@@ -104,6 +156,8 @@ def validate_node(params):
     nat = params.get("static_nat_address")
     if nat not in (None, "") and not is_ipv4(nat):
         errors.append("static_nat_address '%s' is not an IPv4 address (use '' to clear it)" % nat)
+    elif nat and static_nat_problem(nat):
+        errors.append("static_nat_address %s %s" % (nat, static_nat_problem(nat)))
     address, gateway = params.get("address"), params.get("gateway")
     if is_ipv4(address) and is_ipv4(gateway) and netmask_prefix(netmask) is not None:
         errors.extend(subnet_errors(address, gateway, netmask))

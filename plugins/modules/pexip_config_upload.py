@@ -62,14 +62,26 @@ options:
     type: str
   validate_certs:
     description:
-      - Verify the instance's TLS certificate. A new instance serves a self-signed certificate; give its CA with
-        O(ca_path), or set V(false) for the bootstrap of a node in a private network.
+      - Verify the instance's TLS certificate. A new instance serves a self-signed certificate; pin it with
+        O(fingerprint), give its CA with O(ca_path), or set V(false) to trust whoever answers at O(address).
+      - V(false) is refused unless O(address) is a private (RFC 1918) or loopback address, or O(fingerprint) is set,
+        because the document holds the credentials the node joins the platform with. Over a private address it trusts
+        the network (the VPC and the VPN to it).
     type: bool
     default: true
   ca_path:
     description:
       - PEM file of the CA (or certificate) to trust for the instance's certificate.
+      - The certificate's chain is checked, not its host name (the page is reached by address).
     type: path
+  fingerprint:
+    description:
+      - SHA-256 fingerprint of the instance's certificate, as hexadecimal digits with or without colons (the output of
+        C(openssl x509 -noout -fingerprint -sha256) is accepted).
+      - When set, the instance is trusted by this fingerprint alone (neither a CA nor the host name is checked, and
+        O(validate_certs) and O(ca_path) are not used); a different certificate fails before the document is sent.
+    type: str
+    version_added: 0.2.0
   host:
     description:
       - Ignored (the Management Node's address, accepted so that group C(module_defaults) apply); see O(address).
@@ -155,6 +167,10 @@ attempts:
   description: How many requests were needed (connection attempts while the instance booted included).
   returned: always
   type: int
+maybe_sent:
+  description: On a failure, true when the document may have reached the instance (its answer was lost).
+  returned: on a lost answer
+  type: bool
 """
 
 from ansible_collections.pexip.infinity.plugins.module_utils.bootstrap import CONFIGURED_RE, Uploader, page_client, page_errors
@@ -162,30 +178,8 @@ from ansible_collections.pexip.infinity.plugins.module_utils.module import Pexip
 from ansible_collections.pexip.infinity.plugins.module_utils.waiter import wait_argument_spec, wait_errors
 
 
-def main():
-    argument_spec = dict(
-        address=dict(type="str", required=True),
-        port=dict(type="int", default=8443),
-        src=dict(type="path"),
-        content=dict(type="str", no_log=True),
-        validate_certs=dict(type="bool", default=True),
-        ca_path=dict(type="path"),
-        # The Management Node settings of the group's module_defaults: accepted, not used.
-        host=dict(type="str"),
-        username=dict(type="str"),
-        password=dict(type="str", no_log=True),
-        timeout=dict(type="int", default=30),
-        retries=dict(type="int", default=5),
-    )
-    argument_spec.update(wait_argument_spec(wait=True, wait_timeout=300, poll_interval=10))
-    module = PexipModule(argument_spec=argument_spec, connection=False, mutually_exclusive=[("src", "content")],
-                         required_one_of=[("src", "content")])
+def upload(module):
     p = module.params
-    module.label = "pexip_config_upload %s" % p["address"]
-    errors = wait_errors(p) + page_errors(p["address"], p["port"], p["validate_certs"], p["ca_path"], p["timeout"], p["retries"])
-    if errors:
-        module.fail("; ".join(errors) + ".")
-
     if p["src"] is not None:
         try:
             with open(p["src"], "rb") as handle:
@@ -198,13 +192,40 @@ def main():
         module.fail("the bootstrap document is empty; pass the file pexip_node wrote (config_dest) or its bootstrap_config.")
 
     wait_timeout = p["wait_timeout"] if p["wait"] else None
-    client = page_client(module, p["address"], p["port"], p["validate_certs"], p["ca_path"], wait_timeout, p["poll_interval"])
-    uploader = Uploader(client, lambda msg, **result: module.fail_json(msg="%s: %s" % (module.label, msg), **result), p["port"], wait_timeout)
+    client = page_client(module, p["address"], p["port"], p["validate_certs"], p["ca_path"], wait_timeout, p["poll_interval"], p["fingerprint"])
+    uploader = Uploader(client, module.fail, p["port"], wait_timeout)
     if module.check_mode:
         result = uploader.check()
         # A node whose page says it is configured would refuse the document: nothing would change.
-        module.exit_json(changed=not CONFIGURED_RE.search(result["message"]), **result)
-    module.exit_json(**uploader.upload(document))
+        return dict(changed=not CONFIGURED_RE.search(result["message"]), **result)
+    return uploader.upload(document)
+
+
+def main():
+    argument_spec = dict(
+        address=dict(type="str", required=True),
+        port=dict(type="int", default=8443),
+        src=dict(type="path"),
+        content=dict(type="str", no_log=True),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        fingerprint=dict(type="str"),
+        # The Management Node settings of the group's module_defaults: accepted, not used.
+        host=dict(type="str"),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        timeout=dict(type="int", default=30),
+        retries=dict(type="int", default=5),
+    )
+    argument_spec.update(wait_argument_spec(wait=True, wait_timeout=300, poll_interval=10))
+    module = PexipModule(argument_spec=argument_spec, connection=False, mutually_exclusive=[("src", "content")],
+                         required_one_of=[("src", "content")])
+    p = module.params
+    module.label = "pexip_config_upload %s" % p["address"]
+    errors = wait_errors(p) + page_errors(p["address"], p["port"], p["validate_certs"], p["ca_path"], p["timeout"], p["retries"], p["fingerprint"])
+    if errors:
+        module.fail("; ".join(errors) + ".")
+    module.run(upload)
 
 
 if __name__ == "__main__":

@@ -170,6 +170,9 @@ options:
       - When the upload fails, or the instance says it already holds a configuration (it was bootstrapped for another
         node), the module fails and the node stays created without a bootstrapped instance; delete it
         (O(state=absent)) and create it again for a new document (role C(pexip.infinity.conferencing_node) does so).
+        When the answer to the upload was lost after the document went out, the instance may have taken it and be
+        rebooting; the failure says so (RV(bootstrap_upload.maybe_sent)), and the node should be waited for until it
+        syncs before it is deleted.
       - Nothing is uploaded when the node exists already, nor in check mode.
       - Mutually exclusive with O(config_dest) and O(return_content).
     type: dict
@@ -186,14 +189,27 @@ options:
         default: 8443
       validate_certs:
         description:
-          - Verify the instance's TLS certificate. A new instance serves a self-signed certificate; give its CA with
-            O(bootstrap_upload.ca_path), or set V(false) for the bootstrap of a node in a private network.
+          - Verify the instance's TLS certificate. A new instance serves a self-signed certificate; pin it with
+            O(bootstrap_upload.fingerprint), give its CA with O(bootstrap_upload.ca_path), or set V(false) to trust
+            whoever answers at O(bootstrap_upload.address).
+          - V(false) is refused unless O(bootstrap_upload.address) is a private (RFC 1918) or loopback address, or
+            O(bootstrap_upload.fingerprint) is set, because the document holds the credentials the node joins the
+            platform with. Over a private address it trusts the network (the VPC and the VPN to it).
         type: bool
         default: true
       ca_path:
         description:
           - PEM file of the CA (or certificate) to trust for the instance's certificate.
+          - The certificate's chain is checked, not its host name (the page is reached by address).
         type: path
+      fingerprint:
+        description:
+          - SHA-256 fingerprint of the instance's certificate, as hexadecimal digits with or without colons.
+          - When set, the instance is trusted by this fingerprint alone (neither a CA nor the host name is checked;
+            O(bootstrap_upload.validate_certs) and O(bootstrap_upload.ca_path) are not used); a different certificate
+            fails before the document is sent.
+        type: str
+        version_added: 0.2.0
       wait_timeout:
         description:
           - Seconds to keep trying while the instance cannot be reached (it boots).
@@ -362,6 +378,10 @@ bootstrap_upload:
       description: Requests needed (connection attempts while the instance booted included).
       type: int
       sample: 1
+    maybe_sent:
+      description: In a failure, true when the answer to the upload was lost after the document went out.
+      type: bool
+      returned: on a lost answer
 config_dest:
   description: The file the bootstrap document was written to.
   returned: when a node was created (or recreated) and O(config_dest) is set
@@ -421,6 +441,7 @@ ARGUMENT_SPEC = NODE.argument_spec(
         port=dict(type="int", default=8443),
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
+        fingerprint=dict(type="str"),
         wait_timeout=dict(type="int", default=300),
     )),
 )
@@ -447,9 +468,6 @@ class NodeModule(object):
         result.pop("bootstrap_config", None)  # a secret: never part of a failure
         self.module.fail(msg, **result)
 
-    def call(self, func, *args, **kwargs):
-        return self.module.call(func, *args, **kwargs)
-
     # -- input ------------------------------------------------------------------------------
     def validate(self):
         p = self.params
@@ -458,8 +476,8 @@ class NodeModule(object):
         errors = nodes.validate_node(p) + wait_errors(p)
         upload = p["bootstrap_upload"]
         if upload:
-            errors += ["bootstrap_upload: " + e for e in page_errors(upload["address"], upload["port"], upload["validate_certs"], upload["ca_path"])
-                       + wait_errors(dict(wait_timeout=upload["wait_timeout"]))]
+            page = page_errors(upload["address"], upload["port"], upload["validate_certs"], upload["ca_path"], fingerprint=upload["fingerprint"])
+            errors += ["bootstrap_upload: " + e for e in page + wait_errors(dict(wait_timeout=upload["wait_timeout"]))]
         if p["wait"] and p["maintenance_mode"] is not True:
             errors.append("wait/wait_for_idle needs maintenance_mode: true (a node that is not in maintenance mode keeps taking new calls)")
         if errors:
@@ -475,20 +493,28 @@ class NodeModule(object):
 
     def check_location_roles(self, location_uri, node_type):
         """A system location must not mix proxying and transcoding nodes."""
-        others = self.call(location_nodes, self.client, {"resource_uri": location_uri})
+        others = location_nodes(self.client, {"resource_uri": location_uri})
         conflicts = nodes.role_conflicts(others, node_type, own_name=self.params["name"])
         if conflicts:
-            location_name = self.call(self.client.name_for, location_uri)
+            location_name = self.client.name_for(location_uri)
             other_role = NODE.field("node_type").shown("PROXYING" if node_type == "CONFERENCING" else "CONFERENCING")
             self.fail("system location '%s' already holds %s node(s) %s; a location must not mix proxying and transcoding nodes: "
                       "use another location for this %s node." % (location_name, other_role, ", ".join(conflicts),
                                                                   NODE.field("node_type").shown(node_type)))
 
+    def check_address_free(self):
+        """The Management Node refuses a second node with an address, without naming it: name it and its node first."""
+        address = self.params["address"]
+        taken = sorted(n.get("name") for n in self.client.list(NODE.endpoint, address=address) if n.get("name") != self.params["name"])
+        if taken:
+            self.fail("address %s is already the address of node %s (the Management Node would refuse it: \"Worker vm with this "
+                      "Address already exists\"). Give this node a free address, or delete that node first." % (address, ", ".join(taken)))
+
     def guard_calls(self, current, action):
         """Refuse to drop calls unless force (``action``: "delete the node", ...); returns the counts."""
         if self.params["force"] or not current.get("address"):
             return None
-        counts = self.call(nodes.count_calls, self.client, current["address"])
+        counts = nodes.count_calls(self.client, current["address"])
         self.result["calls"] = counts
         if counts["total"]:
             self.fail("refusing to %s: it still carries %s. Drain it first (maintenance_mode: true, wait_for_idle: true) "
@@ -501,9 +527,6 @@ class NodeModule(object):
         if obj.get("node_type"):
             obj["role"] = NODE.field("node_type").shown(obj["node_type"])
         return obj
-
-    def exit(self):
-        self.module.exit(diff=self.diff, **self.result)
 
     # -- actions ----------------------------------------------------------------------------
     def create(self, wanted):
@@ -520,7 +543,7 @@ class NodeModule(object):
             # node just created and create it once more, so that the user always gets a document.
             self.module.warn("the create request of node '%s' failed in flight but the node was created; its bootstrap "
                              "document was lost, so the node was deleted and created again" % name)
-            self.call(self.client.delete, outcome.obj["resource_uri"])
+            self.engine.remove(outcome.obj)
         else:
             self.fail("the node was created but its bootstrap document was lost several times in flight; "
                       "the node was deleted again. Check the connection to the Management Node and re-run.")
@@ -540,7 +563,7 @@ class NodeModule(object):
                 self.result["config_dest"] = nodes.write_private(dest, document)
             except (IOError, OSError) as exc:
                 # The document must not end up in a failure result: without it the node is useless, so remove it.
-                self.call(self.client.delete, outcome.obj["resource_uri"])
+                self.engine.remove(outcome.obj)
                 self.result.update(created=False, node={})
                 self.fail("the node was created but its bootstrap document could not be written to %s (%s); the node was deleted "
                           "again. Correct config_dest and run again." % (dest, exc))
@@ -554,9 +577,12 @@ class NodeModule(object):
     def upload(self, document):
         """Send the new node's document to its instance (the node stays created when this fails: see the docs)."""
         b = self.params["bootstrap_upload"]
-        client = page_client(self.module, b["address"], b["port"], b["validate_certs"], b["ca_path"], b["wait_timeout"])
+        client = page_client(self.module, b["address"], b["port"], b["validate_certs"], b["ca_path"], b["wait_timeout"], fingerprint=b["fingerprint"])
 
         def fail(msg, **result):
+            if result.get("maybe_sent"):  # the advice is in msg: wait for the node, do not delete it yet
+                self.fail("the node was created, and the upload of its bootstrap document to its instance may have got "
+                          "through: %s" % msg, bootstrap_upload=result)
             self.fail("the node was created, but its bootstrap document could not be uploaded to its instance: %s. Delete "
                       "the node (state: absent) and create it again for a new document." % msg.rstrip("."), bootstrap_upload=result)
 
@@ -576,6 +602,7 @@ class NodeModule(object):
             if missing:
                 self.fail("the node does not exist yet; to create it, also give %s." % ", ".join(missing))
             self.check_location_roles(self.engine.uri_of(location, p["system_location"]), wanted.get("node_type", ROLES["transcoding"]))
+            self.check_address_free()
             self.create(wanted)
             return self.drain(self.result["node"])
 
@@ -611,6 +638,8 @@ class NodeModule(object):
         missing = nodes.missing_on_create(p)
         if missing:
             self.fail("recreating the node (%s) needs every option of a new node; also give %s." % (changes, ", ".join(missing)))
+        if "address" in fields:
+            self.check_address_free()
         self.guard_calls(current, "recreate the node")
         self.module.warn("node '%s' is deleted and created again (%s): bootstrap its instance again with the new document"
                          % (p["name"], changes))
@@ -625,7 +654,7 @@ class NodeModule(object):
             return
         address = node.get("address") or p["address"]
         waiter = Waiter(p["wait_timeout"], p["poll_interval"])
-        idle, counts, lines = self.call(nodes.wait_until_idle, self.client, address, waiter, log=self.module.log)
+        idle, counts, lines = nodes.wait_until_idle(self.client, address, waiter, log=self.module.log)
         self.result.update(calls=counts, drain_log=lines)
         if not idle:
             self.fail("node is still carrying %s after %d seconds; it stays in maintenance mode. Wait longer (wait_timeout) "
@@ -640,17 +669,18 @@ class NodeModule(object):
         self.diff = outcome.diff
         self.result.update(changed=outcome.changed)
 
-    def run(self):
-        self.validate()
+    def handle(self, dummy_module):
         if self.params["state"] == "absent":
             self.absent()
         else:
             self.present()
-        self.exit()
+        return dict(self.result, diff=self.diff)
 
 
 def main():
-    NodeModule().run()
+    node = NodeModule()
+    node.validate()
+    node.module.run(node.handle)
 
 
 if __name__ == "__main__":

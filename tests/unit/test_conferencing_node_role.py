@@ -52,3 +52,38 @@ def test_probe_and_upload_use_the_bootstrap_address_and_the_node_keeps_its_priva
     assert create["pexip.infinity.pexip_node"]["address"] == "{{ conferencing_node_private_ip }}"
     # The document goes from the create straight to the instance: never to a file, never into a result.
     assert not {"config_dest", "return_content"} & set(create["pexip.infinity.pexip_node"])
+
+
+def validation_problems(**facts):
+    """The problems the role's first check (tasks/validate.yml) finds, before anything is launched."""
+    task = role_file("tasks", "validate.yml")[0]
+    variables = dict(conferencing_node_name="cn-1", conferencing_node_hostname="cn-1", conferencing_node_domain="example.com",
+                     conferencing_node_role="transcoding", conferencing_node_public_ip="elastic", conferencing_node_bootstrap_address="private",
+                     conferencing_node_bootstrap_validate_certs=True, conferencing_node_bootstrap_fingerprint="")
+    variables.update(facts)
+    variables.update((k, trust_as_template(v)) for k, v in task["vars"].items())
+    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template("{{ _problems }}"))
+
+
+@pytest.mark.parametrize("facts, refused", [
+    (dict(conferencing_node_bootstrap_address="public", conferencing_node_bootstrap_validate_certs=False), True),
+    (dict(conferencing_node_bootstrap_address="public", conferencing_node_bootstrap_validate_certs=False,
+          conferencing_node_bootstrap_fingerprint="ab" * 32), False),
+    (dict(conferencing_node_bootstrap_address="public"), False),  # verified: a CA (ca_path) or the system's
+    (dict(conferencing_node_bootstrap_validate_certs=False), False),  # private: trusts the VPC
+])
+def test_an_unverified_public_upload_is_refused_before_anything_is_launched(facts, refused):
+    problems = validation_problems(**facts)
+    assert bool(problems) is refused, problems
+    if refused:
+        assert "pexip_node_bootstrap_fingerprint" in problems[0] and "not sent unverified to a public address" in problems[0]
+
+
+def test_the_fingerprint_reaches_the_probe_and_the_upload():
+    tasks = role_file("tasks", "node.yml")
+    probe = next(t for t in tasks if t.get("pexip.infinity.pexip_config_upload"))
+    block = next(t for t in tasks if "block" in t)
+    create = next(t for t in block["block"] if t.get("pexip.infinity.pexip_node"))
+    pin = "{{ conferencing_node_bootstrap_fingerprint | default(omit, true) }}"
+    assert probe["pexip.infinity.pexip_config_upload"]["fingerprint"] == pin
+    assert create["pexip.infinity.pexip_node"]["bootstrap_upload"]["fingerprint"] == pin

@@ -1,11 +1,14 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """pexip.infinity.netmask / first_usable: the subnet arithmetic of a Conferencing Node's network settings."""
 
+import ipaddress
+
 import pytest
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.pexip.infinity.plugins.filter import network
+from ansible_collections.pexip.infinity.plugins.module_utils import nodes
 
 
 @pytest.mark.parametrize("cidr,mask,gateway", [
@@ -48,6 +51,15 @@ def test_no_usable_address(value):
 ])
 def test_host_address_problem(address, problem):
     assert network.host_address_problem(address, "10.0.1.0/24") == problem
+
+
+def test_one_rule_for_the_filter_and_the_module():
+    # The module's rule (module_utils/nodes.py), with AWS's reserved addresses on top.
+    subnet = ipaddress.IPv4Network("10.0.1.0/24")
+    for address in ("10.0.1.0", "10.0.1.255", "10.0.1.10", "224.0.0.1", "0.0.0.1"):
+        assert network.host_address_problem(address, "10.0.1.0/24") == nodes.host_address_problem(address, subnet, reserved=nodes.AWS_RESERVED)
+    assert network.host_address_problem("224.0.1.10", "224.0.1.0/24") == "is a multicast address"
+    assert network.host_address_problem("0.0.1.10", "0.0.1.0/24") == "is in 0.0.0.0/8 ('this network'), not a host address"
 
 
 def test_filters_registered():

@@ -1,12 +1,21 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """pexip_config_upload (module_utils/bootstrap.py): answer parsing, retries while the instance boots, idempotency (fake HTTP session)."""
 
+import hashlib
+import http.server
+import ssl
+import threading
+
 import pytest
+
+import labcerts
+from cryptography.hazmat.primitives import serialization
 
 from fakes import Fail, FakeModule, ScriptedSession
 
-from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipClient, TransportError
+from ansible_collections.pexip.infinity.plugins.module_utils.api import HttpSession, PexipClient, TransportError
 from ansible_collections.pexip.infinity.plugins.module_utils import bootstrap as upload
+from ansible_collections.pexip.infinity.plugins.modules import pexip_config_upload
 
 
 class Resp(object):
@@ -127,3 +136,114 @@ def test_without_wait_a_connection_error_is_retried_only_retries_times():
     with pytest.raises(Fail) as exc:
         up.upload(b"<doc/>")
     assert len(session.calls) == 3 and "did not answer" in exc.value.args[0]["msg"]
+
+
+# -- trust: the real transport against a loopback page with a node-like certificate ------------------------------
+class PageHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_any(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.seen.append((self.command, self.path, body))
+        answer = b"Configuration accepted; the node will now reboot."
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    do_GET = do_POST = do_any
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        pass
+
+
+@pytest.fixture(scope="module")
+def node_cert(tmp_path_factory):
+    """A certificate like a node's: it names the node, not the address the page is reached at."""
+    directory = tmp_path_factory.mktemp("node-tls")
+    ca = labcerts.make_ca("Node CA")
+    ca.write(str(directory), "ca")
+    pair = labcerts.issue(ca, "cn-1.example.com")
+    pair.write(str(directory), "node")
+    der = pair.cert.public_bytes(serialization.Encoding.DER)
+    return dict(dir=directory, ca=str(directory / "ca.pem"), sha256=hashlib.sha256(der).hexdigest())
+
+
+@pytest.fixture
+def page(node_cert):  # pylint: disable=redefined-outer-name
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(node_cert["dir"] / "node.pem"), str(node_cert["dir"] / "node.key"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), PageHandler)
+    httpd.daemon_threads = True
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.seen = []
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def send(module_run, page, **args):  # pylint: disable=redefined-outer-name
+    args = dict(dict(address="127.0.0.1", port=page.server_address[1], content="<doc secret='s3'/>", wait=False, retries=0), **args)
+    return module_run(pexip_config_upload, HttpSession(), **args)
+
+
+def colons(fingerprint):
+    return ":".join(fingerprint[i:i + 2] for i in range(0, 64, 2)).upper()
+
+
+def test_a_pinned_fingerprint_is_the_only_trust_needed(module_run, page, node_cert):  # pylint: disable=redefined-outer-name
+    result = send(module_run, page, fingerprint="sha256 Fingerprint=" + colons(node_cert["sha256"]))
+    assert result["changed"] and result["status"] == 200, result
+    assert page.seen == [("POST", "/configuration/bootstrap", b"<doc secret='s3'/>")]
+
+
+def test_another_certificate_gets_nothing(module_run, page, node_cert):  # pylint: disable=redefined-outer-name
+    wrong = "0" * 64
+    result = send(module_run, page, fingerprint=wrong, validate_certs=False)
+    assert result["failed"] and "could not be verified" in result["msg"] and node_cert["sha256"] in result["msg"], result["msg"]
+    assert "nothing was sent" in result["msg"] and page.seen == []
+
+
+def test_ca_path_checks_the_chain_not_the_host_name(module_run, page, node_cert, tmp_path):  # pylint: disable=redefined-outer-name
+    # The page is reached by address; the certificate names the node.
+    result = send(module_run, page, ca_path=node_cert["ca"])
+    assert result["changed"], result
+    other = labcerts.make_ca("Another CA")
+    other.write(str(tmp_path), "other")
+    result = send(module_run, page, ca_path=str(tmp_path / "other.pem"))
+    assert result["failed"] and "could not be verified" in result["msg"] and len(page.seen) == 1
+
+
+@pytest.mark.parametrize("address,refused", [("203.0.113.10", True), ("node.example.com", True), ("10.0.1.10", False),
+                                             ("172.31.0.5", False), ("192.168.1.5", False)])
+def test_an_unverified_upload_is_refused_unless_the_address_is_private(module_run, address, refused):
+    session = ScriptedSession(Resp(200, "Configuration accepted"))
+    result = module_run(pexip_config_upload, session, address=address, content="<doc/>", validate_certs=False)
+    if refused:
+        assert result["failed"] and "upload to %s that does not verify the instance" % address in result["msg"], result
+        assert "fingerprint" in result["msg"] and session.calls == []
+    else:
+        assert result["changed"] and session.calls[0]["verify"] is False
+    # a pin makes any address acceptable
+    result = module_run(pexip_config_upload, ScriptedSession(Resp(200, "ok")), address=address, content="<doc/>", validate_certs=False,
+                        fingerprint="ab" * 32)
+    assert not result.get("failed"), result
+
+
+def test_a_bad_fingerprint_is_refused_before_any_request(module_run):
+    session = ScriptedSession()
+    result = module_run(pexip_config_upload, session, address="10.0.1.10", content="<doc/>", fingerprint="ab:cd")
+    assert result["failed"] and "fingerprint 'ab:cd' is not a SHA-256 fingerprint" in result["msg"] and session.calls == []
+
+
+def test_a_lost_answer_says_the_document_may_have_been_accepted():
+    # The POST went out whole, its answer was lost, and the rebooting node refuses connections since.
+    up, session = uploader([TransportError("read timed out", sent=True)] + [TransportError("refused")] * 50, clock_step=10.0)
+    with pytest.raises(Fail) as exc:
+        up.upload(b"<doc/>")
+    failure = exc.value.args[0]
+    assert failure["maybe_sent"] is True and "may have accepted the document" in failure["msg"]
+    assert "wait for the node to report and sync" in failure["msg"].lower()
+    assert session.methods()[0] == "POST"

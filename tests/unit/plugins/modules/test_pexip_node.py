@@ -4,6 +4,7 @@
 import json
 import os
 import stat
+import threading
 
 import pytest
 
@@ -63,6 +64,31 @@ def test_validate_errors(change, fragment):
     params = dict(GOOD, **change)
     errors = nodes.validate_node(params)
     assert any(fragment in e for e in errors), errors
+
+
+@pytest.mark.parametrize("change,fragment", [
+    (dict(gateway="10.0.1.0"), "gateway 10.0.1.0 is the network address of the subnet 10.0.1.0/24"),
+    (dict(gateway="10.0.1.255"), "gateway 10.0.1.255 is the broadcast address of the subnet 10.0.1.0/24"),
+    (dict(address="0.0.0.10", gateway="0.0.0.1"), "address 0.0.0.10 is in 0.0.0.0/8 ('this network'), not a host address"),
+    (dict(address="224.0.1.10", gateway="224.0.1.1"), "address 224.0.1.10 is a multicast address"),
+    (dict(address="169.254.1.10", gateway="169.254.1.1"), "address 169.254.1.10 is a link-local address"),
+    (dict(static_nat_address="0.0.0.0"), "static_nat_address 0.0.0.0 is in 0.0.0.0/8"),
+    (dict(static_nat_address="255.255.255.255"), "static_nat_address 255.255.255.255 is a reserved (class E) or the broadcast address"),
+    (dict(static_nat_address="10.1.2.3"), "static_nat_address 10.1.2.3 is a private address"),
+    (dict(static_nat_address="192.168.7.7"), "static_nat_address 192.168.7.7 is a private address"),
+    (dict(domain="a" * 64 + ".example.com"), "domain '%s.example.com': its label '%s' is 64 characters long; a DNS label has at most 63"
+     % ("a" * 64, "a" * 64)),
+])
+def test_validation_gaps_of_issue_27(change, fragment, fake):
+    errors = nodes.validate_node(dict(GOOD, **change))
+    assert any(fragment in e for e in errors), errors
+    result = run(pexip_node, api=fake, args=dict(GOOD, **change))  # refused before any request
+    assert result["failed"] and fragment in result["msg"] and fake.log == []
+
+
+def test_public_static_nat_addresses_are_accepted():
+    for nat in ("198.51.100.10", "203.0.113.10", "52.18.1.1"):
+        assert nodes.validate_node(dict(GOOD, static_nat_address=nat)) == []
 
 
 def test_wait_options_are_checked():
@@ -229,7 +255,9 @@ def bootstrap_page(fake, *answers):
         if not url.startswith("https://10.0.1.10:8443/"):
             return request(method, url, data=data, headers=headers, verify=verify, **kwargs)
         received.append(dict(method=method, url=url, data=data, headers=headers, verify=verify))
-        answer = answers[len(received) - 1]
+        answer = answers[min(len(received), len(answers)) - 1]  # the last one again and again
+        if callable(answer):
+            answer = answer()
         if isinstance(answer, Exception):
             raise answer
         return response(answer[0], text=answer[1], url=url)
@@ -284,6 +312,33 @@ def test_bootstrap_upload_options_are_checked_before_any_request(fake, upload, e
     assert fake.log == []
 
 
+def refused_slowly():
+    threading.Event().wait(0.05)  # wait_timeout passes in real time (time.sleep is stubbed): a few dozen attempts
+    return TransportError("refused")
+
+
+def test_bootstrap_upload_whose_answer_was_lost_says_to_wait_not_to_delete(fake):
+    # The POST went out, its answer was lost; the node reboots with the document and refuses connections meanwhile.
+    bootstrap_page(fake, TransportError("read timed out", sent=True), refused_slowly)
+    upload = dict(address="10.0.1.10", validate_certs=False, wait_timeout=1)
+    result = run(pexip_node, api=fake, bootstrap_upload=upload, args=GOOD)
+    assert result["failed"] and result["created"] and result["bootstrap_upload"]["maybe_sent"] is True
+    assert "may have accepted the document" in result["msg"] and "pexip_node_info: synced" in result["msg"], result["msg"]
+    assert "create it again for a new document" not in result["msg"]
+
+
+def test_bootstrap_upload_is_pinned_and_unverified_public_uploads_are_refused(fake):
+    received = bootstrap_page(fake, (200, "Configuration accepted"))
+    pin = "AB:" * 31 + "AB"
+    result = run(pexip_node, api=fake, bootstrap_upload=dict(address="10.0.1.10", fingerprint=pin), args=GOOD)
+    assert result["changed"] and received[0]["verify"].pin == "ab" * 32
+    fake.tables["worker_vm"][:] = []
+    fake.log[:] = []
+    result = run(pexip_node, api=fake, bootstrap_upload=dict(address="203.0.113.10", validate_certs=False), args=GOOD)
+    assert result["failed"] and "bootstrap_upload: an upload to 203.0.113.10 that does not verify the instance" in result["msg"]
+    assert fake.log == []
+
+
 def test_lost_document_is_recreated(fake):
     def lose_answer(method, path):
         if method == "POST" and path.endswith("/worker_vm/"):
@@ -297,6 +352,17 @@ def test_lost_document_is_recreated(fake):
     kinds = [w[0] for w in writes(fake)]
     assert kinds == ["POST", "DELETE", "POST"]
     assert len(fake.tables["worker_vm"]) == 1
+
+
+def test_a_taken_address_is_refused_by_name_before_any_write(fake):
+    add_node(fake, name="cn-2", hostname="cn-2", address="10.0.1.10")
+    result = run(pexip_node, api=fake, args=GOOD)
+    assert result["failed"] and "address 10.0.1.10 is already the address of node cn-2" in result["msg"], result["msg"]
+    assert writes(fake) == []
+    # a recreate onto it is refused before the delete
+    add_node(fake, name="cn-1", hostname="cn-1", address="10.0.1.11")
+    result = run(pexip_node, api=fake, recreate=True, args=GOOD)
+    assert result["failed"] and "address 10.0.1.10 is already the address of node cn-2" in result["msg"] and writes(fake) == []
 
 
 def test_create_needs_all_fields(fake):
