@@ -22,7 +22,7 @@ honours check mode, builds the diff, masks secrets and shapes the output. For ex
     def main():
         module = PexipModule(argument_spec=LICENCE.argument_spec())   # fulfillment_id, state and one option a field
         module.label = "pexip_licence '%s'" % module.params["fulfillment_id"]
-        module.exit(**Engine(module, LICENCE).run(output="licence"))
+        module.run(lambda module: Engine(module, LICENCE).run(output="licence"))
 
 ``Engine.run()`` (state present/absent) returns ``changed``, ``diff`` (dropped by ``module.exit`` outside diff mode)
 and the object under ``output``, with ``<relation>_name`` and ``<endpoint>_addresses`` added and secrets removed.
@@ -31,6 +31,11 @@ Singletons: ``Resource("global", singleton=GLOBAL_URI, fields=...)``; ``run()`` 
 The steps ``run()`` uses are public for modules with extra rules (pexip_node, pexip_location): ``lookup`` (one GET),
 ``wanted`` (options -> engine terms), ``changes`` (the fields that differ), ``ensure`` (create/update, check mode,
 diff; returns an ``Outcome``), ``remove``, ``result``, ``public`` (output), ``annotate``, ``ensure_members``.
+
+The engine fails nothing itself: the client's errors and its own ``PexipReferenceError`` (an option names no object,
+or several) are raised, and ``PexipModule.run`` turns them into the module's failure. Names and URIs the engine has
+read are cached in its ``Names``, the collection's one such cache; the DNS and NTP servers of a to-many field are
+handled by ``servers.ServerLinks``.
 """
 
 from __future__ import absolute_import, division, print_function
