@@ -95,7 +95,7 @@ command_result:
 
 import datetime
 
-from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError
+from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipError
 from ansible_collections.pexip.infinity.plugins.module_utils.bursting import TAG_NAME, bursting_tag_value, parse_time
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 from ansible_collections.pexip.infinity.plugins.module_utils.waiter import Waiter, wait_argument_spec, wait_errors
@@ -128,7 +128,7 @@ class CloudNode(object):
     def not_found(self):
         try:
             tag_value = bursting_tag_value(self.client) or "<the primary Management Node's hostname>"
-        except PexipApiError:
+        except PexipError:
             tag_value = "<the primary Management Node's hostname>"
         what = "instance %s" % self.instance_id if self.instance_id else "Conferencing Node"
         self.module.fail("the Management Node knows no bursting node for this %s (status/v1/cloud_node/). Tag the EC2 instance "
@@ -146,7 +146,7 @@ class CloudNode(object):
 
         try:
             return self.client.command("platform", "start_cloudnode", data, done=started)
-        except PexipApiError as exc:
+        except PexipError as exc:
             self.module.fail("could not start instance %s: %s" % (data["instance_id"], exc.msg), status=exc.status)
 
     def worker_status(self, node):
