@@ -41,6 +41,7 @@ class PexipError(Exception):
 
 PexipApiError = PexipError  # the former name of the base
 
+
 class PexipConnectionError(PexipApiError):
     """No answer (refused, reset, timed out). ``sent``: the request may have reached the server."""
 
