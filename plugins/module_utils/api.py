@@ -455,7 +455,7 @@ class PexipClient(object):
         response, dummy = self.post("%s/command/v1/%s/%s/" % (API_ROOT, scope, action), lookup=done, json=data)
         return {} if response is None else self.json(response, empty={})
 
-    # -- names -------------------------------------------------------------------------------------
+    # -- names <-> resource URIs ---------------------------------------------------------------
     def name_for(self, uri, field="name"):
         """The ``field`` of the object a resource URI points at (None for None): one GET, nothing cached (the
         engine's ``Names`` is the collection's one name <-> URI cache)."""
