@@ -4,7 +4,7 @@
 node's bootstrap page on :8443) go through ``PexipClient``.
 
 Errors are typed (``PexipConnectionError``, ``PexipTLSError``, ``PexipBusyError``, ``PexipValidationError``,
-``PexipNotFoundError``, ``PexipResponseError``), all ``PexipApiError`` with a ``msg`` that says what to fix.
+``PexipNotFoundError``, ``PexipResponseError``), all ``PexipError`` with a ``msg`` that says what to fix.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,16 +27,19 @@ RETRY_STATUS = (429, 502, 503, 504)
 IDEMPOTENT_METHODS = ("GET", "PUT", "PATCH", "DELETE")
 
 
-class PexipApiError(Exception):
-    """A failed API call; ``msg`` says what to fix."""
+class PexipError(Exception):
+    """A failed API call (or, raised by the engine, input that names nothing on the server); ``msg`` says what to fix."""
 
     def __init__(self, msg, status=None, body=None, field_errors=None, response=None):
-        super(PexipApiError, self).__init__(msg)
+        super(PexipError, self).__init__(msg)
         self.msg = msg
         self.status = status
         self.body = body
         self.field_errors = field_errors or {}
         self.response = response
+
+
+PexipApiError = PexipError  # the former name of the base
 
 
 class PexipConnectionError(PexipApiError):
@@ -287,7 +290,6 @@ class PexipClient(object):
         self.session.headers.update({"Accept": "application/json"})
         self.requests_made = 0
         self.maybe_sent = False  # a write failed in flight: it may have reached the server
-        self._uri_cache = {}
 
     # -- transport -------------------------------------------------------------------------
     def delay(self, attempt, response=None):
@@ -457,30 +459,7 @@ class PexipClient(object):
         return {} if response is None else self.json(response, empty={})
 
     # -- names <-> resource URIs ---------------------------------------------------------------
-    def uri_for(self, resource, name, field="name", what=None):
-        """Resource URI of the object called ``name``; raises with a clear message when missing."""
-        key = (resource, field, name)
-        if key not in self._uri_cache:
-            obj = self.find(resource, **{field: name})
-            if obj is None:
-                raise PexipNotFoundError("%s '%s' does not exist on the Management Node." % (what or resource.replace("_", " "), name))
-            self._uri_cache[key] = obj["resource_uri"]
-        return self._uri_cache[key]
-
-    def cached_uri(self, resource, name, field="name"):
-        return self._uri_cache.get((resource, field, name))
-
-    def remember(self, resource, obj, field="name"):
-        """Cache the name <-> URI of an object read some other way."""
-        self._uri_cache[(resource, field, obj[field])] = obj["resource_uri"]
-
     def name_for(self, uri, field="name"):
-        """The ``name`` of the object a resource URI points at (None for None)."""
-        if not uri:
-            return None
-        for (dummy, cached_field, name), cached_uri in self._uri_cache.items():
-            if cached_uri == uri and cached_field == field:
-                return name
-        obj = self.get(uri)
-        self.remember(uri.rstrip("/").split("/")[-2], obj, field)
-        return obj[field]
+        """The ``field`` of the object a resource URI points at (None for None): one GET, nothing cached (the
+        engine's ``Names`` is the collection's one name <-> URI cache)."""
+        return self.get(uri)[field] if uri else None

@@ -55,6 +55,31 @@ NODE = Resource("worker_vm", label="Conferencing Node", output=NODE_OUTPUT, fiel
     Field("password", option="ssh_password", secret=True, write_only=True),
 ))
 
+SNMP_MODES = {"disabled": "DISABLED", "standard": "STANDARD", "authpriv": "AUTHPRIV"}
+#: the primary Management Node (pexip_management_node reads it from the whole, short, list: whether the API filters on
+#: ``primary`` is not documented)
+MANAGEMENT_NODE = Resource("management_vm", key="primary", label="Management Node", fields=(
+    Field("dns_servers", many="dns_server", label="DNS servers"),
+    Field("ntp_servers", many="ntp_server", label="NTP servers"),
+    Field("static_nat_address", clear=None),
+    TLS_CERTIFICATE,
+    Field("alternative_fqdn"),
+    Field("description"),
+    Field("enable_ssh", choices=SSH_MODES),
+    Field("snmp_mode", choices=SNMP_MODES),
+    Field("snmp_community", secret=True),
+    Field("snmp_username"),
+    Field("snmp_authentication_password", secret=True),
+    Field("snmp_privacy_password", secret=True),
+    Field("snmp_system_contact"),
+    Field("snmp_system_location"),
+))
+
+#: a trusted CA certificate, found by its identity (serial number and issuer: pexip_ca_certificate), not by a key field
+CA_CERTIFICATE = Resource("ca_certificate", key=None, label="CA certificate", fields=(
+    Field("trusted_intermediate", type="bool"),
+))
+
 PROVIDERS = {"aws": "AWS", "azure": "AZURE", "gcp": "GCP"}
 BURST_SETTINGS = Resource("global", singleton=GLOBAL_URI, label="Cloud Bursting", fields=(
     Field("bursting_enabled", option="enabled", type="bool"),

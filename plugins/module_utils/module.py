@@ -9,7 +9,7 @@ __metaclass__ = type
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import (
-    PexipApiError,
+    PexipError,
     PexipClient,
 )
 
@@ -55,19 +55,20 @@ class PexipModule(AnsibleModule):
         self.fail_json(msg="%s: %s" % (self.label, msg), **kwargs)
 
     def call(self, func, *args, **kwargs):
-        """Run a client call; an API error fails the module with the object's label."""
+        """Deprecated (``run`` replaces it; removed once no module uses it): run a client call, failing on an API error."""
         try:
             return func(*args, **kwargs)
-        except PexipApiError as exc:
+        except PexipError as exc:
             self.fail(exc.msg, status=exc.status)
 
     def run(self, handler):
-        """Exit with ``handler(self)``'s result. The one place where an API error becomes a failure: the engine and
-        the client raise ``PexipApiError`` subclasses, and this turns whichever escapes into fail_json with the label."""
+        """Exit with ``handler(self)``'s result. The one place where an error becomes a failure: the client and the
+        engine raise ``PexipError`` subclasses, and this turns whichever escapes into fail_json with the label (and the
+        HTTP status, if any)."""
         try:
             result = handler(self)
-        except PexipApiError as exc:
-            self.fail(exc.msg, status=exc.status)
+        except PexipError as exc:
+            self.fail(exc.msg, **({} if exc.status is None else dict(status=exc.status)))
         self.exit(**result)
 
     def exit(self, **result):

@@ -8,6 +8,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipError
+
 MASK = "********"
 #: API keys never returned or shown, whatever the resource (private keys, passphrases, SNMP secrets, entitlement ids)
 SECRET_KEY = re.compile(r"secret|password|private_key|passphrase|community|entitlement", re.I)
@@ -38,8 +40,8 @@ def read_text(module, option, file_option):
 
 
 def primary_management_vm(module):
-    """The primary configuration/v1/management_vm object (the Management Node the API runs on)."""
-    found = [vm for vm in module.call(module.client.list, "management_vm") if vm.get("primary")]
+    """The primary configuration/v1/management_vm object (the Management Node the API runs on); raises if none."""
+    found = [vm for vm in module.client.list("management_vm") if vm.get("primary")]
     if not found:
-        module.fail("the Management Node lists no primary management_vm (configuration/v1/management_vm/).")
+        raise PexipError("the Management Node lists no primary management_vm (configuration/v1/management_vm/).")
     return found[0]

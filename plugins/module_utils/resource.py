@@ -22,7 +22,7 @@ honours check mode, builds the diff, masks secrets and shapes the output. For ex
     def main():
         module = PexipModule(argument_spec=LICENCE.argument_spec())   # fulfillment_id, state and one option a field
         module.label = "pexip_licence '%s'" % module.params["fulfillment_id"]
-        module.exit(**Engine(module, LICENCE).run(output="licence"))
+        module.run(lambda module: Engine(module, LICENCE).run(output="licence"))
 
 ``Engine.run()`` (state present/absent) returns ``changed``, ``diff`` (dropped by ``module.exit`` outside diff mode)
 and the object under ``output``, with ``<relation>_name`` and ``<endpoint>_addresses`` added and secrets removed.
@@ -31,6 +31,11 @@ Singletons: ``Resource("global", singleton=GLOBAL_URI, fields=...)``; ``run()`` 
 The steps ``run()`` uses are public for modules with extra rules (pexip_node, pexip_location): ``lookup`` (one GET),
 ``wanted`` (options -> engine terms), ``changes`` (the fields that differ), ``ensure`` (create/update, check mode,
 diff; returns an ``Outcome``), ``remove``, ``result``, ``public`` (output), ``annotate``, ``ensure_members``.
+
+The engine fails nothing itself: the client's errors and its own ``PexipReferenceError`` (an option names no object,
+or several) are raised, and ``PexipModule.run`` turns them into the module's failure. Names and URIs the engine has
+read are cached in its ``Names``, the collection's one such cache; the DNS and NTP servers of a to-many field are
+handled by ``servers.ServerLinks``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -39,7 +44,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError, PexipNotFoundError, resource_path
+from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipError, resource_path
+from ansible_collections.pexip.infinity.plugins.module_utils.servers import ServerLinks
 
 MASK = "********"
 WRITE_ONLY = "(write-only: not readable)"
@@ -51,6 +57,10 @@ PAGE = 1000
 CREATED_BY = {"system_location": "pexip.infinity.pexip_location", "tls_certificate": "pexip.infinity.pexip_tls_certificate"}
 #: at most this many existing names are listed in an "unknown name" message
 SHOWN_NAMES = 20
+
+
+class PexipReferenceError(PexipError):
+    """An option names no object on the Management Node, or several: ``msg`` names the value and what to fix."""
 
 
 def related_uri(value):
@@ -170,27 +180,56 @@ class Outcome(object):
         self.keys = list(keys)    # the fields changed
 
 
+class Names(object):
+    """The one name <-> URI cache of a module run: what the objects read so far are called (by a ``key``: name,
+    subject_name, address) and which endpoints were read whole (a value not cached there names nothing)."""
+
+    def __init__(self):
+        self.uris = {}        # (endpoint, key, value) -> URI
+        self.values = {}      # (URI, key) -> value
+        self.whole = set()    # (endpoint, key) of the endpoints read whole
+
+    def remember(self, endpoint, obj, key="name"):
+        if obj and obj.get(key) is not None and obj.get("resource_uri"):
+            self.uris[(endpoint, key, obj[key])] = obj["resource_uri"]
+            self.values[(obj["resource_uri"], key)] = obj[key]
+
+    def remember_all(self, endpoint, objs, key="name"):
+        for obj in objs:
+            self.remember(endpoint, obj, key)
+        self.whole.add((endpoint, key))
+        return objs
+
+    def complete(self, endpoint, key="name"):
+        return (endpoint, key) in self.whole
+
+    def uri(self, endpoint, value, key="name"):
+        return self.uris.get((endpoint, key, value))
+
+    def value(self, uri, key="name"):
+        return self.values.get((uri, key))
+
+    def known(self, endpoint, key="name"):
+        """value -> URI of every ``endpoint`` object cached (a copy)."""
+        return dict((v, u) for (e, k, v), u in self.uris.items() if e == endpoint and k == key)
+
+
 class Engine(object):
-    """Runs one ``Resource`` for a ``PexipModule`` (its client, params, check mode and failure messages)."""
+    """Runs one ``Resource`` for a ``PexipModule`` (its client, params and check mode). API errors are raised, and so
+    are ``PexipReferenceError`` (an option names no object, or several): ``module.run`` turns them into failures."""
 
     def __init__(self, module, resource):
         self.module = module
         self.resource = resource
         self.client = module.client
-        self.loaded = set()   # endpoints whose every name is in the client's cache
-        self.addresses = {}   # server URI -> address, when the API returned bare URIs
+        self.names = Names()
         self.listed = {}      # endpoint -> every object, for relations by a key other than the name
-
-    def call(self, func, *args, **kwargs):
-        return self.module.call(func, *args, **kwargs)
+        self.servers = ServerLinks(self)
 
     # -- reading -------------------------------------------------------------------------------
-    def load_all(self, endpoint):
-        objs = self.call(self.client.list, endpoint, limit=PAGE)
-        for obj in objs:
-            self.client.remember(endpoint, obj)
-        self.loaded.add(endpoint)
-        return objs
+    def load_all(self, endpoint, key="name"):
+        """Every object of ``endpoint`` in one large page; their ``key`` is cached."""
+        return self.names.remember_all(endpoint, self.client.list(endpoint, limit=PAGE), key)
 
     def self_relations(self):
         return [f for f in self.resource.fields if f.relation == self.resource.endpoint]
@@ -203,17 +242,17 @@ class Engine(object):
         """
         r = self.resource
         if r.singleton:
-            return self.call(self.client.get, r.singleton)
+            return self.client.get(r.singleton)
         mine = self.self_relations()
         if any((wanted or {}).get(f.name) for f in mine):
             matches = self.load_all(r.endpoint)
         else:
-            matches = self.call(self.client.list, r.endpoint, **{r.key: value})
+            matches = self.client.list(r.endpoint, **{r.key: value})
             if matches and any(ref_uri(matches[0].get(f.name), r.endpoint) for f in mine):
                 matches = self.load_all(r.endpoint)
         matches = [m for m in matches if m.get(r.key) == value]
         if len(matches) > 1:
-            self.module.fail("%d %s objects have this %s; remove the duplicates in the Administrator interface." % (
+            raise PexipReferenceError("%d %s objects have this %s; remove the duplicates in the Administrator interface." % (
                 len(matches), r.label, r.key))
         return matches[0] if matches else None
 
@@ -223,23 +262,19 @@ class Engine(object):
                     if params.get(f.option) is not None and not f.write_only)
 
     def uri_of(self, field, name):
-        """URI of the ``field.relation`` object called ``name``; fails (naming the field) when there is none."""
-        what = field.label
+        """URI of the ``field.relation`` object called ``name``; raises (naming the field) when there is none."""
         if field.relation_key != "name":
             return self.uri_by_key(field, name)
-        try:
-            if field.relation in self.loaded:
-                uri = self.client.cached_uri(field.relation, name)
-                if uri is None:
-                    raise PexipNotFoundError(name)
-                return uri
-            return self.client.uri_for(field.relation, name, what=what)
-        except PexipNotFoundError:
+        uri = self.names.uri(field.relation, name)
+        if uri is None and not self.names.complete(field.relation):
+            found = self.client.find(field.relation, name=name)
+            self.names.remember(field.relation, found)
+            uri = found and found["resource_uri"]
+        if uri is None:
             hint = CREATED_BY.get(field.relation)
-            self.module.fail("%s '%s' does not exist on the Management Node; create it first%s or correct the name." % (
-                what, name, " (%s)" % hint if hint else ""))
-        except PexipApiError as exc:
-            self.module.fail(exc.msg, status=exc.status)
+            raise PexipReferenceError("%s '%s' does not exist on the Management Node; create it first%s or correct the name." % (
+                field.label, name, " (%s)" % hint if hint else ""))
+        return uri
 
     def uri_by_key(self, field, value):
         """URI of the one ``field.relation`` object whose ``field.relation_key`` is ``value`` (or whose URI it is).
@@ -249,39 +284,38 @@ class Engine(object):
         """
         endpoint, key = field.relation, field.relation_key
         if endpoint not in self.listed:
-            self.listed[endpoint] = self.call(self.client.list, endpoint, limit=PAGE)
-            for obj in self.listed[endpoint]:
-                if obj.get(key) is not None:
-                    self.client.remember(endpoint, obj, key)
+            self.listed[endpoint] = self.load_all(endpoint, key)
         objs = self.listed[endpoint]
         uri = ref_uri(value, endpoint) if str(value).startswith("/") else None
         found = [o["resource_uri"] for o in objs if (ref_uri(o.get("resource_uri"), endpoint) == uri if uri else o.get(key) == value)]
         key_label = key.replace("_", " ")
         if len(found) > 1:
-            self.module.fail("%d %ss have the %s '%s' (%s): give the resource URI of the one to use instead." % (
+            raise PexipReferenceError("%d %ss have the %s '%s' (%s): give the resource URI of the one to use instead." % (
                 len(found), field.label, key_label, value, ", ".join(sorted(found))))
         if not found:
             names = sorted(set(str(o.get(key)) for o in objs))
             shown = ", ".join(names[:SHOWN_NAMES]) + (" and %d more" % (len(names) - SHOWN_NAMES) if len(names) > SHOWN_NAMES else "")
             hint = CREATED_BY.get(endpoint)
-            self.module.fail("%s '%s' does not exist on the Management Node (%s); create it first%s or correct the %s." % (
+            raise PexipReferenceError("%s '%s' does not exist on the Management Node (%s); create it first%s or correct the %s." % (
                 field.label, value, "its %ss: %s" % (key_label, shown) if names else "it has none",
                 " (%s)" % hint if hint else "", key_label))
         return ref_uri(found[0], endpoint)
 
     def name_of(self, field, value):
+        """The name (``field.relation_key``) of the related object ``value`` refers to: cached, else one GET."""
         uri = ref_uri(value, field.relation)
-        return self.call(self.client.name_for, uri, field.relation_key) if uri else None
+        if not uri:
+            return None
+        name = self.names.value(uri, field.relation_key)
+        if name is None:
+            obj = self.client.get(uri)
+            self.names.remember(field.relation, obj, field.relation_key)
+            name = obj[field.relation_key]
+        return name
 
     def server_addresses(self, field, items):
-        """Addresses of a to-many field (nested objects, or bare URIs looked up in one list of the endpoint)."""
-        # An empty entry (a reference to a deleted server) names no server: it must not crash the comparison.
-        items = [i for i in items or [] if i]
-        if any(not isinstance(i, dict) for i in items) and field.many not in self.loaded:
-            for server in self.call(self.client.list, field.many, limit=PAGE):
-                self.addresses[server["resource_uri"]] = server.get("address")
-            self.loaded.add(field.many)
-        return sorted(i.get("address") if isinstance(i, dict) else self.addresses.get(i, i) for i in items)
+        """Addresses of a to-many field's value."""
+        return self.servers.addresses(field.many, items)
 
     def view(self, obj, keys):
         """``keys`` of an API object in engine terms (relations by name, to-many by address)."""
@@ -346,34 +380,14 @@ class Engine(object):
                 body[key] = value
         return body
 
-    def find_server(self, endpoint, address):
-        found = self.call(self.client.list, endpoint, address=address)
-        found = sorted((s for s in found if s.get("address") == address), key=lambda s: s.get("id") or 0)
-        return found[0] if found else None
-
     def server_uris(self, current, keys, wanted):
-        """address -> URI for the to-many fields among ``keys``; creates missing objects (only reported in check mode)."""
+        """address -> URI for the to-many fields among ``keys``, creating missing servers; returns (uris, created)."""
         uris, created = {}, []
         for key in keys:
             field = self.resource.field(key)
-            if not field.many:
-                continue
-            known = dict((i["address"], i["resource_uri"]) for i in (current or {}).get(key) or []
-                         if isinstance(i, dict) and i.get("resource_uri"))
-            known.update((a, u) for u, a in self.addresses.items())
-            uris[key] = {}
-            for address in wanted[key]:
-                uri = known.get(address)
-                if uri is None:
-                    found = self.find_server(field.many, address)
-                    uri = found["resource_uri"] if found else None
-                if uri is None:
-                    created.append("%s %s" % (field.many, address))
-                    if not self.module.check_mode:
-                        obj, dummy = self.call(self.client.create, field.many, {"address": address},
-                                               lookup=lambda e=field.many, a=address: self.find_server(e, a))
-                        uri = obj["resource_uri"]
-                uris[key][address] = uri
+            if field.many:
+                uris[key], more = self.servers.uris(field, (current or {}).get(key), wanted[key])
+                created.extend(more)
         return uris, created
 
     def ensure(self, current, wanted, key_value=None, create_extra=None, write_only=None):
@@ -413,12 +427,12 @@ class Engine(object):
             return Outcome(True, obj, diff, created=created, keys=keys)
         response = None
         if current is None:
-            obj, response = self.call(self.client.create, r.endpoint, body, lookup=lambda: self.lookup(key_value))
+            obj, response = self.client.create(r.endpoint, body, lookup=lambda: self.lookup(key_value))
         else:
-            self.call(self.client.update, current["resource_uri"], body)
-            obj = self.call(self.client.get, current["resource_uri"])
-        if r.key == "name" and obj:
-            self.client.remember(r.endpoint, obj)
+            self.client.update(current["resource_uri"], body)
+            obj = self.client.get(current["resource_uri"])
+        if r.key == "name":
+            self.names.remember(r.endpoint, obj)
         return Outcome(True, obj, diff, response, created, keys)
 
     def remove(self, current, shown=None):
@@ -426,33 +440,12 @@ class Engine(object):
         if current is None:
             return Outcome()
         if not self.module.check_mode:
-            self.call(self.client.delete, current["resource_uri"])
+            self.client.delete(current["resource_uri"])
         return Outcome(True, None, dict(before=self.masked(shown if shown is not None else self.public(current)), after={}))
 
     def ensure_members(self, addresses, purge=False, extra=None):
-        """For a resource keyed by address (DNS/NTP servers): create the objects for ``addresses`` that are missing, with
-        ``purge`` delete the others. Returns (before, after, created, deleted): sorted addresses, "<endpoint> <address>"."""
-        endpoint = self.resource.endpoint
-        current = self.call(self.client.list, endpoint, limit=PAGE)
-        before = sorted(obj["address"] for obj in current)
-        if addresses is None:
-            return before, before, [], []
-        created, deleted = [], []
-        for address in addresses:
-            if address in before:
-                continue
-            created.append("%s %s" % (endpoint, address))
-            if not self.module.check_mode:
-                self.call(self.client.create, endpoint, dict(extra or {}, address=address),
-                          lookup=lambda a=address: self.find_server(endpoint, a))
-        final = set(before) | set(addresses)
-        for obj in current if purge else []:
-            if obj["address"] not in addresses:
-                deleted.append("%s %s" % (endpoint, obj["address"]))
-                final.discard(obj["address"])
-                if not self.module.check_mode:
-                    self.call(self.client.delete, obj["resource_uri"])
-        return before, sorted(final), created, deleted
+        """For the DNS/NTP server endpoints: see ``ServerLinks.ensure_members``."""
+        return self.servers.ensure_members(addresses, purge, extra)
 
     # -- the whole module ----------------------------------------------------------------------
     def run(self, output="object"):

@@ -67,6 +67,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 
 def main():
@@ -79,9 +80,9 @@ def main():
     )
     instance_id = module.params["instance_id"]
     wanted = module.params["ena_support"]
-    client = module.client("ec2")
+    client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
     try:
-        reservations = client.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        reservations = client.describe_instances(aws_retry=True, InstanceIds=[instance_id])["Reservations"]
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg="Could not describe instance %s" % instance_id)
     instance = reservations[0]["Instances"][0]
@@ -95,7 +96,7 @@ def main():
         )
     if not module.check_mode:
         try:
-            client.modify_instance_attribute(InstanceId=instance_id, EnaSupport={"Value": wanted})
+            client.modify_instance_attribute(aws_retry=True, InstanceId=instance_id, EnaSupport={"Value": wanted})
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
             module.fail_json_aws(e, msg="Could not change ENA support of %s" % instance_id)
     module.exit_json(changed=True, ena_support=wanted)

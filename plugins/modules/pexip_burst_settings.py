@@ -167,16 +167,20 @@ def send_secret(params, current, wanted, changes):
     return "aws_access_key" in changes or (enabling and not current.get("aws_access_key"))
 
 
-def main():
-    module = PexipModule(argument_spec=ARGUMENT_SPEC, label="pexip_burst_settings 'Cloud Bursting'")
-    validate(module)
+def run(module):
     engine = Engine(module, BURST_SETTINGS)
     current = engine.lookup()
     wanted = engine.wanted(module.params)
     secret = send_secret(module.params, current, wanted, engine.changes(current, wanted))
     outcome = engine.ensure(current, wanted, write_only=dict(aws_secret_key=module.params["aws_secret_key"]) if secret else None)
-    module.exit(changed=outcome.changed, diff=outcome.diff, secret_sent=secret, tag_name=TAG_NAME,
-                settings=engine.public(outcome.obj), tag_value=module.call(bursting_tag_value, module.client))
+    return dict(changed=outcome.changed, diff=outcome.diff, secret_sent=secret, tag_name=TAG_NAME,
+                settings=engine.public(outcome.obj), tag_value=bursting_tag_value(module.client))
+
+
+def main():
+    module = PexipModule(argument_spec=ARGUMENT_SPEC, label="pexip_burst_settings 'Cloud Bursting'")
+    validate(module)
+    module.run(run)
 
 
 if __name__ == "__main__":

@@ -64,12 +64,9 @@ certificate:
 """
 
 from ansible_collections.pexip.infinity.plugins.module_utils import certificates
+from ansible_collections.pexip.infinity.plugins.module_utils.catalog import CA_CERTIFICATE
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
-from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine, Field, Resource
-
-CA_CERTIFICATE = Resource("ca_certificate", key=None, label="CA certificate", fields=(
-    Field("trusted_intermediate", type="bool"),
-))
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine
 
 
 class CertificateEngine(Engine):
@@ -80,7 +77,7 @@ class CertificateEngine(Engine):
         self.cert = cert
 
     def lookup(self, value=None, wanted=None):
-        found = [c for c in self.call(self.client.list, self.resource.endpoint) if certificates.same_certificate(self.cert, c)]
+        found = [c for c in self.client.list(self.resource.endpoint) if certificates.same_certificate(self.cert, c)]
         return found[0] if found else None
 
 
@@ -105,15 +102,18 @@ def main():
             certificates.check_dates(chain[0], "the CA certificate")
     except certificates.CertificateError as exc:
         module.fail(str(exc))
-    engine = CertificateEngine(module, CA_CERTIFICATE, chain[0])
-    current = engine.lookup()
-    if p["state"] == "absent":
-        outcome = engine.remove(current)
-    else:
+
+    def run(module):
+        engine = CertificateEngine(module, CA_CERTIFICATE, chain[0])
+        current = engine.lookup()
+        if p["state"] == "absent":
+            return engine.result(engine.remove(current), output="certificate")
         outcome = engine.ensure(current, engine.wanted(p), create_extra=None if current else {"certificate": pem})
         if current is None and module.check_mode:
             outcome.obj.update(subject_name=certificates.subject_name(chain[0]), issuer_name=certificates.issuer_name(chain[0]))
-    module.exit(**engine.result(outcome, output="certificate"))
+        return engine.result(outcome, output="certificate")
+
+    module.run(run)
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ command_result:
 
 import datetime
 
-from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError
+from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipError
 from ansible_collections.pexip.infinity.plugins.module_utils.bursting import TAG_NAME, bursting_tag_value, parse_time
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 from ansible_collections.pexip.infinity.plugins.module_utils.waiter import Waiter, wait_argument_spec, wait_errors
@@ -119,7 +119,7 @@ class CloudNode(object):
 
     def find(self):
         # Filtering on status resources is not documented: read them (few) and match here.
-        nodes = [n for n in self.module.call(self.client.list, "cloud_node", api="status") if self.matches(n)]
+        nodes = [n for n in self.client.list("cloud_node", api="status") if self.matches(n)]
         if len(nodes) > 1:
             self.module.fail("%d bursting nodes match; give instance_id instead: %s."
                              % (len(nodes), ", ".join(str(n.get("cloud_instance_id")) for n in nodes)))
@@ -128,7 +128,7 @@ class CloudNode(object):
     def not_found(self):
         try:
             tag_value = bursting_tag_value(self.client) or "<the primary Management Node's hostname>"
-        except PexipApiError:
+        except PexipError:
             tag_value = "<the primary Management Node's hostname>"
         what = "instance %s" % self.instance_id if self.instance_id else "Conferencing Node"
         self.module.fail("the Management Node knows no bursting node for this %s (status/v1/cloud_node/). Tag the EC2 instance "
@@ -146,14 +146,14 @@ class CloudNode(object):
 
         try:
             return self.client.command("platform", "start_cloudnode", data, done=started)
-        except PexipApiError as exc:
+        except PexipError as exc:
             self.module.fail("could not start instance %s: %s" % (data["instance_id"], exc.msg), status=exc.status)
 
     def worker_status(self, node):
         name = node.get("workervm_configuration_name")
         if not name:
             return None
-        found = [s for s in self.module.call(self.client.list, "worker_vm", api="status", name=name) if s.get("name") == name]
+        found = [s for s in self.client.list("worker_vm", api="status", name=name) if s.get("name") == name]
         return found[0] if found else None
 
     def probe(self):
@@ -186,17 +186,8 @@ class CloudNode(object):
         return node, status
 
 
-def main():
-    argument_spec = dict(instance_id=dict(type="str"), name=dict(type="str"))
-    argument_spec.update(wait_argument_spec(wait=False, wait_timeout=600, poll_interval=10))
-    module = PexipModule(argument_spec=argument_spec, mutually_exclusive=[("instance_id", "name")],
-                         required_one_of=[("instance_id", "name")])
+def run(module):
     p = module.params
-    module.label = "pexip_cloud_node '%s'" % (p["name"] or p["instance_id"])
-    errors = ["%s must not be empty" % o for o in ("instance_id", "name") if p[o] is not None and not p[o].strip()] + wait_errors(p)
-    if errors:
-        module.fail("; ".join(errors) + ".")
-
     cloud = CloudNode(module)
     node = cloud.find()
     if node is None:
@@ -210,7 +201,7 @@ def main():
     changed = state not in STARTED_STATES
     result = dict(changed=changed, cloud_node=node, diff=dict(before=dict(cloud_instance_state=state), after=dict(cloud_instance_state="running")))
     if module.check_mode:
-        module.exit(**result)
+        return result
 
     since = None
     if changed:
@@ -220,7 +211,20 @@ def main():
         result["cloud_node"], result["node_status"] = cloud.wait(since)
     elif changed:
         result["cloud_node"] = cloud.find() or node
-    module.exit(**result)
+    return result
+
+
+def main():
+    argument_spec = dict(instance_id=dict(type="str"), name=dict(type="str"))
+    argument_spec.update(wait_argument_spec(wait=False, wait_timeout=600, poll_interval=10))
+    module = PexipModule(argument_spec=argument_spec, mutually_exclusive=[("instance_id", "name")],
+                         required_one_of=[("instance_id", "name")])
+    p = module.params
+    module.label = "pexip_cloud_node '%s'" % (p["name"] or p["instance_id"])
+    errors = ["%s must not be empty" % o for o in ("instance_id", "name") if p[o] is not None and not p[o].strip()] + wait_errors(p)
+    if errors:
+        module.fail("; ".join(errors) + ".")
+    module.run(run)
 
 
 if __name__ == "__main__":

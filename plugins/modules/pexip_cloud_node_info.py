@@ -109,24 +109,25 @@ def node_matches(node, name, location):
     return location is None or node.get("workervm_configuration_location_name") == location
 
 
-def main():
-    module = PexipModule(argument_spec=dict(name=dict(type="str"), location=dict(type="str")))
-    name, location = module.params["name"], module.params["location"]
-    what = " ".join("%s '%s'" % (k, v) for k, v in (("name", name), ("location", location)) if v is not None)
-    module.label = "pexip_cloud_node_info" + (" (%s)" % what if what else "")
-    client = module.client
-
+def read(client, name, location):
     # Filtering on these status resources is not documented: read every page and filter here.
-    nodes = module.call(client.list, "cloud_node", api="status")
-    monitored = module.call(client.list, "cloud_monitored_location", api="status")
-    overflow = module.call(client.list, "cloud_overflow_location", api="status")
-
-    module.exit_json(
+    nodes = client.list("cloud_node", api="status")
+    monitored = client.list("cloud_monitored_location", api="status")
+    overflow = client.list("cloud_overflow_location", api="status")
+    return dict(
         changed=False,
         cloud_nodes=[n for n in nodes if node_matches(n, name, location)],
         monitored_locations=[m for m in monitored if location is None or location in (m.get("name"), m.get("overflow_location"))],
         overflow_locations=[o for o in overflow if location is None or o.get("name") == location],
     )
+
+
+def main():
+    module = PexipModule(argument_spec=dict(name=dict(type="str"), location=dict(type="str")))
+    name, location = module.params["name"], module.params["location"]
+    what = " ".join("%s '%s'" % (k, v) for k, v in (("name", name), ("location", location)) if v is not None)
+    module.label = "pexip_cloud_node_info" + (" (%s)" % what if what else "")
+    module.run(lambda module: read(module.client, name, location))
 
 
 if __name__ == "__main__":

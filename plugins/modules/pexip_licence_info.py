@@ -60,11 +60,14 @@ from ansible_collections.pexip.infinity.plugins.module_utils.module import Pexip
 from ansible_collections.pexip.infinity.plugins.module_utils.platform import public
 
 
+def run(module):
+    licences = [public(lic) for lic in module.client.list("licence")]
+    totals = module.client.list("licensing", api="status")
+    return dict(changed=False, licences=licences, licensing=public(totals[0]) if totals else {})
+
+
 def main():
-    module = PexipModule(argument_spec={}, label="pexip_licence_info")
-    licences = [public(lic) for lic in module.call(module.client.list, "licence")]
-    totals = module.call(module.client.list, "licensing", api="status")
-    module.exit_json(changed=False, licences=licences, licensing=public(totals[0]) if totals else {})
+    PexipModule(argument_spec={}, label="pexip_licence_info").run(run)
 
 
 if __name__ == "__main__":

@@ -231,13 +231,14 @@ def validate(params):
 
 
 def run(module):
-    """The module's result for ``module`` (a PexipModule or a test double with client, params, check_mode, fail)."""
+    """The module's result for ``module`` (a PexipModule or a test double with client, params, check_mode, fail); API
+    and engine errors are raised (``module.run`` fails with them)."""
     engine = Engine(module, LOCATION)
     name = module.params["name"]
     if module.params["state"] == "absent":
         current = engine.lookup(name)
         if current is not None:
-            nodes = sorted(n.get("name") for n in module.call(location_nodes, module.client, current))
+            nodes = sorted(n.get("name") for n in location_nodes(module.client, current))
             if nodes:
                 module.fail("cannot delete the location: %d Conferencing Node(s) still use it (%s); delete them or move them "
                             "to another location first." % (len(nodes), ", ".join(nodes)), nodes=nodes)
@@ -255,7 +256,7 @@ def main():
     errors = validate(module.params)
     if errors:
         module.fail("; ".join(errors) + ".")
-    module.exit(**run(module))
+    module.run(run)
 
 
 if __name__ == "__main__":

@@ -131,9 +131,9 @@ def run(module):
     if not locations:
         return []
     if len(locations) == 1:
-        nodes = module.call(location_nodes, module.client, locations[0])
+        nodes = location_nodes(module.client, locations[0])
     else:
-        nodes = module.call(module.client.list, NODE.endpoint, limit=PAGE)
+        nodes = module.client.list(NODE.endpoint, limit=PAGE)
     return sorted((summarize(engine, loc, nodes) for loc in locations), key=lambda loc: loc.get("name") or "")
 
 
@@ -141,7 +141,7 @@ def main():
     module = PexipModule(argument_spec=dict(name=dict(type="str")))
     name = module.params["name"]
     module.label = "pexip_location_info '%s'" % name if name else "pexip_location_info"
-    module.exit_json(changed=False, locations=run(module))
+    module.run(lambda module: dict(changed=False, locations=run(module)))
 
 
 if __name__ == "__main__":

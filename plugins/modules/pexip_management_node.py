@@ -122,38 +122,21 @@ created:
   sample: [dns_server 127.0.0.53]
 """
 
-from ansible_collections.pexip.infinity.plugins.module_utils.catalog import TLS_CERTIFICATE
+from ansible_collections.pexip.infinity.plugins.module_utils.catalog import MANAGEMENT_NODE
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 from ansible_collections.pexip.infinity.plugins.module_utils.platform import primary_management_vm
-from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine, Field, Resource
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine
 
-SSH_MODES = {"global": "GLOBAL", "on": "ON", "off": "OFF"}
-SNMP_MODES = {"disabled": "DISABLED", "standard": "STANDARD", "authpriv": "AUTHPRIV"}
-MANAGEMENT_NODE = Resource("management_vm", key="primary", label="Management Node", fields=(
-    Field("dns_servers", many="dns_server", label="DNS servers"),
-    Field("ntp_servers", many="ntp_server", label="NTP servers"),
-    Field("static_nat_address", clear=None),
-    TLS_CERTIFICATE,
-    Field("alternative_fqdn"),
-    Field("description"),
-    Field("enable_ssh", choices=SSH_MODES),
-    Field("snmp_mode", choices=SNMP_MODES),
-    Field("snmp_community", secret=True),
-    Field("snmp_username"),
-    Field("snmp_authentication_password", secret=True),
-    Field("snmp_privacy_password", secret=True),
-    Field("snmp_system_contact"),
-    Field("snmp_system_location"),
-))
+
+def run(module):
+    engine = Engine(module, MANAGEMENT_NODE)
+    outcome = engine.ensure(primary_management_vm(module), engine.wanted(module.params))
+    return engine.result(outcome, output="management_node", created=outcome.created)
 
 
 def main():
     module = PexipModule(argument_spec=dict((f.option, f.spec()) for f in MANAGEMENT_NODE.fields), label="pexip_management_node")
-    engine = Engine(module, MANAGEMENT_NODE)
-    # The primary one is read from the whole (short) list: whether the API filters on `primary` is not documented.
-    current = primary_management_vm(module)
-    outcome = engine.ensure(current, engine.wanted(module.params))
-    module.exit(**engine.result(outcome, output="management_node", created=outcome.created))
+    module.run(run)
 
 
 if __name__ == "__main__":

@@ -55,11 +55,14 @@ management_vms:
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 
 
-def main():
-    module = PexipModule(argument_spec={}, label="pexip_management_node_info")
-    vms = module.call(module.client.list, "management_vm", api="status")
+def run(module):
+    vms = module.client.list("management_vm", api="status")
     primary = [vm for vm in vms if vm.get("primary")] or vms
-    module.exit_json(changed=False, version=(primary[0].get("version") or "") if primary else "", management_vms=vms)
+    return dict(changed=False, version=(primary[0].get("version") or "") if primary else "", management_vms=vms)
+
+
+def main():
+    PexipModule(argument_spec={}, label="pexip_management_node_info").run(run)
 
 
 if __name__ == "__main__":

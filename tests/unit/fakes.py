@@ -204,6 +204,13 @@ class FakeModule(object):
         except PexipApiError as exc:
             return self.fail(exc.msg, status=exc.status)
 
+    def run(self, handler):
+        """PexipModule.run without the exit: ``handler(self)``'s result; an error it raises fails (``Failed``)."""
+        try:
+            return handler(self)
+        except PexipApiError as exc:
+            return self.fail(exc.msg, status=exc.status)
+
     def fail(self, msg, **kwargs):
         raise Failed("%s: %s" % (self.label, msg))
 

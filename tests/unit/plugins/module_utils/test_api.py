@@ -315,43 +315,14 @@ def test_ssl_error_advises_ca_path_or_validate_certs():
     assert len(session.calls) == 1 and not sleeps  # not retried: a retry cannot fix it
 
 
-# -- names <-> URIs --------------------------------------------------------------------------
-def test_uri_for_caches():
-    london = {"id": 3, "name": "London", "resource_uri": LOC + "3/"}
-    session = FakeSession(page([london]))
-    pc, dummy = client(session)
-    assert pc.uri_for("system_location", "London") == LOC + "3/"
-    assert pc.uri_for("system_location", "London") == LOC + "3/"
-    assert len(session.calls) == 1
-    assert session.calls[0]["params"] == {"name": "London"}
-    assert pc.name_for(LOC + "3/") == "London"  # answered from the cache
-    assert len(session.calls) == 1
-
-
-def test_uri_for_missing_says_so():
-    session = FakeSession(page([]))
-    pc, dummy = client(session)
-    with pytest.raises(PexipApiError) as err:
-        pc.uri_for("system_location", "Atlantis")
-    assert err.value.msg == "system location 'Atlantis' does not exist on the Management Node."
-
-
-def test_uri_for_other_field():
-    session = FakeSession(page([{"id": 9, "hostname": "cn1", "resource_uri": NODE + "9/"}]))
-    pc, dummy = client(session)
-    assert pc.uri_for("worker_vm", "cn1", field="hostname") == NODE + "9/"
-    assert session.calls[0]["params"] == {"hostname": "cn1"}
-
-
-def test_name_for_fetches_once_then_caches():
+# -- names ------------------------------------------------------------------------------------
+def test_name_for_is_one_get_without_a_cache():
+    """The engine's Names is the one cache (test_resource); the client only reads."""
     session = FakeSession(response(200, {"id": 4, "name": "Oslo", "resource_uri": LOC + "4/"}))
     pc, dummy = client(session)
     assert pc.name_for(None) is None
     assert pc.name_for(LOC + "4/") == "Oslo"
-    assert pc.name_for(LOC + "4/") == "Oslo"
-    assert pc.uri_for("system_location", "Oslo") == LOC + "4/"
-    assert len(session.calls) == 1
-    assert session.calls[0]["url"] == BASE + LOC + "4/"
+    assert [c["url"] for c in session.calls] == [BASE + LOC + "4/"]
 
 
 # -- regressions: POST without lookup, Retry-After on POST ------------------------------

@@ -114,7 +114,7 @@ def test_unknown_relation_fails_before_any_write():
     eng = engine(fake, system_location="Atlantis", dns_servers=["10.0.0.9"])
     with pytest.raises(Failed, match=r"^licence 'F-1': system location 'Atlantis' does not exist on the Management Node; create it "
                                      r"first \(pexip.infinity.pexip_location\) or correct the name.$"):
-        eng.run()
+        eng.module.run(lambda module: eng.run())
     assert fake.writes() == []
 
 
@@ -136,7 +136,7 @@ def test_relation_by_another_key_is_read_once_and_shown_by_that_key():
     with pytest.raises(Failed, match=r"^licence 'F-1': TLS certificate 'c.example.com' does not exist on the Management Node \(its "
                                      r"subject names: a.example.com, b.example.com\); create it first \(pexip.infinity.pexip_tls_certificate\) "
                                      r"or correct the subject name.$"):
-        eng.uri_of(field, "c.example.com")
+        eng.module.run(lambda module: eng.uri_of(field, "c.example.com"))
 
 
 def test_output_is_the_allow_list_without_any_secret():
@@ -167,10 +167,42 @@ def test_duplicates_are_refused():
     fake = api()
     fake.add("licence", fulfillment_id="F-1")
     fake.add("licence", fulfillment_id="F-1")
+    eng = engine(fake)
     with pytest.raises(Failed, match="2 licence objects have this fulfillment_id"):
-        engine(fake).lookup("F-1")
+        eng.module.run(lambda module: eng.lookup("F-1"))
 
 
 def test_an_empty_entry_in_a_server_list_is_no_server():
     eng = engine(api())
     assert eng.server_addresses(LICENCE.field("dns_servers"), [None, uri("dns_server", 7), {"address": "10.0.0.1"}]) == ["10.0.0.1", "10.0.0.2"]
+
+
+def test_names_resolve_once_and_answer_both_ways():
+    """The engine's one name <-> URI cache: a name is looked up once (filtered), and its URI then names it."""
+    fake = api()
+    eng = engine(fake)
+    field = LICENCE.field("system_location")
+    assert eng.uri_of(field, "London") == eng.uri_of(field, "London") == uri("system_location", 1)
+    assert eng.name_of(field, uri("system_location", 1)) == "London"
+    assert fake.log == [("GET", "/api/admin/configuration/v1/system_location/", {"name": "London"})]
+
+
+def test_a_name_is_fetched_once_then_cached():
+    fake = api()
+    eng = engine(fake)
+    field = LICENCE.field("system_location")
+    assert eng.name_of(field, None) is None
+    assert eng.name_of(field, uri("system_location", 1)) == eng.name_of(field, {"resource_uri": uri("system_location", 1)}) == "London"
+    assert eng.uri_of(field, "London") == uri("system_location", 1)
+    assert [(m, p) for m, p, d in fake.log] == [("GET", uri("system_location", 1))]
+
+
+def test_servers_of_one_kind_never_stand_for_another():
+    """A DNS server's address is no NTP server: each endpoint's addresses are cached apart."""
+    fake = api()
+    fake.tables["ntp_server"] = []
+    ntp = Resource("licence", key="fulfillment_id", fields=(Field("dns_servers", many="dns_server"), Field("ntp_servers", many="ntp_server")))
+    eng = engine(fake, resource=ntp)
+    assert eng.server_addresses(ntp.field("dns_servers"), [uri("dns_server", 7)]) == ["10.0.0.2"]
+    uris, created = eng.server_uris(None, ["ntp_servers"], dict(ntp_servers=["10.0.0.2"]))
+    assert created == ["ntp_server 10.0.0.2"] and uris["ntp_servers"]["10.0.0.2"] != uri("dns_server", 7)

@@ -163,7 +163,7 @@ def run(tables, check_mode=False, api=None, **kw):
     api = api or FakeApi(tables)
     api.log[:] = []
     module = FakeModule(api.client(), params(**kw), check_mode=check_mode, label="pexip_location '%s'" % params(**kw)["name"])
-    result = loc.run(module)
+    result = module.run(loc.run)
     return result, [(method, path.replace(CONF, "").rstrip("/"), data) for method, path, data in api.log]
 
 
@@ -280,10 +280,10 @@ def test_info_location_key(ref, expected):
 def test_info_reads_in_few_requests():
     api = FakeApi(lab_tables())
     module = FakeModule(api.client(), dict(name="London"))
-    locations = info.run(module)
+    locations = module.run(info.run)
     assert [loc["name"] for loc in locations] == ["London"] and locations[0]["nodes"] == ["cn-lon-1", "cn-lon-2"]
     assert locations[0]["overflow_location1_name"] == "AWS burst"
     assert len(api.log) == 3  # London, every location (for its overflow location's name), London's nodes
     api.log[:] = []
-    assert [loc["name"] for loc in info.run(FakeModule(api.client(), dict(name=None)))] == ["AWS burst", "Edge", "London"]
+    assert [loc["name"] for loc in FakeModule(api.client(), dict(name=None)).run(info.run)] == ["AWS burst", "Edge", "London"]
     assert len(api.log) == 2
