@@ -1,10 +1,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The unit tests' one fake Management Node and one fake module.
+"""The unit tests' one fake Management Node, one fake module and one fake clock.
 
 ``FakeApi`` stands in for ``api.HttpSession``: a Tastypie-like API over in-memory tables, so the tests run the real
 ``PexipClient`` (retries, paging, error translation) and count real requests (``FakeApi.log``). ``FakeModule`` is
-just enough of ``PexipModule`` for code that takes a module; ``run_module`` runs a module's ``main()`` against a
-``FakeApi`` and returns its result.
+just enough of ``PexipModule`` for code that takes a module; ``module_run`` runs a module's ``main()`` against a
+``FakeApi`` and returns its result. ``Clock`` is the time a ``Waiter`` or an SSH session is given, so that nothing waits.
 """
 
 import json
@@ -173,6 +173,23 @@ class FakeApi(object):
         if resource == "worker_vm":
             return "<?xml version='1.0'?><node name='%s' secret='s3'/>" % obj["name"]
         return None
+
+
+class Clock(object):
+    """Time that moves only when code sleeps (``sleeps`` records each sleep), or by ``tick`` at every read."""
+
+    def __init__(self, now=0.0, tick=0.0):
+        self.now = now
+        self.tick = tick
+        self.sleeps = []
+
+    def __call__(self):
+        self.now += self.tick
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
 class Failed(Exception):
