@@ -1,10 +1,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The unit tests' one fake Management Node, one fake module and one fake clock.
+"""The unit tests' one fake Management Node and one fake module.
 
 ``FakeApi`` stands in for ``api.HttpSession``: a Tastypie-like API over in-memory tables, so the tests run the real
 ``PexipClient`` (retries, paging, error translation) and count real requests (``FakeApi.log``). ``FakeModule`` is
-just enough of ``PexipModule`` for code that takes a module; ``module_run`` runs a module's ``main()`` against a
-``FakeApi`` and returns its result. ``Clock`` is the time a ``Waiter`` or an SSH session is given, so that nothing waits.
+just enough of ``PexipModule`` for code that takes a module; ``run_module`` runs a module's ``main()`` against a
+``FakeApi`` and returns its result.
 """
 
 import json
