@@ -8,7 +8,6 @@ the no-op re-run must not read alarms at all, and restart.yml must report it aga
 """
 
 import datetime
-import os
 import uuid
 
 import pytest
@@ -20,7 +19,7 @@ from cryptography.x509.oid import NameOID
 
 import labctl  # pylint: disable=wrong-import-order
 import labenv  # pylint: disable=wrong-import-order
-from e2e import Api, instances, output, run_playbook  # pylint: disable=wrong-import-order
+from e2e import Api, instances, output, platform_inventory, run_playbook  # pylint: disable=wrong-import-order
 
 pytestmark = pytest.mark.xdist_group("test_alarm_report")
 
@@ -35,28 +34,10 @@ LAB_IMAGE_34 = "ami-0e1a34c0788000001"  # "Pexip Infinity Conferencing Node 34 b
 
 
 def inventory(env, **host_vars):
-    return {"all": {"children": {"pexip_platform": {
-        "vars": {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-            "pexip_region": env["AWS_REGION"],
-            "pexip_vpc_id": env["LAB_VPC_ID"],
-            "pexip_key_name": env["LAB_KEY_NAME"],
-            "pexip_security_group_name": NODE,
-            "pexip_management_cidr": "127.0.0.0/8",
-            "pexip_node_domain": DOMAIN,
-            "pexip_node_ssh_password": "e2e-" + uuid.uuid4().hex,
-            "pexip_node_location": LOCATION,
-            "pexip_node_subnet_id": env["LAB_SUBNET_A"],
-            "pexip_node_public_ip": "none",
-            "pexip_node_bootstrap_ca_path": os.path.join(os.path.dirname(env["PEXIP_CA_PATH"]), "node-ca.pem"),
-            "pexip_node_bootstrap_port": int(env["LAB_NODE_PORT"]),
-            "pexip_node_sync_timeout": 120,
-            "pexip_node_bootstrap_timeout": 60,
-            "pexip_locations": [{"name": LOCATION, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}],
-        },
-        "children": {"conferencing_nodes": {"hosts": {NODE: host_vars}}},
-    }}}}
+    return platform_inventory(env, NODE, {"conferencing_nodes": {"hosts": {NODE: host_vars}}},
+                              pexip_node_domain=DOMAIN, pexip_node_ssh_password="e2e-" + uuid.uuid4().hex, pexip_node_location=LOCATION,
+                              pexip_node_subnet_id=env["LAB_SUBNET_A"], pexip_node_public_ip="none",
+                              pexip_locations=[{"name": LOCATION, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}])
 
 
 def expiring_certificate(days):
