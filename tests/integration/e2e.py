@@ -2,6 +2,7 @@
 """What the end-to-end tests share: their inventory, running a playbook against the lab, its recap, the Management
 Node's API, the lab's control API, moto."""
 
+import json
 import os
 import re
 import subprocess
@@ -81,6 +82,12 @@ def run_playbook(env, inventory_file, *args, playbook="site.yml", timeout=900, t
         with open(os.environ["E2E_LOG"], "a", encoding="utf-8") as handle:
             handle.write("===== %s %s\n%s\n" % (os.path.basename(playbook), " ".join(args), proc.stdout + proc.stderr))
     return proc, recap(proc.stdout)
+
+
+def run_module(env, module, args, *options, timeout=300):
+    """``ansible localhost -m module -a args`` (a dict goes as JSON) on the controller against the lab; the process."""
+    cmd = [os.path.join(BIN, "ansible"), "localhost", "-m", module, "-a", args if isinstance(args, str) else json.dumps(args)] + list(options)
+    return subprocess.run(cmd, cwd=REPO, env=playbook_env(env), capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def output(proc):

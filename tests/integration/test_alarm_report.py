@@ -17,9 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-import labctl  # pylint: disable=wrong-import-order
 import labenv  # pylint: disable=wrong-import-order
-from e2e import Api, instances, output, platform_inventory, run_playbook  # pylint: disable=wrong-import-order
+from e2e import Api, instances, lab_control, output, platform_inventory, run_playbook  # pylint: disable=wrong-import-order
 
 pytestmark = pytest.mark.xdist_group("test_alarm_report")
 
@@ -68,7 +67,7 @@ def platform(lab_env, tmp_path_factory):
             yaml.safe_dump(inventory(lab_env, **host_vars), handle, sort_keys=False)
         return path
 
-    control = labctl.LabControl(lab_env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], lab_env["PEXIP_CA_PATH"])
+    control = lab_control(lab_env)
     yield dict(env=lab_env, api=api, control=control, inventory=write("inventory.yml"), write=write)
     config = api.node(NODE)
     if config:

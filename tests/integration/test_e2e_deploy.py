@@ -12,10 +12,7 @@ One inventory with unique names (the lab is shared with other tests):
 The tests run in file order and share the deployment (module-scoped fixture).
 """
 
-import os
 import re
-import subprocess
-import sys
 import time
 import uuid
 
@@ -25,11 +22,8 @@ import yaml
 # The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
 pytestmark = pytest.mark.xdist_group("test_e2e_deploy")
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import labctl  # noqa: E402  pylint: disable=wrong-import-position
 import labenv  # noqa: E402  pylint: disable=wrong-import-position
-from e2e import WRITES, Api, instances, output, platform_inventory, playbook_env, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+from e2e import WRITES, Api, instances, lab_control, output, platform_inventory, run_module, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 SUFFIX = uuid.uuid4().hex[:6]
 PREFIX = "e2e-dep-%s" % SUFFIX
@@ -76,8 +70,7 @@ def inventory(env, nodes):
 
 def ansible_module(env, module, args):
     """Run one module ad hoc on the controller, with the lab's connection settings."""
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", module, "-a", args]
-    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env), capture_output=True, text=True, timeout=300, check=False)
+    proc = run_module(env, module, args)
     assert proc.returncode == 0, output(proc)
 
 
@@ -263,7 +256,7 @@ def test_check_run_reports_and_writes_nothing(deployment):
     inventory_file = str(deployment["directory"] / "inventory-check.yml")
     with open(inventory_file, "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory(env, dict(NODES, **FRESH)), handle, sort_keys=False)
-    control = labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
+    control = lab_control(env)
     since = control.last_ts()
     ours = {name(short): instances(env, name(short))[0]["PrivateIpAddress"] for short in NODES}
 

@@ -19,9 +19,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
-import labctl  # pylint: disable=wrong-import-order
 import labenv  # pylint: disable=wrong-import-order
-from e2e import REPO, output, platform_inventory, run_playbook  # pylint: disable=wrong-import-order
+from e2e import REPO, lab_control, output, platform_inventory, run_playbook  # pylint: disable=wrong-import-order
 
 # The tests of this file share module-scoped fixtures: they stay on one worker (make integration: --dist loadfile).
 pytestmark = pytest.mark.xdist_group("test_e2e_deploy_cost")
@@ -112,7 +111,7 @@ def fleet(cost_lab, tmp_path_factory):
     inventory_file = str(tmp_path_factory.mktemp("e2e-cost") / "inventory.yml")
     with open(inventory_file, "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory(env), handle, sort_keys=False)
-    control = labctl.LabControl(cost_lab["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], cost_lab["PEXIP_CA_PATH"])
+    control = lab_control(cost_lab)
     since = control.last_ts()
     proc, recap = run_playbook(env, inventory_file, playbook="playbooks/deploy.yml")
     assert proc.returncode == 0, output(proc)
