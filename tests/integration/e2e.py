@@ -1,6 +1,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the end-to-end tests share: running a playbook against the lab, its recap, the Management Node's API, moto."""
+"""What the end-to-end tests share: their inventory, running a playbook against the lab, its recap, the Management
+Node's API, the lab's control API, moto."""
 
+import json
 import os
 import re
 import subprocess
@@ -8,6 +10,7 @@ import sys
 
 import requests
 
+import labctl
 import labenv
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -18,11 +21,41 @@ WRITES = ("POST", "PATCH", "PUT", "DELETE")
 LIVE = ("pending", "running", "stopping", "stopped")
 
 
-def playbook_env(env, tmp=None):
-    """The environment of an ansible-playbook run against the lab ``env`` (the collection as linked in .venv)."""
+def platform_vars(env, security_group, **variables):
+    """What every e2e inventory's platform declares: all tasks run on the controller, against the lab's region, VPC
+    and key pair; the nodes' bootstrap pages as the lab serves them; short waits. ``variables`` add to these or replace
+    them (no secret here: an AWX inventory holds none)."""
+    return dict({
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "pexip_region": env["AWS_REGION"],
+        "pexip_vpc_id": env["LAB_VPC_ID"],
+        "pexip_key_name": env["LAB_KEY_NAME"],
+        "pexip_security_group_name": security_group,
+        "pexip_management_cidr": "127.0.0.0/8",
+        # The lab's nodes serve certificates of their own CA, as real nodes serve self-signed ones.
+        "pexip_node_bootstrap_ca_path": os.path.join(os.path.dirname(env["PEXIP_CA_PATH"]), "node-ca.pem"),
+        # The lab serves the nodes' bootstrap pages on LAB_NODE_PORT (8443 unless another lab holds it).
+        "pexip_node_bootstrap_port": int(env.get("LAB_NODE_PORT") or 8443),
+        "pexip_node_sync_timeout": 120,
+        "pexip_node_bootstrap_timeout": 60,
+    }, **variables)
+
+
+def platform_inventory(env, security_group, children, **variables):
+    """An inventory of one group, pexip_platform, with the groups ``children`` ({group: {"hosts": {...}}}) and
+    platform_vars()."""
+    return {"all": {"children": {"pexip_platform": {"vars": platform_vars(env, security_group, **variables), "children": children}}}}
+
+
+def playbook_env(env, tmp=None, result_format=None):
+    """The environment of an ansible-playbook run against the lab ``env`` (the collection as linked in .venv); task
+    results in ``result_format`` (json or yaml) if given."""
     run_env = dict(os.environ, **env)
     run_env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
                    ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".venv", "collections"), ANSIBLE_STDOUT_CALLBACK="default")
+    if result_format:
+        run_env["ANSIBLE_CALLBACK_RESULT_FORMAT"] = result_format
     if tmp:
         # Every file Ansible writes for the run (module payloads, ...) lands here, so that it can be searched.
         run_env.update(ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "local"), ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "remote"),
@@ -36,14 +69,25 @@ def recap(stdout):
             for m in RECAP.finditer(stdout)}
 
 
-def run_playbook(env, inventory_file, *args, playbook="site.yml", timeout=900, tmp=None):
-    """ansible-playbook ``playbook`` (relative to the repository) with ``args``; returns (process, recap)."""
+def run_playbook(env, inventory_file, *args, playbook="site.yml", timeout=900, tmp=None, result_format=None):
+    """ansible-playbook ``playbook`` (relative to the repository, or absolute) with ``args``; returns (process, recap).
+    With E2E_LOG set, the run's output is appended to that file."""
     cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, playbook)]
     if inventory_file:
         cmd += ["-i", inventory_file]
     cmd += list(args)
-    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env, tmp), capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env, tmp, result_format), capture_output=True, text=True, timeout=timeout,
+                          check=False)
+    if os.environ.get("E2E_LOG"):
+        with open(os.environ["E2E_LOG"], "a", encoding="utf-8") as handle:
+            handle.write("===== %s %s\n%s\n" % (os.path.basename(playbook), " ".join(args), proc.stdout + proc.stderr))
     return proc, recap(proc.stdout)
+
+
+def run_module(env, module, args, *options, timeout=300):
+    """``ansible localhost -m module -a args`` (a dict goes as JSON) on the controller against the lab; the process."""
+    cmd = [os.path.join(BIN, "ansible"), "localhost", "-m", module, "-a", args if isinstance(args, str) else json.dumps(args)] + list(options)
+    return subprocess.run(cmd, cwd=REPO, env=playbook_env(env), capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def output(proc):
@@ -65,10 +109,13 @@ class Api:
         self.session.verify = env["PEXIP_CA_PATH"]
         self.session.auth = (env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"])
 
+    def url(self, path):
+        """``path`` relative to /api/admin/, or absolute (a resource_uri)."""
+        return "https://%s%s" % (self.base.split("/")[2], path) if path.startswith("/") else self.base + path
+
     def get(self, path, **params):
-        """The objects of a list (all of them), or the object itself; ``path`` is relative to /api/admin/ or absolute."""
-        url = "https://%s%s" % (self.base.split("/")[2], path) if path.startswith("/") else self.base + path
-        response = self.session.get(url, params=dict(params, limit=0), timeout=30)
+        """The objects of a list (all of them), or the object itself."""
+        response = self.session.get(self.url(path), params=dict(params, limit=0), timeout=30)
         response.raise_for_status()
         body = response.json()
         return body["objects"] if "objects" in body else body
@@ -94,7 +141,12 @@ class Api:
         return next(vm for vm in self.get("configuration/v1/management_vm/") if vm["primary"])
 
     def delete(self, path):
-        self.session.delete(self.base + path, timeout=30)
+        self.session.delete(self.url(path), timeout=30)
+
+
+def lab_control(env):
+    """The lab's control API (labctl.LabControl): request log, faults, timing, first boot."""
+    return labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
 
 
 def writable(obj, read_only=("id", "resource_uri", "initializing", "primary")):

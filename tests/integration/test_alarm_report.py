@@ -8,7 +8,6 @@ the no-op re-run must not read alarms at all, and restart.yml must report it aga
 """
 
 import datetime
-import os
 import uuid
 
 import pytest
@@ -18,9 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-import labctl  # pylint: disable=wrong-import-order
 import labenv  # pylint: disable=wrong-import-order
-from e2e import Api, instances, output, run_playbook  # pylint: disable=wrong-import-order
+from e2e import Api, instances, lab_control, output, platform_inventory, run_playbook  # pylint: disable=wrong-import-order
 
 pytestmark = pytest.mark.xdist_group("test_alarm_report")
 
@@ -35,28 +33,10 @@ LAB_IMAGE_34 = "ami-0e1a34c0788000001"  # "Pexip Infinity Conferencing Node 34 b
 
 
 def inventory(env, **host_vars):
-    return {"all": {"children": {"pexip_platform": {
-        "vars": {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-            "pexip_region": env["AWS_REGION"],
-            "pexip_vpc_id": env["LAB_VPC_ID"],
-            "pexip_key_name": env["LAB_KEY_NAME"],
-            "pexip_security_group_name": NODE,
-            "pexip_management_cidr": "127.0.0.0/8",
-            "pexip_node_domain": DOMAIN,
-            "pexip_node_ssh_password": "e2e-" + uuid.uuid4().hex,
-            "pexip_node_location": LOCATION,
-            "pexip_node_subnet_id": env["LAB_SUBNET_A"],
-            "pexip_node_public_ip": "none",
-            "pexip_node_bootstrap_ca_path": os.path.join(os.path.dirname(env["PEXIP_CA_PATH"]), "node-ca.pem"),
-            "pexip_node_bootstrap_port": int(env["LAB_NODE_PORT"]),
-            "pexip_node_sync_timeout": 120,
-            "pexip_node_bootstrap_timeout": 60,
-            "pexip_locations": [{"name": LOCATION, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}],
-        },
-        "children": {"conferencing_nodes": {"hosts": {NODE: host_vars}}},
-    }}}}
+    return platform_inventory(env, NODE, {"conferencing_nodes": {"hosts": {NODE: host_vars}}},
+                              pexip_node_domain=DOMAIN, pexip_node_ssh_password="e2e-" + uuid.uuid4().hex, pexip_node_location=LOCATION,
+                              pexip_node_subnet_id=env["LAB_SUBNET_A"], pexip_node_public_ip="none",
+                              pexip_locations=[{"name": LOCATION, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}])
 
 
 def expiring_certificate(days):
@@ -87,7 +67,7 @@ def platform(lab_env, tmp_path_factory):
             yaml.safe_dump(inventory(lab_env, **host_vars), handle, sort_keys=False)
         return path
 
-    control = labctl.LabControl(lab_env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], lab_env["PEXIP_CA_PATH"])
+    control = lab_control(lab_env)
     yield dict(env=lab_env, api=api, control=control, inventory=write("inventory.yml"), write=write)
     config = api.node(NODE)
     if config:

@@ -20,7 +20,6 @@ import time
 import uuid
 
 import pytest
-import requests
 import yaml
 from ansible.parsing.ajson import AnsibleJSONDecoder
 
@@ -33,6 +32,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "utils"))
 
 import awx  # noqa: E402  pylint: disable=wrong-import-position
 import labenv  # noqa: E402  pylint: disable=wrong-import-position
+from e2e import Api, platform_vars  # noqa: E402  pylint: disable=wrong-import-position
 
 SUFFIX = uuid.uuid4().hex[:6]
 PREFIX = "awx-%s" % SUFFIX
@@ -59,28 +59,15 @@ def declared_hosts(env):
 
 def inventory_vars(env):
     """The AWX inventory's variables: the platform, no secret, no Management Node settings (the credential has them)."""
-    return {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-        "pexip_region": env["AWS_REGION"],
+    return platform_vars(
+        env, PREFIX + "-sg", pexip_node_sync_poll=2,
         # Only because the lab's EC2 is moto; on AWS this variable is not set.
-        "pexip_aws_endpoint_url": env["AWS_URL"],
-        "pexip_vpc_id": env["LAB_VPC_ID"],
-        "pexip_key_name": env["LAB_KEY_NAME"],
-        "pexip_security_group_name": PREFIX + "-sg",
-        "pexip_management_cidr": "127.0.0.0/8",
-        "pexip_node_bootstrap_ca_path": os.path.join(os.path.dirname(env["PEXIP_CA_PATH"]), "node-ca.pem"),
-        "pexip_node_sync_poll": 2,
-        "pexip_node_sync_timeout": 120,
-        "pexip_node_bootstrap_timeout": 60,
-        # The lab's nodes may serve their bootstrap page on another port than 8443 (LAB_NODE_PORT).
-        "pexip_node_bootstrap_port": int(env.get("LAB_NODE_PORT") or 8443),
-        "pexip_locations": [
+        pexip_aws_endpoint_url=env["AWS_URL"],
+        pexip_locations=[
             {"name": LOCATION_A, "description": "AWX transcoding", "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]},
             {"name": LOCATION_B, "description": "AWX edge", "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"],
              "transcoding_location": LOCATION_A},
-        ],
-    }
+        ])
 
 
 def credentials_env(env, private_data_dir, ssh=True):
@@ -120,21 +107,6 @@ def job_output(proc, artifacts):
     path = os.path.join(artifacts, "stdout")
     text = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
     return text[-8000:] + proc.stdout[-2000:] + proc.stderr[-2000:]
-
-
-class Api:
-    def __init__(self, env):
-        self.base = "https://%s/api/admin/" % env["PEXIP_HOST"]
-        self.session = requests.Session()
-        self.session.verify = env["PEXIP_CA_PATH"]
-        self.session.auth = (env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"])
-
-    def one(self, api, node_name):
-        response = self.session.get(self.base + "%s/v1/worker_vm/" % api, params={"name": node_name}, timeout=30,
-                                    verify=self.session.verify)
-        response.raise_for_status()
-        objects = response.json()["objects"]
-        return objects[0] if objects else None
 
 
 def deploy_job(lab, tmp_path_factory, name):
@@ -180,9 +152,9 @@ def test_deploy_job_succeeds_without_leaking_secrets(lab, deployed):
     for node in (NODE_A, NODE_B):
         # The static NAT address, set last, makes the node sync once more (the lab's sync delay: seconds).
         deadline = time.time() + 30
-        while (api.one("status", node) or {}).get("sync_status") != "SYNCED" and time.time() < deadline:
+        while (api.status(node) or {}).get("sync_status") != "SYNCED" and time.time() < deadline:
             time.sleep(0.5)
-        status = api.one("status", node)
+        status = api.status(node)
         assert status and status["deploy_status"] == "DEPLOYED" and status["sync_status"] == "SYNCED", status
     assert_no_secret(lab, events, artifacts)
 
@@ -268,7 +240,7 @@ def test_rolling_maintenance_job_from_the_inventory_plugin(lab, deployed, tmp_pa
     awx.write_inventory_script(pdd, listing, {k: platform[k] for k in ("pexip_region", "pexip_aws_endpoint_url", "pexip_vpc_id")})
 
     api = Api(lab)
-    before = {n: api.one("status", n)["boot_time"] for n in (NODE_A, NODE_B)}
+    before = {n: api.status(n)["boot_time"] for n in (NODE_A, NODE_B)}
     public_a = labenv.instance_summary(lab, name=NODE_A)["public_ip"]
     survey = {"rolling_maintenance_serial": 1, "nodes": "%s:%s" % (GROUP_A, GROUP_B), "maintenance_idle_timeout": 60}
     template_vars = {"maintenance_poll_interval": 1, "reinstate_poll_interval": 1, "awx_job_id": 102}
@@ -279,7 +251,7 @@ def test_rolling_maintenance_job_from_the_inventory_plugin(lab, deployed, tmp_pa
     result = stats(events)
     assert set(result["changed"]) == {NODE_A, NODE_B} and not result.get("failures"), result
     for node in (NODE_A, NODE_B):
-        config, status = api.one("configuration", node), api.one("status", node)
+        config, status = api.node(node), api.status(node)
         assert not config["maintenance_mode"]
         assert status["boot_time"] != before[node], (node, status)
         instance = labenv.instance_summary(lab, name=node)

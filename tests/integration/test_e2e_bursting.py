@@ -13,9 +13,7 @@ The tests run in file order and share the platform (module-scoped fixture).
 
 import json
 import os
-import re
 import subprocess
-import sys
 import time
 import uuid
 
@@ -26,11 +24,9 @@ import yaml
 # The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
 pytestmark = pytest.mark.xdist_group("test_e2e_bursting")
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-
-import labctl  # noqa: E402  pylint: disable=wrong-import-position
+import e2e  # noqa: E402  pylint: disable=wrong-import-position
 import labenv  # noqa: E402  pylint: disable=wrong-import-position
+from e2e import REPO, WRITES, instances, lab_control, output, platform_inventory, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 SUFFIX = uuid.uuid4().hex[:6]
 PREFIX = "e2e-bur-%s" % SUFFIX
@@ -40,8 +36,6 @@ IAM_USER = "pexip-%s" % SUFFIX
 IAM_POLICY = "pexip-cloud-bursting-%s" % SUFFIX
 SSH_PASSWORD = "e2e-" + uuid.uuid4().hex
 THRESHOLD = 5
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
-WRITES = ("POST", "PATCH", "PUT", "DELETE")
 
 
 def name(short):
@@ -69,117 +63,36 @@ def inventory(env, bursting=True):
     children = {"conferencing_nodes": {"hosts": always_on}}
     if bursting:
         children["bursting_nodes"] = {"hosts": {name(s): dict(host(env, s, OVERFLOW, public_ip=ip)) for s, ip in BURSTING.items()}}
-    return {"all": {"children": {"pexip_platform": {
-        "vars": {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-            "pexip_region": env["AWS_REGION"],
-            "pexip_vpc_id": env["LAB_VPC_ID"],
-            "pexip_key_name": env["LAB_KEY_NAME"],
-            "pexip_security_group_name": name("sg"),
-            "pexip_management_cidr": "127.0.0.0/8",
-            # Management Node settings come from the PEXIP_* environment (the playbooks' fallbacks).
-            "pexip_node_domain": "e2e.example.com",
-            "pexip_node_ssh_password": SSH_PASSWORD,
-            "pexip_node_bootstrap_ca_path": os.path.join(os.path.dirname(env["PEXIP_CA_PATH"]), "node-ca.pem"),
-            # The lab serves the nodes' bootstrap pages on LAB_NODE_PORT.
-            "pexip_node_bootstrap_port": int(env.get("LAB_NODE_PORT") or 8443),
-            "pexip_node_sync_poll": 2,
-            "pexip_node_sync_timeout": 120,
-            "pexip_node_bootstrap_timeout": 60,
-            "pexip_locations": [
-                {"name": ALWAYS, "description": "e2e always-on", "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]},
-            ],
-            # Bursting (docs/bursting.md).
-            "pexip_bursting_location": OVERFLOW,
-            "pexip_bursting_location_dns_servers": ["127.0.0.53"],
-            "pexip_bursting_location_ntp_servers": ["127.0.0.123"],
-            "pexip_bursting_always_on_locations": [ALWAYS],
-            "pexip_bursting_threshold": THRESHOLD,
-            "pexip_bursting_iam_user": IAM_USER,
-            "pexip_bursting_iam_policy": IAM_POLICY,
-        },
-        "children": children,
-    }}}}
+    # Management Node settings come from the PEXIP_* environment (the playbooks' fallbacks).
+    return platform_inventory(env, name("sg"), children, pexip_node_domain="e2e.example.com", pexip_node_ssh_password=SSH_PASSWORD,
+                              pexip_node_sync_poll=2, pexip_locations=[
+                                  {"name": ALWAYS, "description": "e2e always-on", "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]},
+                              ],
+                              # Bursting (docs/bursting.md).
+                              pexip_bursting_location=OVERFLOW,
+                              pexip_bursting_location_dns_servers=["127.0.0.53"],
+                              pexip_bursting_location_ntp_servers=["127.0.0.123"],
+                              pexip_bursting_always_on_locations=[ALWAYS],
+                              pexip_bursting_threshold=THRESHOLD,
+                              pexip_bursting_iam_user=IAM_USER,
+                              pexip_bursting_iam_policy=IAM_POLICY)
 
 
-def playbook_env(env, tmp=None):
-    run_env = dict(os.environ, **env)
-    run_env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-                   ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".venv", "collections"), ANSIBLE_STDOUT_CALLBACK="default")
-    if tmp:
-        # Every file Ansible writes for the run (module payloads, ...) lands here, so that it can be searched.
-        run_env.update(ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "local"), ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "remote"),
-                       ANSIBLE_KEEP_REMOTE_FILES="0")
-    return run_env
-
-
-def run_playbook(env, inventory_file, playbook, *args, timeout=900, tmp=None):
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), os.path.join(REPO, playbook)]
-    if inventory_file:
-        cmd += ["-i", inventory_file]
-    cmd += list(args)
-    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env, tmp), capture_output=True, text=True, timeout=timeout, check=False)
-    recap = {m.group(1): dict(ok=int(m.group(2)), changed=int(m.group(3)), unreachable=int(m.group(4)), failed=int(m.group(5)))
-             for m in RECAP.finditer(proc.stdout)}
-    return proc, recap
-
-
-def output(proc):
-    return proc.stdout[-8000:] + proc.stderr[-3000:]
-
-
-class Api:
-    """Just enough of the Management Node API to check what the playbooks did."""
-
-    def __init__(self, env):
-        self.base = "https://%s/api/admin/" % env["PEXIP_HOST"]
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = env["PEXIP_CA_PATH"]
-        self.session.auth = (env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"])
-
-    def get(self, path, **params):
-        response = self.session.get(self.base + path, params=dict(params, limit=0), timeout=30)
-        response.raise_for_status()
-        body = response.json()
-        return body["objects"] if "objects" in body else body
-
-    def one(self, path, **params):
-        objects = self.get(path, **params)
-        return objects[0] if objects else None
-
-    def node(self, node_name):
-        return self.one("configuration/v1/worker_vm/", name=node_name)
-
-    def status(self, node_name):
-        return self.one("status/v1/worker_vm/", name=node_name)
-
-    def location(self, location_name):
-        return self.one("configuration/v1/system_location/", name=location_name)
+class Api(e2e.Api):
+    """e2e.Api, and the bursting settings and cloud nodes."""
 
     def global_settings(self):
         return self.get("configuration/v1/global/1/")
 
     def tag_value(self):
         """The pexip-cloud tag value: the primary Management Node's hostname."""
-        return next(vm["hostname"] for vm in self.get("configuration/v1/management_vm/") if vm["primary"])
+        return self.primary()["hostname"]
 
     def patch_global(self, data):
         self.session.patch(self.base + "configuration/v1/global/1/", json=data, timeout=30).raise_for_status()
 
     def cloud_nodes(self):
         return [n for n in self.get("status/v1/cloud_node/") if n["workervm_configuration_name"].startswith(PREFIX)]
-
-    def delete(self, path):
-        self.session.delete(self.base + path, timeout=30)
-
-
-def instances(env, node_name, states=("pending", "running", "stopping", "stopped")):
-    ec2 = labenv.ec2_client(env)
-    reservations = ec2.describe_instances(Filters=[{"Name": "tag:pexip:node", "Values": [node_name]},
-                                                   {"Name": "instance-state-name", "Values": list(states)}])["Reservations"]
-    return [i for r in reservations for i in r["Instances"]]
 
 
 def instance(env, short):
@@ -289,7 +202,7 @@ def platform(lab_env, tmp_path_factory, request):
     with open(inventory_file, "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory(env), handle, sort_keys=False)
     api = Api(env)
-    control = labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
+    control = lab_control(env)
     saved_global = api.global_settings()
     saved_timing = control.timing()
     # From nothing: bursting off and no access key on the Management Node (another test may have left them set).
@@ -306,7 +219,7 @@ def platform(lab_env, tmp_path_factory, request):
     request.addfinalizer(finish)
 
     # The working platform the guide starts from: always-on nodes in ALWAYS.
-    proc, _recap = run_playbook(env, inventory_file, "playbooks/deploy.yml")
+    proc, _recap = run_playbook(env, inventory_file, playbook="playbooks/deploy.yml")
     assert proc.returncode == 0, output(proc)
 
     # Nothing of bursting exists yet.
@@ -316,7 +229,7 @@ def platform(lab_env, tmp_path_factory, request):
     run_tmp = str(directory / "ansible-tmp")
     started = time.monotonic()
     since = control.last_ts()
-    proc, recap = run_playbook(env, inventory_file, "playbooks/bursting.yml", "-vvv", tmp=run_tmp)
+    proc, recap = run_playbook(env, inventory_file, "-vvv", tmp=run_tmp, playbook="playbooks/bursting.yml")
     yield dict(env=env, api=api, control=control, directory=directory, inventory=inventory_file, proc=proc, recap=recap,
                run_tmp=run_tmp, since=since, seconds=time.monotonic() - started)
 
@@ -412,7 +325,7 @@ def test_second_run_changes_nothing_and_creates_no_key(platform):
     keys_before = [k["AccessKeyId"] for k in iam_keys(env)]
     secret_before = stored_secret(env)
     since = control.last_ts()
-    proc, recap = run_playbook(env, platform["inventory"], "playbooks/bursting.yml")
+    proc, recap = run_playbook(env, platform["inventory"], playbook="playbooks/bursting.yml")
     assert proc.returncode == 0, output(proc)
     assert {h: r["changed"] for h, r in recap.items()} == {name(s): 0 for s in BURSTING}, output(proc)
     assert [k["AccessKeyId"] for k in iam_keys(env)] == keys_before
@@ -470,7 +383,7 @@ def test_prestart_overflow_starts_some_then_all_nodes(platform):
     env, api = platform["env"], platform["api"]
     assert all(instance(env, s)["State"]["Name"] == "stopped" for s in BURSTING)
     extra = '{"bursting_prestart_nodes": ["%s"], "bursting_prestart_wait_timeout": 120, "bursting_prestart_poll_interval": 1}' % name("b1")
-    proc, recap = run_playbook(env, None, "playbooks/prestart_overflow.yml", "-e", extra)
+    proc, recap = run_playbook(env, None, "-e", extra, playbook="playbooks/prestart_overflow.yml")
     assert proc.returncode == 0, output(proc)
     assert recap["localhost"]["changed"] == 1, output(proc)
     assert instance(env, "b1")["State"]["Name"] == "running" and instance(env, "b2")["State"]["Name"] == "stopped"
@@ -480,22 +393,22 @@ def test_prestart_overflow_starts_some_then_all_nodes(platform):
 
     extra = json.dumps({"bursting_prestart_location": OVERFLOW, "bursting_prestart_wait_timeout": 120,
                         "bursting_prestart_poll_interval": 1})
-    proc, recap = run_playbook(env, None, "playbooks/prestart_overflow.yml", "-e", extra)
+    proc, recap = run_playbook(env, None, "-e", extra, playbook="playbooks/prestart_overflow.yml")
     assert proc.returncode == 0, output(proc)
     assert recap["localhost"]["changed"] == 1, output(proc)  # b2 only: b1 already runs
     assert all(instance(env, s)["State"]["Name"] == "running" for s in BURSTING)
     assert all(n["cloud_instance_state"] == "running" and n["max_hd_calls"] == 17 for n in api.cloud_nodes())
 
-    proc, recap = run_playbook(env, None, "playbooks/prestart_overflow.yml", "-e", extra)
+    proc, recap = run_playbook(env, None, "-e", extra, playbook="playbooks/prestart_overflow.yml")
     assert proc.returncode == 0 and recap["localhost"]["changed"] == 0, output(proc)
 
 
 def test_prestart_refuses_unknown_nodes_and_a_lead_beyond_the_lifetime(platform):
     env = platform["env"]
-    proc, _recap = run_playbook(env, None, "playbooks/prestart_overflow.yml", "-e", '{"bursting_prestart_nodes": ["no-such-node"]}')
+    proc, _recap = run_playbook(env, None, "-e", '{"bursting_prestart_nodes": ["no-such-node"]}', playbook="playbooks/prestart_overflow.yml")
     assert proc.returncode != 0 and "lists no overflow node no-such-node" in proc.stdout, output(proc)
-    proc, _recap = run_playbook(env, None, "playbooks/prestart_overflow.yml", "-e",
-                                '{"bursting_prestart_peak_time": "09:00", "bursting_prestart_minutes_before": 60}')
+    proc, _recap = run_playbook(env, None, "-e", '{"bursting_prestart_peak_time": "09:00", "bursting_prestart_minutes_before": 60}',
+                                playbook="playbooks/prestart_overflow.yml")
     assert proc.returncode != 0 and "less than the minimum lifetime" in proc.stdout, output(proc)
 
 
@@ -505,7 +418,7 @@ def test_convert_always_on_to_overflow_and_back(platform):
     args = ["-e", "nodes=%s" % name("a2"), "-e", "convert_node_pause=0", "-e", "bursting_convert_poll_interval=1",
             "-e", "maintenance_idle_timeout=60", "-e", "maintenance_poll_interval=1", "-e", "reinstate_poll_interval=1"]
 
-    proc, recap = run_playbook(env, platform["inventory"], "playbooks/convert_node.yml", *args, "-e", "bursting_convert_to=overflow")
+    proc, recap = run_playbook(env, platform["inventory"], *args, "-e", "bursting_convert_to=overflow", playbook="playbooks/convert_node.yml")
     assert proc.returncode == 0 and recap[name("a2")]["changed"] > 0, output(proc)
     inst = instance(env, "a2")
     assert inst["State"]["Name"] == "stopped" and tags(inst).get("pexip-cloud") == tag_value
@@ -513,11 +426,11 @@ def test_convert_always_on_to_overflow_and_back(platform):
     assert config["system_location"] == api.location(OVERFLOW)["resource_uri"]
     assert config["enable_distributed_database"] is False and config["maintenance_mode"] is False
     assert name("a2") in {n["workervm_configuration_name"] for n in api.cloud_nodes()}
-    proc, recap = run_playbook(env, platform["inventory"], "playbooks/convert_node.yml", *args, "-e", "bursting_convert_to=overflow")
+    proc, recap = run_playbook(env, platform["inventory"], *args, "-e", "bursting_convert_to=overflow", playbook="playbooks/convert_node.yml")
     assert proc.returncode == 0 and recap[name("a2")]["changed"] == 0, output(proc)
 
     back = args + ["-e", "bursting_convert_to=always_on", "-e", "bursting_convert_location='%s'" % ALWAYS]
-    proc, recap = run_playbook(env, platform["inventory"], "playbooks/convert_node.yml", *back)
+    proc, recap = run_playbook(env, platform["inventory"], *back, playbook="playbooks/convert_node.yml")
     assert proc.returncode == 0 and recap[name("a2")]["changed"] > 0, output(proc)
     inst = instance(env, "a2")
     assert inst["State"]["Name"] == "running" and "pexip-cloud" not in tags(inst)
@@ -526,7 +439,7 @@ def test_convert_always_on_to_overflow_and_back(platform):
     assert config["enable_distributed_database"] is True and config["maintenance_mode"] is False
     assert api.status(name("a2"))["sync_status"] == "SYNCED"
     assert name("a2") not in {n["workervm_configuration_name"] for n in api.cloud_nodes()}
-    proc, recap = run_playbook(env, platform["inventory"], "playbooks/convert_node.yml", *back)
+    proc, recap = run_playbook(env, platform["inventory"], *back, playbook="playbooks/convert_node.yml")
     assert proc.returncode == 0 and recap[name("a2")]["changed"] == 0, output(proc)
 
 
@@ -536,7 +449,7 @@ def test_without_bursting_nodes_bursting_yml_does_nothing(platform):
     with open(inventory_file, "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory(env, bursting=False), handle, sort_keys=False)
     since = control.last_ts()
-    proc, recap = run_playbook(env, inventory_file, "playbooks/bursting.yml")
+    proc, recap = run_playbook(env, inventory_file, playbook="playbooks/bursting.yml")
     assert proc.returncode == 0, output(proc)
     assert recap == {} and "skipping: no hosts matched" in proc.stdout, output(proc)
     assert control.requests_log(since, target="mgmt") == []

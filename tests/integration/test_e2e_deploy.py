@@ -12,10 +12,7 @@ One inventory with unique names (the lab is shared with other tests):
 The tests run in file order and share the deployment (module-scoped fixture).
 """
 
-import os
 import re
-import subprocess
-import sys
 import time
 import uuid
 
@@ -25,11 +22,8 @@ import yaml
 # The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
 pytestmark = pytest.mark.xdist_group("test_e2e_deploy")
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import labctl  # noqa: E402  pylint: disable=wrong-import-position
 import labenv  # noqa: E402  pylint: disable=wrong-import-position
-from e2e import WRITES, Api, instances, output, playbook_env, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+from e2e import WRITES, Api, instances, lab_control, output, platform_inventory, run_module, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 SUFFIX = uuid.uuid4().hex[:6]
 PREFIX = "e2e-dep-%s" % SUFFIX
@@ -64,39 +58,19 @@ def inventory(env, nodes):
             "pexip_node_public_ip": node["public_ip"],
             "pexip_node_bursting": False,
         }
-    return {"all": {"children": {"pexip_platform": {
-        "vars": {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-            "pexip_region": env["AWS_REGION"],
-            "pexip_vpc_id": env["LAB_VPC_ID"],
-            "pexip_key_name": env["LAB_KEY_NAME"],
-            "pexip_security_group_name": name("sg"),
-            "pexip_management_cidr": "127.0.0.0/8",
-            # Management Node settings come from the PEXIP_* environment (the playbooks' fallbacks).
-            "pexip_node_domain": "e2e.example.com",
-            "pexip_node_ssh_password": SSH_PASSWORD,
-            # The lab's nodes serve certificates of their own CA, as real nodes serve self-signed ones.
-            "pexip_node_bootstrap_ca_path": os.path.join(os.path.dirname(env["PEXIP_CA_PATH"]), "node-ca.pem"),
-            "pexip_node_sync_poll": 2,
-            "pexip_node_sync_timeout": 120,
-            "pexip_node_bootstrap_timeout": 60,
-            # The lab serves the nodes' bootstrap pages on LAB_NODE_PORT (8443 unless another lab holds it).
-            "pexip_node_bootstrap_port": int(env.get("LAB_NODE_PORT") or 8443),
-            "pexip_locations": [
-                {"name": LOCATION_A, "description": "e2e transcoding", "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]},
-                {"name": LOCATION_B, "description": "e2e proxying edge", "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"],
-                 "transcoding_location": LOCATION_A},
-            ],
-        },
-        "children": {"conferencing_nodes": {"hosts": hosts}},
-    }}}}
+    # Management Node settings come from the PEXIP_* environment (the playbooks' fallbacks).
+    return platform_inventory(env, name("sg"), {"conferencing_nodes": {"hosts": hosts}},
+                              pexip_node_domain="e2e.example.com", pexip_node_ssh_password=SSH_PASSWORD, pexip_node_sync_poll=2,
+                              pexip_locations=[
+                                  {"name": LOCATION_A, "description": "e2e transcoding", "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]},
+                                  {"name": LOCATION_B, "description": "e2e proxying edge", "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"],
+                                   "transcoding_location": LOCATION_A},
+                              ])
 
 
 def ansible_module(env, module, args):
     """Run one module ad hoc on the controller, with the lab's connection settings."""
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", module, "-a", args]
-    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env), capture_output=True, text=True, timeout=300, check=False)
+    proc = run_module(env, module, args)
     assert proc.returncode == 0, output(proc)
 
 
@@ -282,7 +256,7 @@ def test_check_run_reports_and_writes_nothing(deployment):
     inventory_file = str(deployment["directory"] / "inventory-check.yml")
     with open(inventory_file, "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory(env, dict(NODES, **FRESH)), handle, sort_keys=False)
-    control = labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
+    control = lab_control(env)
     since = control.last_ts()
     ours = {name(short): instances(env, name(short))[0]["PrivateIpAddress"] for short in NODES}
 

@@ -19,9 +19,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
-import labctl  # pylint: disable=wrong-import-order
 import labenv  # pylint: disable=wrong-import-order
-from e2e import REPO, output, run_playbook  # pylint: disable=wrong-import-order
+from e2e import REPO, lab_control, output, platform_inventory, run_playbook  # pylint: disable=wrong-import-order
 
 # The tests of this file share module-scoped fixtures: they stay on one worker (make integration: --dist loadfile).
 pytestmark = pytest.mark.xdist_group("test_e2e_deploy_cost")
@@ -86,27 +85,10 @@ class AwsCounter:
 
 def inventory(env):
     hosts = {node: {"pexip_node_public_ip": public_ip} for node, public_ip in NODES.items()}
-    return {"all": {"children": {"pexip_platform": {
-        "vars": {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-            "pexip_region": env["AWS_REGION"],
-            "pexip_vpc_id": env["LAB_VPC_ID"],
-            "pexip_key_name": env["LAB_KEY_NAME"],
-            "pexip_security_group_name": PREFIX,
-            "pexip_management_cidr": "127.0.0.0/8",
-            "pexip_node_domain": "e2e.example.com",
-            "pexip_node_ssh_password": "e2e-" + uuid.uuid4().hex,
-            "pexip_node_location": LOCATION,
-            "pexip_node_subnet_id": env["LAB_SUBNET_A"],
-            "pexip_node_bootstrap_ca_path": os.path.join(os.path.dirname(env["PEXIP_CA_PATH"]), "node-ca.pem"),
-            "pexip_node_bootstrap_port": int(env["LAB_NODE_PORT"]),
-            "pexip_node_sync_timeout": 120,
-            "pexip_node_bootstrap_timeout": 60,
-            "pexip_locations": [{"name": LOCATION, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}],
-        },
-        "children": {"conferencing_nodes": {"hosts": hosts}},
-    }}}}
+    return platform_inventory(env, PREFIX, {"conferencing_nodes": {"hosts": hosts}},
+                              pexip_node_domain="e2e.example.com", pexip_node_ssh_password="e2e-" + uuid.uuid4().hex,
+                              pexip_node_location=LOCATION, pexip_node_subnet_id=env["LAB_SUBNET_A"],
+                              pexip_locations=[{"name": LOCATION, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}])
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +111,7 @@ def fleet(cost_lab, tmp_path_factory):
     inventory_file = str(tmp_path_factory.mktemp("e2e-cost") / "inventory.yml")
     with open(inventory_file, "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory(env), handle, sort_keys=False)
-    control = labctl.LabControl(cost_lab["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], cost_lab["PEXIP_CA_PATH"])
+    control = lab_control(cost_lab)
     since = control.last_ts()
     proc, recap = run_playbook(env, inventory_file, playbook="playbooks/deploy.yml")
     assert proc.returncode == 0, output(proc)

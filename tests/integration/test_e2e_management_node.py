@@ -13,29 +13,20 @@
   e-mail address are refused before connecting; the role gives the module an encrypted key's passphrase.
 """
 
-import json
 import os
 import random
 import re
-import subprocess
-import sys
 import uuid
 
 import paramiko
 import pytest
-import requests
 import yaml
 
 # The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
 pytestmark = pytest.mark.xdist_group("test_e2e_management_node")
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-
-import labctl  # noqa: E402  pylint: disable=wrong-import-position
 import labenv  # noqa: E402  pylint: disable=wrong-import-position
-from e2e import RECAP, Api, output, playbook_env, writable  # noqa: E402  pylint: disable=wrong-import-position
+from e2e import Api, lab_control, output, platform_inventory, run_module, run_playbook, writable  # noqa: E402  pylint: disable=wrong-import-position
 
 SUFFIX = uuid.uuid4().hex[:6]
 # Addresses for this module's Management Nodes: subnet B, above what moto hands out in order.
@@ -51,8 +42,7 @@ def next_address(env):
     return next(address for address in ("127.20.2.%d" % n for n in ADDRESSES) if address not in used)
 
 
-def control(env):
-    return labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
+control = lab_control
 
 
 def launch(env, address, key_name=None):
@@ -94,11 +84,13 @@ def first_boot(env, address, tmp_path, verbose=False, **overrides):
         "wait_timeout": 60,
     }
     args.update(overrides)
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", "pexip.infinity.pexip_management_node_first_boot",
-           "-a", json.dumps(args)] + (["-vvv"] if verbose else [])
-    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env), capture_output=True, text=True, timeout=240, check=False)
-    # The YAML callback folds long messages and doubles quotes: compare with those undone.
-    return proc, " ".join((proc.stdout + proc.stderr).split()).replace("''", "'")
+    proc = run_module(env, "pexip.infinity.pexip_management_node_first_boot", args, *(["-vvv"] if verbose else []), timeout=240)
+    return proc, unfolded(proc)
+
+
+def unfolded(proc):
+    """All output of a run: the YAML callback folds long messages and doubles quotes, compare with those undone."""
+    return " ".join((proc.stdout + proc.stderr).split()).replace("''", "'")
 
 
 def changed(text):
@@ -143,59 +135,39 @@ def instance(lab_env):
 
 def site_inventory(env, manager_address, tmp, manager_name=None):
     location = "E2E mgr %s" % SUFFIX
-    return {"all": {"children": {"pexip_platform": {
-        "vars": {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-            "pexip_region": env["AWS_REGION"],
-            "pexip_vpc_id": env["LAB_VPC_ID"],
-            "pexip_key_name": env["LAB_KEY_NAME"],
-            "pexip_security_group_name": "e2e-mgr-sg-%s" % SUFFIX,
-            "pexip_management_cidr": "127.0.0.0/8",
-            # Everything Pexip goes to the NEW Management Node, with the credentials its wizard sets.
-            "pexip_manager_host": "%s:%s" % (manager_address, env["LAB_MGMT_PORT"]),
-            "pexip_manager_username": WEB_USER,
-            "pexip_manager_password": WEB_PASSWORD,
-            "pexip_manager_ca_path": env["PEXIP_CA_PATH"],
-            "pexip_manager_validate_certs": True,
-            "pexip_dns_servers": ["127.0.0.53"],
-            "pexip_ntp_servers": ["127.0.0.123", "127.0.0.124", "127.0.0.125"],
-            "pexip_node_domain": "e2e.example.com",
-            "pexip_node_ssh_password": "e2e-" + uuid.uuid4().hex,
-            "pexip_node_bootstrap_ca_path": os.path.join(os.path.dirname(env["PEXIP_CA_PATH"]), "node-ca.pem"),
-            "pexip_node_bootstrap_port": int(env.get("LAB_NODE_PORT") or 8443),
-            "pexip_node_sync_poll": 2,
-            "pexip_node_sync_timeout": 120,
-            "pexip_node_bootstrap_timeout": 60,
-            "pexip_locations": [{"name": location, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}],
-        },
-        "children": {
-            "management_node": {"hosts": {manager_name or "e2e-mgr-%s" % SUFFIX: {
-                "pexip_manager_hostname": "mgr-" + SUFFIX,
-                "pexip_manager_domain": "e2e.example.com",
-                "pexip_manager_subnet_id": env["LAB_SUBNET_B"],
-                "pexip_manager_private_ip": manager_address,
-                "pexip_manager_os_password": OS_PASSWORD,
-                "pexip_manager_ssh_port": int(env["LAB_SSH_PORT"]),
-                "pexip_manager_private_key_file": env["LAB_KEY_FILE"],
-                "pexip_manager_known_hosts_file": str(tmp / "known_hosts"),
-                "pexip_manager_ssh_timeout": 60,
-                "pexip_manager_prompt_timeout": 20,
-                "pexip_manager_api_timeout": 60,
-            }}},
-            "conferencing_nodes": {"hosts": {"e2e-mgr-cn-%s" % SUFFIX: {
-                "pexip_node_name": "e2e-mgr-cn-%s" % SUFFIX, "pexip_node_role": "transcoding", "pexip_node_location": location,
-                "pexip_node_subnet_id": env["LAB_SUBNET_A"], "pexip_node_public_ip": "none", "pexip_node_bursting": False,
-            }}},
-        },
-    }}}}
-
-
-def run_site(env, inventory_file, *args, playbook="site.yml"):
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory_file, os.path.join(REPO, playbook)] + list(args)
-    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env), capture_output=True, text=True, timeout=900, check=False)
-    recap = {m.group(1): dict(ok=int(m.group(2)), changed=int(m.group(3)), failed=int(m.group(5))) for m in RECAP.finditer(proc.stdout)}
-    return proc, recap
+    children = {
+        "management_node": {"hosts": {manager_name or "e2e-mgr-%s" % SUFFIX: {
+            "pexip_manager_hostname": "mgr-" + SUFFIX,
+            "pexip_manager_domain": "e2e.example.com",
+            "pexip_manager_subnet_id": env["LAB_SUBNET_B"],
+            "pexip_manager_private_ip": manager_address,
+            "pexip_manager_os_password": OS_PASSWORD,
+            "pexip_manager_ssh_port": int(env["LAB_SSH_PORT"]),
+            "pexip_manager_private_key_file": env["LAB_KEY_FILE"],
+            "pexip_manager_known_hosts_file": str(tmp / "known_hosts"),
+            "pexip_manager_ssh_timeout": 60,
+            "pexip_manager_prompt_timeout": 20,
+            "pexip_manager_api_timeout": 60,
+        }}},
+        "conferencing_nodes": {"hosts": {"e2e-mgr-cn-%s" % SUFFIX: {
+            "pexip_node_name": "e2e-mgr-cn-%s" % SUFFIX, "pexip_node_role": "transcoding", "pexip_node_location": location,
+            "pexip_node_subnet_id": env["LAB_SUBNET_A"], "pexip_node_public_ip": "none", "pexip_node_bursting": False,
+        }}},
+    }
+    return platform_inventory(
+        env, "e2e-mgr-sg-%s" % SUFFIX, children,
+        # Everything Pexip goes to the NEW Management Node, with the credentials its wizard sets.
+        pexip_manager_host="%s:%s" % (manager_address, env["LAB_MGMT_PORT"]),
+        pexip_manager_username=WEB_USER,
+        pexip_manager_password=WEB_PASSWORD,
+        pexip_manager_ca_path=env["PEXIP_CA_PATH"],
+        pexip_manager_validate_certs=True,
+        pexip_dns_servers=["127.0.0.53"],
+        pexip_ntp_servers=["127.0.0.123", "127.0.0.124", "127.0.0.125"],
+        pexip_node_domain="e2e.example.com",
+        pexip_node_ssh_password="e2e-" + uuid.uuid4().hex,
+        pexip_node_sync_poll=2,
+        pexip_locations=[{"name": location, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}])
 
 
 def test_check_mode_on_nothing_says_what_it_would_do(lab_env, tmp_path):
@@ -204,7 +176,7 @@ def test_check_mode_on_nothing_says_what_it_would_do(lab_env, tmp_path):
     inventory_file = str(tmp_path / "inventory.yml")
     with open(inventory_file, "w", encoding="utf-8") as handle:
         yaml.safe_dump(site_inventory(env, address, tmp_path, manager_name=manager), handle, sort_keys=False)
-    proc, recap = run_site(env, inventory_file, "--check", playbook="playbooks/management_node.yml")
+    proc, recap = run_playbook(env, inventory_file, "--check", playbook="playbooks/management_node.yml")
     assert proc.returncode == 0, output(proc)
     assert recap[manager]["changed"] > 0 and recap[manager]["failed"] == 0, recap
     assert "would launch m5.xlarge (dedicated)" in proc.stdout, output(proc)
@@ -448,7 +420,7 @@ def test_role_passes_the_private_key_passphrase(lab_env, tmp_path):
     with open(inventory_file, "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory, handle, sort_keys=False)
     try:
-        proc, recap = run_site(env, inventory_file, playbook="playbooks/management_node.yml")
+        proc, recap = run_playbook(env, inventory_file, playbook="playbooks/management_node.yml")
         assert proc.returncode == 0 and recap[manager]["failed"] == 0, output(proc)
         assert control(env).management_node(address)["state"] == "installed"
         assert passphrase not in proc.stdout + proc.stderr
@@ -462,24 +434,19 @@ def test_role_passes_the_private_key_passphrase(lab_env, tmp_path):
 # ---- pexip_system_servers (on the lab's installed Management Node) ----------------------------------------------------
 
 def system_servers(env, **args):
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", "pexip.infinity.pexip_system_servers",
-           "-a", json.dumps(args), "--diff"]
-    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env), capture_output=True, text=True, timeout=120, check=False)
-    return proc, " ".join((proc.stdout + proc.stderr).split()).replace("''", "'")
+    proc = run_module(env, "pexip.infinity.pexip_system_servers", args, "--diff", timeout=120)
+    return proc, unfolded(proc)
 
 
 def test_system_servers_create_warn_and_stay(lab_env):
     names = ["ntp%d-%s.example.com" % (n, SUFFIX) for n in (1, 2)]
-    session = requests.Session()
-    session.trust_env = False
-    base = "https://%s/api/admin/configuration/v1/ntp_server/" % lab_env["PEXIP_HOST"]
-    auth, verify = (lab_env["PEXIP_USERNAME"], lab_env["PEXIP_PASSWORD"]), lab_env["PEXIP_CA_PATH"]
-    before = session.get(base, params={"limit": 0}, auth=auth, verify=verify, timeout=10).json()["objects"]
+    api = Api(lab_env)
+    before = api.get("configuration/v1/ntp_server/")
     try:
         proc, text = system_servers(lab_env, ntp_servers=names)
         assert proc.returncode == 0 and changed(text) is True, text[-2000:]
         assert "ntp_server %s" % names[0] in text and "ntp_server %s" % names[1] in text
-        after = {o["address"] for o in session.get(base, params={"limit": 0}, auth=auth, verify=verify, timeout=10).json()["objects"]}
+        after = {o["address"] for o in api.get("configuration/v1/ntp_server/")}
         assert set(names) <= after
         if len(before) + 2 < 3:
             assert "strongly recommends at least 3 distinct NTP servers" in text, text[-2000:]
@@ -488,6 +455,6 @@ def test_system_servers_create_warn_and_stay(lab_env):
         proc, text = system_servers(lab_env, dns_servers=["not-an-ip"])
         assert proc.returncode != 0 and "dns_servers: 'not-an-ip' is not an IPv4 or IPv6 address" in text, text[-2000:]
     finally:
-        for obj in session.get(base, params={"limit": 0}, auth=auth, verify=verify, timeout=10).json()["objects"]:
+        for obj in api.get("configuration/v1/ntp_server/"):
             if obj["address"] in names:
-                session.delete(base + "%d/" % obj["id"], auth=auth, verify=verify, timeout=10)
+                api.delete(obj["resource_uri"])

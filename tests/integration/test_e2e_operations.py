@@ -7,8 +7,6 @@ and checks the PLAY RECAP, moto (boto3) and the simulator (Management API, reque
 
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -17,13 +15,12 @@ import pytest
 import requests
 import yaml
 
+import e2e  # pylint: disable=wrong-import-order
+import labenv  # pylint: disable=wrong-import-order
+
 # The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
 pytestmark = pytest.mark.xdist_group("test_e2e_operations")
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-PLAYBOOKS = os.path.join(REPO, "playbooks")
-ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 PEXIP_AMI = "ami-0e1a34c0788000001"  # "Pexip Infinity Conferencing Node 34 build 78800" in the lab's moto
 LOCATION = "Operations Lab"
 
@@ -99,30 +96,21 @@ class Lab:
 
     def __init__(self, env):
         self.env = env
-        import labctl  # pylint: disable=import-outside-toplevel
-        import labenv  # pylint: disable=import-outside-toplevel
-
         self.ec2 = labenv.ec2_client(env)
         # The request log is read through the lab's own client, as in every other test file.
-        self.lab_control = labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
-        self.api = requests.Session()
-        self.api.trust_env = False
-        self.api.auth = (env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"])
-        self.api.verify = env["PEXIP_CA_PATH"]
+        self.lab_control = e2e.lab_control(env)
+        self.pexip = e2e.Api(env)
+        # The lab's control API takes the Management Node's credentials and CA: one session for both.
+        self.api = self.pexip.session
         self.mgmt = "https://%s" % env["PEXIP_HOST"]
         self.control = env["LAB_CONTROL_URL"].rstrip("/")
 
     # Management Node
     def worker(self, name):
-        r = self.api.get(self.mgmt + "/api/admin/configuration/v1/worker_vm/", params={"name": name}, timeout=10)
-        r.raise_for_status()
-        objects = r.json()["objects"]
-        return objects[0] if objects else None
+        return self.pexip.node(name)
 
     def workers(self, names):
-        r = self.api.get(self.mgmt + "/api/admin/configuration/v1/worker_vm/", params={"limit": 0}, timeout=10)
-        r.raise_for_status()
-        return {o["name"]: o for o in r.json()["objects"] if o["name"] in names}
+        return {o["name"]: o for o in self.pexip.get("configuration/v1/worker_vm/") if o["name"] in names}
 
     # Lab control
     def place_calls(self, address, count, duration):
@@ -147,16 +135,6 @@ class Lab:
 
     def instance_by_id(self, instance_id):
         return self.ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
-
-
-def recap(output):
-    """PLAY RECAP counters per host."""
-    result = {}
-    for match in re.finditer(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)"
-                             r"\s+rescued=(\d+)\s+ignored=(\d+)", output, re.M):
-        keys = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
-        result[match.group(1)] = dict(zip(keys, (int(v) for v in match.groups()[1:])))
-    return result
 
 
 class Platform:
@@ -202,23 +180,14 @@ class Platform:
             yaml.safe_dump(data, handle)
 
     def run(self, playbook, *extra, check=True, timeout=300):
-        if not os.path.isabs(playbook):
-            playbook = os.path.join(PLAYBOOKS, playbook)
-        env = dict(os.environ, **self.lab.env)
-        env.update(ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".venv", "collections"), ANSIBLE_STDOUT_CALLBACK="default",
-                   ANSIBLE_CALLBACK_RESULT_FORMAT="yaml")
-        cmd = [ANSIBLE_PLAYBOOK, "-i", self.inventory, playbook]
-        for item in extra:
-            cmd += ["-e", item]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False, cwd=REPO)
+        """playbooks/<playbook> (or an absolute path) -e <extra>...: (rc, output, recap per host)."""
+        args = [arg for item in extra for arg in ("-e", item)]
+        proc, counts = e2e.run_playbook(self.lab.env, self.inventory, *args, playbook=os.path.join("playbooks", playbook), timeout=timeout,
+                                        result_format="yaml")
         output = proc.stdout + proc.stderr
-        if os.environ.get("E2E_LOG"):
-            with open(os.environ["E2E_LOG"], "a", encoding="utf-8") as handle:
-                handle.write("===== %s %s\n%s\n" % (os.path.basename(playbook), " ".join(extra), output))
         if check:
             assert proc.returncode == 0, output[-8000:]
-        return proc.returncode, output, recap(proc.stdout)
+        return proc.returncode, output, counts
 
     def deploy(self, **extra):
         path = os.path.join(self.dir, "setup.yml")
@@ -235,7 +204,7 @@ class Platform:
                 self.lab.ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
             worker = self.lab.worker(name)
             if worker:
-                self.lab.api.delete(self.lab.mgmt + worker["resource_uri"], timeout=10)
+                self.lab.pexip.delete(worker["resource_uri"])
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,8 @@ import requests
 import yaml
 
 import labcerts
-import labctl
 import labenv
-from e2e import WRITES, Api, changed, output, run_playbook
+from e2e import WRITES, Api, changed, lab_control, output, run_playbook
 
 # The tests of this file share module-scoped fixtures: they stay on one worker (make integration: --dist loadfile).
 pytestmark = pytest.mark.xdist_group("test_e2e_platform")
@@ -63,7 +62,7 @@ def test_site_installs_the_management_node_from_nothing(demo):
     env, address = demo["env"], demo["manager_address"]
     summary = labenv.instance_summary(env, name=MANAGER)
     assert (summary["private_ip"], summary["instance_type"], summary["tenancy"], summary["public_ip"]) == (address, "m5.xlarge", "dedicated", None)
-    node = labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"]).management_node(address)
+    node = lab_control(env).management_node(address)
     assert node["state"] == "installed" and node["web_username"] == "admin", node
     answers = node["answers"]
     assert (answers["hostname"], answers["domain"], answers["ip_address"], answers["gateway"]) == (MANAGER, DOMAIN, address, "127.20.1.1")
@@ -137,7 +136,7 @@ def test_second_run_changes_nothing(demo):
 
 def test_check_run_writes_nothing(demo):
     env = demo["env"]
-    control = labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
+    control = lab_control(env)
     since = control.last_ts()
     proc, recap = run_playbook(env, demo["inventory"], "--check", timeout=1200)
     recap = changed(recap)

@@ -20,13 +20,10 @@ its starting state first, so a broken order fails loudly instead of testing some
 import os
 import re
 import resource
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
-import requests
 import yaml
 
 import labctl
@@ -36,9 +33,6 @@ import e2e
 # The cases share one module-scoped platform and run in order: pytest-xdist keeps them on one worker.
 pytestmark = pytest.mark.xdist_group("test_fault_matrix")
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 SUFFIX = uuid.uuid4().hex[:6]
 LOCATION = "Fault matrix %s" % SUFFIX
 A, B = "fm%s-a" % SUFFIX, "fm%s-b" % SUFFIX
@@ -70,61 +64,39 @@ class Matrix:
     def __init__(self, env, directory):
         self.env = env
         self.dir = str(directory)
-        self.control = labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
+        self.control = e2e.lab_control(env)
         self.aws = labctl.AwsFaults(env["AWS_URL"])
         self.ec2 = labenv.ec2_client(env)
-        self.api = requests.Session()
-        self.api.trust_env = False
-        self.api.auth = (env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"])
-        self.api.verify = env["PEXIP_CA_PATH"]
-        self.base = "https://%s/api/admin/" % env["PEXIP_HOST"]
+        self.api = e2e.Api(env)
         self.inventory = os.path.join(self.dir, "inventory.yml")
         self.cpu = 0.0  # CPU seconds of every ansible-playbook run (the file's cost on an idle machine, about)
         hosts = {name: {"pexip_node_name": name, "pexip_node_hostname": name} for name in NODES}
-        variables = {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-            "pexip_region": env["AWS_REGION"],
-            "pexip_vpc_id": env["LAB_VPC_ID"],
-            "pexip_key_name": env["LAB_KEY_NAME"],
-            "pexip_security_group_name": "fm-sg-%s" % SUFFIX,
-            "pexip_management_cidr": "127.0.0.0/8",
-            "pexip_locations": [{"name": LOCATION, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}],
-            "pexip_node_domain": "lab.example.com",
-            "pexip_node_role": "transcoding",
-            "pexip_node_location": LOCATION,
-            "pexip_node_instance_type": "c5.2xlarge",
-            "pexip_node_subnet_id": env["LAB_SUBNET_A"],
-            "pexip_node_public_ip": "none",
-            "pexip_node_ssh_password": "fault-matrix-ssh",
-            "pexip_node_bootstrap_ca_path": os.path.join(env["LAB_DIR"], "tls", "node-ca.pem"),
-            "pexip_node_bootstrap_port": int(env["LAB_NODE_PORT"]),
-        }
-        variables.update(FAST)
+        variables = e2e.platform_vars(
+            env, "fm-sg-%s" % SUFFIX,
+            pexip_locations=[{"name": LOCATION, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}],
+            pexip_node_domain="lab.example.com",
+            pexip_node_role="transcoding",
+            pexip_node_location=LOCATION,
+            pexip_node_instance_type="c5.2xlarge",
+            pexip_node_subnet_id=env["LAB_SUBNET_A"],
+            pexip_node_public_ip="none",
+            pexip_node_ssh_password="fault-matrix-ssh",
+            **FAST)
         with open(self.inventory, "w", encoding="utf-8") as handle:
             yaml.safe_dump({"all": {"vars": variables, "children": {"conferencing_nodes": {"hosts": hosts}}}}, handle)
 
     def run(self, playbook, *extra):
         """ansible-playbook playbooks/<playbook> -e <extra>...: (rc, output, recap per host, seconds)."""
-        run_env = dict(e2e.playbook_env(self.env), ANSIBLE_CALLBACK_RESULT_FORMAT="yaml")
-        cmd = [ANSIBLE_PLAYBOOK, "-i", self.inventory, os.path.join(REPO, "playbooks", playbook)]
-        for item in extra:
-            cmd += [item] if item.startswith("--") else ["-e", item]
+        args = [arg for item in extra for arg in ([item] if item.startswith("--") else ["-e", item])]
         started, cpu = time.monotonic(), cpu_seconds()
-        proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=300, check=False, cwd=REPO)
-        output = proc.stdout + proc.stderr
+        proc, recap = e2e.run_playbook(self.env, self.inventory, *args, playbook=os.path.join("playbooks", playbook), timeout=300,
+                                       result_format="yaml")
         self.cpu += cpu_seconds() - cpu
-        if os.environ.get("E2E_LOG"):
-            with open(os.environ["E2E_LOG"], "a", encoding="utf-8") as handle:
-                handle.write("===== %s %s\n%s\n" % (playbook, " ".join(extra), output))
-        return proc.returncode, output, e2e.recap(proc.stdout), time.monotonic() - started
+        return proc.returncode, proc.stdout + proc.stderr, recap, time.monotonic() - started
 
     # What the lab says about a node
     def worker(self, name):
-        response = self.api.get(self.base + "configuration/v1/worker_vm/", params={"name": name}, timeout=10)
-        response.raise_for_status()
-        objects = response.json()["objects"]
-        return objects[0] if objects else None
+        return self.api.node(name)
 
     def instance(self, name):
         reservations = self.ec2.describe_instances(Filters=[{"Name": "tag:pexip:node", "Values": [name]}])["Reservations"]
@@ -162,7 +134,7 @@ def matrix(lab_env, tmp_path_factory):
             worker = made.worker(name)
             if worker:
                 made.control.end_calls(worker["address"])
-                made.api.delete(made.base.rstrip("/").rsplit("/api/admin", 1)[0] + worker["resource_uri"], timeout=10)
+                made.api.delete(worker["resource_uri"])
             instance = made.instance(name)
             if instance and instance["State"]["Name"] != "terminated":
                 made.ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
@@ -172,9 +144,8 @@ def matrix(lab_env, tmp_path_factory):
                 made.ec2.delete_security_group(GroupId=group["GroupId"])
             except Exception:  # pylint: disable=broad-except
                 pass  # still referenced by a terminated instance in moto: harmless in the lab
-        location = made.api.get(made.base + "configuration/v1/system_location/", params={"name": LOCATION}, timeout=10).json()["objects"]
-        for obj in location:
-            made.api.delete(made.base.rsplit("/api/admin", 1)[0] + obj["resource_uri"], timeout=10)
+        for obj in made.api.get("configuration/v1/system_location/", name=LOCATION):
+            made.api.delete(obj["resource_uri"])
 
 
 # ----- the matrix ------------------------------------------------------------------------------------------------

@@ -12,24 +12,20 @@
 
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
-import requests
 import yaml
+
+import e2e  # pylint: disable=wrong-import-order
+from e2e import REPO, WRITES  # pylint: disable=wrong-import-order
 
 # The tests of this file share module-scoped fixtures: they stay on one worker (make integration: --dist loadfile).
 pytestmark = pytest.mark.xdist_group("test_reliability")
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 SUFFIX = uuid.uuid4().hex[:6]
 LOCATION = "Reliability %s" % SUFFIX
-WRITES = ("POST", "PATCH", "PUT", "DELETE")
 PEXIP_AMI = "ami-0e1a34c0788000001"  # "Pexip Infinity Conferencing Node 34 build 78800" in the lab's moto
 
 
@@ -289,36 +285,22 @@ def fill(value, case_id, addresses):
     return value
 
 
-def playbook_env(env):
-    run_env = dict(os.environ, **env)
-    run_env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-                   ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".venv", "collections"), ANSIBLE_STDOUT_CALLBACK="default",
-                   ANSIBLE_CALLBACK_RESULT_FORMAT="json")
-    return run_env
-
-
 def run(env, inventory_file, playbook, *extra, timeout=600):
-    cmd = [ANSIBLE_PLAYBOOK, "-i", inventory_file, playbook]
-    for item in extra:
-        cmd += ["-e", item]
-    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env), capture_output=True, text=True, timeout=timeout, check=False)
+    """ansible-playbook ``playbook`` -e <extra>...: (rc, output)."""
+    args = [arg for item in extra for arg in ("-e", item)]
+    proc, _recap = e2e.run_playbook(env, inventory_file, *args, playbook=playbook, timeout=timeout, result_format="json")
     return proc.returncode, proc.stdout + proc.stderr
 
 
 class Lab:
     def __init__(self, env):
-        import labctl  # pylint: disable=import-outside-toplevel
         import labenv  # pylint: disable=import-outside-toplevel
 
         self.env = env
         self.ec2 = labenv.ec2_client(env)
         # The request log and the faults go through the lab's own client, as in every other test file.
-        self.lab_control = labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
-        self.api = requests.Session()
-        self.api.trust_env = False
-        self.api.verify = env["PEXIP_CA_PATH"]
-        self.api.auth = (env["PEXIP_USERNAME"], env["PEXIP_PASSWORD"])
-        self.mgmt = "https://%s/api/admin/" % env["PEXIP_HOST"]
+        self.lab_control = e2e.lab_control(env)
+        self.api = e2e.Api(env)
 
     def last_ts(self):
         return self.lab_control.last_ts()
@@ -339,23 +321,17 @@ class Lab:
         return [g["GroupName"] for g in groups if g["GroupName"].startswith(prefix)]
 
     def location(self, name):
-        response = self.api.get(self.mgmt + "configuration/v1/system_location/", params={"name": name}, timeout=30)
-        response.raise_for_status()
-        objects = response.json()["objects"]
-        return objects[0] if objects else None
+        return self.api.location(name)
 
     def create_location(self, name):
-        response = self.api.post(self.mgmt + "configuration/v1/system_location/", json={"name": name}, timeout=30)
+        response = self.api.session.post(self.api.url("configuration/v1/system_location/"), json={"name": name}, timeout=30)
         assert response.status_code == 201, response.text
 
     def delete(self, uri):
-        self.api.delete("https://%s%s" % (self.env["PEXIP_HOST"], uri), timeout=30)
+        self.api.delete(uri)
 
     def worker(self, name):
-        response = self.api.get(self.mgmt + "configuration/v1/worker_vm/", params={"name": name}, timeout=30)
-        response.raise_for_status()
-        objects = response.json()["objects"]
-        return objects[0] if objects else None
+        return self.api.node(name)
 
     def terminate_tagged(self, names):
         ids = [i["InstanceId"] for i in self.instances_tagged(names)]

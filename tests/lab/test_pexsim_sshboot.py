@@ -71,6 +71,28 @@ class Shell:
         return True
 
 
+OS_PASSWORD = 'os-secret-1'
+
+
+def set_os_password(boot, address):
+    """The first login: the OS password is set, then the session closes. Returns that shell."""
+    shell = Shell(address, boot['port'], boot['key'])
+    shell.until('Enter new UNIX password: $')
+    shell.send(OS_PASSWORD)
+    shell.until('Retype new UNIX password: $')
+    shell.send(OS_PASSWORD)
+    shell.until('closed')
+    return shell
+
+
+def wizard_shell(boot, address):
+    """The next login: sudo's password prompt answered, the wizard next."""
+    shell = Shell(address, boot['port'], boot['key'])
+    shell.until(r'\[sudo\] password for admin: $')
+    shell.send(OS_PASSWORD)
+    return shell
+
+
 def answer_wizard(shell, answers):
     for prompt, value in answers:
         shell.until(re.escape(prompt) + r'[^\n]*: $')
@@ -85,18 +107,12 @@ WIZARD = [('IP address', ''), ('Network mask', ''), ('Gateway', ''), ('Hostname'
 
 def test_first_boot_then_the_api_with_the_chosen_credentials(boot):
     address = boot['launch']()
-    shell = Shell(address, boot['port'], boot['key'])
-    shell.until('Enter new UNIX password: $')
-    shell.send('os-secret-1')
-    shell.until('Retype new UNIX password: $')
-    shell.send('os-secret-1')
-    assert 'password updated successfully' in shell.until('closed')
+    shell = set_os_password(boot, address)
+    assert 'password updated successfully' in shell.out
     assert shell.closed()
     assert boot['lab'].management_node(address)['state'] == 'password_set'
 
-    shell = Shell(address, boot['port'], boot['key'])
-    shell.until(r'\[sudo\] password for admin: $')
-    shell.send('os-secret-1')
+    shell = wizard_shell(boot, address)
     answer_wizard(shell, WIZARD[:5])
     shell.until('DNS servers')
     shell.send('300.1.1.1')  # refused, asked again
@@ -104,7 +120,7 @@ def test_first_boot_then_the_api_with_the_chosen_credentials(boot):
     shell.send('127.0.0.53')
     answer_wizard(shell, WIZARD[6:])
     assert 'The system will now reboot' in shell.until('reboot')
-    assert 'os-secret-1' not in shell.out and 'web-secret' not in shell.out  # passwords are not echoed
+    assert OS_PASSWORD not in shell.out and 'web-secret' not in shell.out  # passwords are not echoed
 
     url = 'https://%s:%d/api/admin/configuration/v1/ntp_server/' % (address, boot['sim'].port)
     wait_for(lambda: boot['lab'].poll() and boot['lab'].management_node(address)['api_listening'], timeout=10)
@@ -112,7 +128,7 @@ def test_first_boot_then_the_api_with_the_chosen_credentials(boot):
     assert requests.get(url, auth=('admin', 'pexsim'), verify=boot['ca'], timeout=5).status_code == 401
     node = boot['lab'].management_node(address)
     assert node['state'] == 'installed' and node['answers']['gateway'] == address.rsplit('.', 1)[0] + '.1'
-    assert 'web-secret' not in str(node) and 'os-secret-1' not in str(node)
+    assert 'web-secret' not in str(node) and OS_PASSWORD not in str(node)
 
 
 def test_only_the_instances_key_pair(boot):
@@ -124,15 +140,8 @@ def test_only_the_instances_key_pair(boot):
 def test_ntp_unreachable_fails_the_wizard_and_it_starts_over(boot):
     address = boot['launch']()
     boot['lab'].set_firstboot(ntp_reachable=False)
-    shell = Shell(address, boot['port'], boot['key'])
-    shell.until('Enter new UNIX password: $')
-    shell.send('os-secret-1')
-    shell.until('Retype new UNIX password: $')
-    shell.send('os-secret-1')
-    shell.until('closed')
-    shell = Shell(address, boot['port'], boot['key'])
-    shell.until(r'\[sudo\] password for admin: $')
-    shell.send('os-secret-1')
+    set_os_password(boot, address)
+    shell = wizard_shell(boot, address)
     answer_wizard(shell, WIZARD)
     assert 'ERROR: Unable to reach NTP server(s) 127.0.0.123' in shell.until('Installation failed')
     assert boot['lab'].management_node(address)['state'] == 'password_set'
@@ -175,15 +184,8 @@ def test_cycle_after_makes_a_wizard_that_starts_over_for_ever(boot):
 
 def test_contact_email_address_only_after_yes_to_incident_reporting(boot):
     address = boot['launch']()
-    shell = Shell(address, boot['port'], boot['key'])
-    shell.until('Enter new UNIX password: $')
-    shell.send('os-secret-1')
-    shell.until('Retype new UNIX password: $')
-    shell.send('os-secret-1')
-    shell.until('closed')
-    shell = Shell(address, boot['port'], boot['key'])
-    shell.until(r'\[sudo\] password for admin: $')
-    shell.send('os-secret-1')
+    set_os_password(boot, address)
+    shell = wizard_shell(boot, address)
     answer_wizard(shell, WIZARD[:10] + [('Enable incident reporting', 'yes')])
     shell.until(re.escape(CONTACT_EMAIL_PROMPT) + '$')
     shell.send('ops at example.com')  # refused, asked again
@@ -198,15 +200,8 @@ def test_contact_email_address_only_after_yes_to_incident_reporting(boot):
 
 def test_no_contact_email_address_after_no(boot):
     address = boot['launch']()
-    shell = Shell(address, boot['port'], boot['key'])
-    shell.until('Enter new UNIX password: $')
-    shell.send('os-secret-1')
-    shell.until('Retype new UNIX password: $')
-    shell.send('os-secret-1')
-    shell.until('closed')
-    shell = Shell(address, boot['port'], boot['key'])
-    shell.until(r'\[sudo\] password for admin: $')
-    shell.send('os-secret-1')
+    set_os_password(boot, address)
+    shell = wizard_shell(boot, address)
     answer_wizard(shell, WIZARD)
     assert 'The system will now reboot' in shell.until('reboot')
     assert CONTACT_EMAIL_PROMPT not in shell.out

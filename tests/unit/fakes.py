@@ -175,6 +175,23 @@ class FakeApi(object):
         return None
 
 
+class Clock(object):
+    """Time that moves only when code sleeps (``sleeps`` records each sleep), or by ``tick`` at every read."""
+
+    def __init__(self, now=0.0, tick=0.0):
+        self.now = now
+        self.tick = tick
+        self.sleeps = []
+
+    def __call__(self):
+        self.now += self.tick
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 class Failed(Exception):
     """FakeModule.fail: the message with the module's label."""
 

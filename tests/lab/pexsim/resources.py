@@ -327,6 +327,17 @@ NTP_SERVER = Resource('ntp_server', 'configuration', [
     _s('description', blank=True, default='', max_length=250, filtering=ALL),
 ], 'Ntp server')
 
+# The SNMP settings of a Conferencing Node (worker_vm) and of a Management Node (management_vm) alike.
+SNMP_FIELDS = [
+    _s('snmp_mode', default='DISABLED', choices=['DISABLED', 'STANDARD', 'AUTHPRIV']),
+    _s('snmp_community', default='public', max_length=16),
+    _s('snmp_username', blank=True, default='', max_length=100),
+    _s('snmp_authentication_password', blank=True, default='', max_length=100),
+    _s('snmp_privacy_password', blank=True, default='', max_length=100),
+    _s('snmp_system_contact', default='admin@domain.com', max_length=70),
+    _s('snmp_system_location', default='Virtual machine', max_length=70),
+]
+
 WORKER_VM = Resource('worker_vm', 'configuration', [
     _s('name', required=True, max_length=32, unique=True, filtering=ALL, help_text='The name of the Conferencing Node.'),
     _s('hostname', required=True, max_length=63, unique=True, filtering=ALL),
@@ -361,13 +372,7 @@ WORKER_VM = Resource('worker_vm', 'configuration', [
     Field('media_priority_weight', 'integer', nullable=True, default=None, min_value=0),
     Field('vm_cpu_count', 'integer', default=4, min_value=1),
     Field('vm_system_memory', 'integer', default=4096, min_value=1),
-    _s('snmp_mode', default='DISABLED', choices=['DISABLED', 'STANDARD', 'AUTHPRIV']),
-    _s('snmp_community', default='public', max_length=16),
-    _s('snmp_username', blank=True, default='', max_length=100),
-    _s('snmp_authentication_password', blank=True, default='', max_length=100),
-    _s('snmp_privacy_password', blank=True, default='', max_length=100),
-    _s('snmp_system_contact', default='admin@domain.com', max_length=70),
-    _s('snmp_system_location', default='Virtual machine', max_length=70),
+    *SNMP_FIELDS,
     Field('tls_client_certificate', related='tls_certificate', nullable=True, default=None),
     Field('cloud_bursting', 'boolean', readonly=True, computed=True, default=False,
           help_text='Set by Infinity: the node is an EC2 instance tagged pexip-cloud with the bursting tag value.'),
@@ -449,13 +454,7 @@ MANAGEMENT_VM = Resource('management_vm', 'configuration', [
     Field('ssh_authorized_keys', related='ssh_authorized_key', to_many=True),
     Field('ssh_authorized_keys_use_cloud', 'boolean', default=True),
     _s('secondary_config_passphrase', blank=True, default='', max_length=100),
-    _s('snmp_mode', default='DISABLED', choices=['DISABLED', 'STANDARD', 'AUTHPRIV']),
-    _s('snmp_community', default='public', max_length=16),
-    _s('snmp_username', blank=True, default='', max_length=100),
-    _s('snmp_authentication_password', blank=True, default='', max_length=100),
-    _s('snmp_privacy_password', blank=True, default='', max_length=100),
-    _s('snmp_system_contact', default='admin@domain.com', max_length=70),
-    _s('snmp_system_location', default='Virtual machine', max_length=70),
+    *SNMP_FIELDS,
     Field('snmp_network_management_system', related='snmp_network_management_system', nullable=True, default=None),
     Field('initializing', 'boolean', readonly=True, default=False),
     Field('primary', 'boolean', readonly=True, default=False, filtering=EXACT, help_text='The Management Node the API runs on.'),

@@ -12,26 +12,18 @@ import pytest
 
 from ansible_collections.pexip.infinity.plugins.module_utils.bursting import bursting_tag_value, parse_time
 
-
-class FakeClient:
-    def __init__(self, management_vms):
-        self.management_vms = management_vms
-        self.listed = []
-
-    def list(self, resource, **filters):
-        self.listed.append(resource)
-        return self.management_vms
+from fakes import CONF, FakeApi
 
 
 def test_tag_value_is_the_primary_management_vm_hostname():
-    client = FakeClient([{"hostname": "mgr-secondary", "primary": False}, {"hostname": "mgr01", "primary": True}])
-    assert bursting_tag_value(client) == "mgr01"
-    assert client.listed == ["management_vm"]
+    api = FakeApi({"management_vm": [{"hostname": "mgr-secondary", "primary": False}, {"hostname": "mgr01", "primary": True}]})
+    assert bursting_tag_value(api.client()) == "mgr01"
+    assert [(method, path) for method, path, _params in api.log] == [("GET", CONF + "management_vm/")]
 
 
 @pytest.mark.parametrize("vms", [[], [{"hostname": "mgr-secondary", "primary": False}], [{"hostname": "", "primary": True}]])
 def test_no_primary_hostname_is_none_never_unknown(vms):
-    assert bursting_tag_value(FakeClient(vms)) is None
+    assert bursting_tag_value(FakeApi({"management_vm": vms}).client()) is None
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -10,6 +10,8 @@ import pytest
 from ansible_collections.pexip.infinity.plugins.module_utils import first_boot as fb
 from ansible_collections.pexip.infinity.plugins.module_utils import ssh
 
+from fakes import Clock
+
 OS_PW = "os-Secret-123"
 WEB_PW = "web-Secret-456"
 PARAMS = dict(hostname="mgr01", domain="example.com", dns_servers=["10.0.0.2"], ntp_servers=["169.254.169.123", "0.pool.ntp.org"],
@@ -24,17 +26,6 @@ WIZARD = [
     ("Send deployment and usage statistics to Pexip (yes/no) [no]: ", "yes"),
 ]
 REBOOT = "\r\nApplying configuration...\r\nChecking NTP server(s) ... ok\r\nConfiguration complete. The system will now reboot.\r\n"
-
-
-class Clock:
-    """Fake monotonic clock: every read advances it, so timeouts come without waiting."""
-
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        self.now += 0.05
-        return self.now
 
 
 class FakeChannel:
@@ -84,7 +75,7 @@ def opener(*channels):
     def open_session():
         channel = queue.pop(0)
         logins.append(channel)
-        return fb.Session(channel, prompt_timeout=5, secrets=[OS_PW, WEB_PW], quiet=0.5, clock=Clock())
+        return fb.Session(channel, prompt_timeout=5, secrets=[OS_PW, WEB_PW], quiet=0.5, clock=Clock(tick=0.05))
 
     open_session.logins = logins
     return open_session
@@ -405,7 +396,7 @@ class HangingChannel(FakeChannel):
 ])
 def test_a_hanging_channel_fails_naming_the_operation(hang, expected):
     channel = HangingChannel([("Welcome\r\n", "never")], hang) if hang == "recv" else HangingChannel([("[sudo] password for admin: ", OS_PW)], hang)
-    session = fb.Session(channel, prompt_timeout=1, secrets=[OS_PW], quiet=0.5, clock=Clock())
+    session = fb.Session(channel, prompt_timeout=1, secrets=[OS_PW], quiet=0.5, clock=Clock(tick=0.05))
     try:
         with pytest.raises(fb.FirstBootError) as err:
             fb.run_first_boot(lambda: session, OS_PW, ANSWERS, [OS_PW, WEB_PW])

@@ -5,24 +5,11 @@ import pytest
 
 from ansible_collections.pexip.infinity.plugins.module_utils.waiter import Waiter, wait_argument_spec, wait_errors
 
-
-class Clock(object):
-    """Time that only moves when the waiter sleeps (or when a probe says so)."""
-
-    def __init__(self):
-        self.now = 100.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
+from fakes import Clock
 
 
 def waiter(timeout, poll_interval, **kwargs):
-    clock = Clock()
+    clock = Clock(now=100.0)
     return Waiter(timeout, poll_interval, sleep=clock.sleep, clock=clock, **kwargs), clock
 
 

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from fakes import FakeApi, FakeModule, Failed, response
+from fakes import Clock, FakeApi, FakeModule, Failed, response
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import TransportError
 from ansible_collections.pexip.infinity.plugins.module_utils.waiter import Waiter
@@ -87,17 +87,6 @@ def test_gives_up_after_retries():
     with pytest.raises(Failed):
         start(node, api)
     assert api.posts == 4
-
-
-class Clock(object):
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def waiter(timeout, poll_interval):

@@ -18,7 +18,7 @@ from ansible_collections.pexip.infinity.plugins.module_utils.first_boot import F
 from ansible_collections.pexip.infinity.plugins.module_utils import ssh as ssh_utils
 from ansible_collections.pexip.infinity.plugins.modules import pexip_management_node_first_boot as mod
 
-from fakes import FakeApi, FakeModule, Failed, response
+from fakes import Clock, FakeApi, FakeModule, Failed, response
 
 paramiko = pytest.importorskip("paramiko")
 
@@ -132,21 +132,6 @@ def private_key_text():
 
 def login(tmp_path, **overrides):
     return ssh_utils.SshLogin(FakeModule(None, params(tmp_path, **overrides), label="first boot"))
-
-
-class Clock(object):
-    """Injected into the Waiter: time passes only when it sleeps."""
-
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 # ---- known_hosts: append-only ------------------------------------------------------------------------------------------
