@@ -37,14 +37,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
+from ansible_collections.pexip.infinity.plugins.module_utils import secrets
 from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError, PexipNotFoundError, resource_path
 
-MASK = "********"
 WRITE_ONLY = "(write-only: not readable)"
-#: keys never returned whatever the declaration says (the API's own secrets, e.g. worker_vm's snmp_*_password)
-SECRET_KEY = re.compile(r"secret|password|private_key|passphrase|community", re.I)
 #: one page big enough for every object of a deployment (Tastypie caps it at its max_limit and pages)
 PAGE = 1000
 #: the module that creates objects of an endpoint, for "does not exist" messages
@@ -110,7 +106,7 @@ class Field(object):
         spec = dict(type="list", elements="str") if self.many else dict(type=self.type)
         if self.choices:
             spec["choices"] = list(self.choices)
-        if self.secret or re.search(r"key|pass|secret|token", self.option):
+        if self.secret or secrets.NO_LOG_HINT.search(self.option):
             spec["no_log"] = self.secret  # explicit: ansible-test asks for it on names like these
         if self.aliases:
             spec["aliases"] = list(self.aliases)
@@ -312,8 +308,7 @@ class Engine(object):
 
     # -- output --------------------------------------------------------------------------------
     def masked(self, data):
-        secrets = self.resource.secret_keys()
-        return dict((k, MASK if (k in secrets or SECRET_KEY.search(k)) and v is not None else v) for k, v in data.items())
+        return secrets.masked(data, self.resource.secret_keys())
 
     def annotate(self, obj):
         """Add ``<relation>_name`` and ``<endpoint>_addresses`` (a copy)."""
@@ -331,7 +326,7 @@ class Engine(object):
             return {}
         r = self.resource
         keys = [k for k in obj if r.output is None or k in r.output]
-        return dict((k, obj[k]) for k in keys if k not in r.secret_keys() and not SECRET_KEY.search(k))
+        return secrets.public(dict((k, obj[k]) for k in keys), r.secret_keys())
 
     # -- writing -------------------------------------------------------------------------------
     def payload(self, wanted, keys, servers):

@@ -5,7 +5,8 @@ import pytest
 
 from fakes import FakeApi, FakeModule, Failed, uri
 
-from ansible_collections.pexip.infinity.plugins.module_utils.resource import MASK, Engine, Field, Resource, differs, ref_uri
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine, Field, Resource, differs, ref_uri
+from ansible_collections.pexip.infinity.plugins.module_utils.secrets import MASK
 
 LICENCE = Resource("licence", key="fulfillment_id", label="licence", fields=(
     Field("entitlement_id"),
