@@ -102,3 +102,11 @@ LICENCE = Resource("licence", key="fulfillment_id", label="licence", fields=(
     Field("entitlement_id", secret=True, write_only=True),
     Field("offline_mode", type="bool"),
 ))
+#: a server certificate: found by its identity (certificates.same_certificate), not by a key field
+SERVER_CERTIFICATE = Resource("tls_certificate", key=None, label="TLS certificate", fields=(
+    Field("certificate"),
+    Field("private_key", secret=True, write_only=True),
+    Field("private_key_passphrase", secret=True, write_only=True),
+))
+#: the objects a certificate is attached to, through their own tls_certificate field
+CERTIFICATE_HOLDERS = {"worker_vm": NODE, "management_vm": Resource("management_vm", label="Management Node", fields=(TLS_CERTIFICATE,))}

@@ -371,11 +371,12 @@ class Engine(object):
                 uris[key][address] = uri
         return uris, created
 
-    def ensure(self, current, wanted, key_value=None, create_extra=None, write_only=None):
+    def ensure(self, current, wanted, key_value=None, create_extra=None, write_only=None, find_created=None):
         """Create the object or PATCH the fields that differ.
 
         ``create_extra``: more API fields sent on create only (not compared); ``write_only``: fields the API never
-        returns, sent on create and, when given here, with an update (an update then always reports a change).
+        returns, sent on create and, when given here, with an update (an update then always reports a change);
+        ``find_created``: how the new object is found when the create's answer does not say (default: by ``key_value``).
         """
         r = self.resource
         write_only = dict(write_only or {})
@@ -396,7 +397,7 @@ class Engine(object):
         after = dict((k, wanted[k]) for k in keys)
         after.update(write_only)
         if current is None:
-            if r.key:
+            if r.key and key_value is not None:  # a key the server assigns (a licence's fulfillment_id) is not sent
                 body[r.key] = after[r.key] = key_value
             body.update(create_extra or {})
             after.update(create_extra or {})
@@ -408,7 +409,7 @@ class Engine(object):
             return Outcome(True, obj, diff, created=created, keys=keys)
         response = None
         if current is None:
-            obj, response = self.call(self.client.create, r.endpoint, body, lookup=lambda: self.lookup(key_value))
+            obj, response = self.call(self.client.create, r.endpoint, body, lookup=find_created or (lambda: self.lookup(key_value)))
         else:
             self.call(self.client.update, current["resource_uri"], body)
             obj = self.call(self.client.get, current["resource_uri"])

@@ -135,22 +135,37 @@ def validate(module, current):
         module.fail("guest_pin must differ from pin, or guests would join as hosts.")
 
 
-def room_aliases(module, room):
-    """The conference_alias objects of ``room`` (checked here: a server may ignore the filter)."""
-    if room is None:
-        return {}
-    uri = ref_uri(room["resource_uri"], CONFERENCE.endpoint)
-    found = module.client.list(CONFERENCE_ALIAS.endpoint, limit=PAGE, conference=room["resource_uri"])
-    return dict((a["alias"], a) for a in found if ref_uri(a.get("conference"), CONFERENCE.endpoint) == uri)
+def same_room(ref, room):
+    return room is not None and ref_uri(ref, CONFERENCE.endpoint) == ref_uri(room["resource_uri"], CONFERENCE.endpoint)
 
 
-def check_aliases_free(module, aliases, current):
-    """Aliases are unique across the platform: refuse one that another room holds, before anything is written."""
+def claim_aliases(module, aliases, current):
+    """Aliases are unique across the platform: refuse one that another room holds, before anything is written.
+    Returns the room's own conference_alias objects among them, by alias."""
+    own = {}
     for alias in aliases:
         owners = [a for a in module.client.list(CONFERENCE_ALIAS.endpoint, alias=alias) if a.get("alias") == alias]
-        if owners and (current is None or ref_uri(owners[0].get("conference"), CONFERENCE.endpoint) != ref_uri(current["resource_uri"], CONFERENCE.endpoint)):
+        if owners and not same_room(owners[0].get("conference"), current):
             module.fail("alias '%s' already belongs to another room (%s); aliases are unique across the platform."
                         % (alias, module.client.name_for(owners[0].get("conference"))))
+        if owners:
+            own[alias] = owners[0]
+    return own
+
+
+def write_aliases(module, room, have, aliases, own):
+    """Delete the aliases not listed, create the new ones and PATCH changed descriptions in place (engine writes)."""
+    engine = Engine(module, CONFERENCE_ALIAS)
+    module.client.remember(CONFERENCE.endpoint, room)
+    dropped = sorted(set(have) - set(aliases))
+    if dropped:  # the nested aliases carry no resource URI: read the room's alias objects
+        found = module.client.list(CONFERENCE_ALIAS.endpoint, limit=PAGE, conference=room["resource_uri"])
+        own.update((a["alias"], a) for a in found if same_room(a.get("conference"), room))
+    for alias in dropped:
+        engine.remove(own.get(alias))
+    for alias, description in sorted(aliases.items()):
+        if have.get(alias) != description:
+            engine.ensure(own.get(alias), dict(conference=room["name"], description=description), key_value=alias)
 
 
 def run(module):
@@ -162,26 +177,19 @@ def run(module):
 
     validate(module, current)
     aliases = wanted_aliases(module) if p["aliases"] is not None else None
-    check_aliases_free(module, aliases or {}, current)
-    have = room_aliases(module, current)
-    described = dict((a, o.get("description") or "") for a, o in have.items())
-    changed_aliases = aliases is not None and described != aliases
+    own = claim_aliases(module, aliases or {}, current)
+    have = dict((a["alias"], a.get("description") or "") for a in (current or {}).get("aliases") or [])
+    changed_aliases = aliases is not None and have != aliases
 
     outcome = engine.ensure(current, engine.wanted(p), key_value=p["name"])
     if changed_aliases:
         outcome.changed = True
-        outcome.diff["before"]["aliases"], outcome.diff["after"]["aliases"] = described, aliases
+        outcome.diff["before"]["aliases"], outcome.diff["after"]["aliases"] = have, aliases
     if module.check_mode:
         if aliases is not None:
             outcome.obj["aliases"] = [dict(alias=a, description=d) for a, d in aliases.items()]
-        return engine.result(outcome, output="conference")
-    if changed_aliases:
-        module.client.remember(CONFERENCE.endpoint, outcome.obj)
-        alias_engine = Engine(module, CONFERENCE_ALIAS)
-        for alias in sorted(set(have) - set(aliases)):
-            alias_engine.remove(have[alias])
-        for alias, description in sorted(aliases.items()):  # a changed description is PATCHed in place
-            alias_engine.ensure(have.get(alias), dict(conference=p["name"], description=description), key_value=alias)
+    elif changed_aliases:
+        write_aliases(module, outcome.obj, have, aliases, own)
         outcome.obj = module.client.get(outcome.obj["resource_uri"])
     return engine.result(outcome, output="conference")
 
