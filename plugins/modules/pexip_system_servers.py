@@ -126,7 +126,7 @@ def refuse_purging_used(module):
                     if uri in doomed:
                         used.setdefault(doomed[uri][1], []).append("%s '%s'" % (label, holder.get("name")))
     if used:
-        module.fail("purge would delete servers still in use: %s. List them in %s, or take them out of those first "
+        module.fail("purge would delete servers still in use: %s. Keep them in %s, or take them out of those first "
                     "(pexip.infinity.pexip_location, pexip.infinity.pexip_management_node)." % (
                         "; ".join("%s (used by %s)" % (server, ", ".join(sorted(users))) for server, users in sorted(used.items())),
                         " / ".join(sorted(set(doomed[u][0] for u in doomed if doomed[u][1] in used)))))
