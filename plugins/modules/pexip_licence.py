@@ -47,8 +47,8 @@ options:
   force:
     description:
       - Activate O(entitlement_id) although other licences are active and O(fulfillment_id) is not given, so that
-        whether it is active already cannot be told. Every run with it activates again: use it once, to add a licence,
-        then record the returned fulfillment ID.
+        whether it is active already cannot be told. Every run with it activates again; use it once, to add a licence
+        beside others, then record the returned fulfillment ID.
     type: bool
     default: false
   state:
@@ -77,12 +77,6 @@ EXAMPLES = r"""
   pexip.infinity.pexip_licence:
     entitlement_id: "{{ vault_pexip_port_entitlement }}"
     fulfillment_id: "{{ port_licence.licence.fulfillment_id }}"
-
-- name: Add a second licence once, beside the active one
-  pexip.infinity.pexip_licence:
-    entitlement_id: "{{ vault_pexip_vmr_entitlement }}"
-    force: true
-  register: vmr_licence
 
 - name: Deactivate it
   pexip.infinity.pexip_licence:
@@ -124,7 +118,7 @@ class RaisingEngine(Engine):
 
 
 def undecided(licences):
-    return ("%d licence(s) are active (%s) and the API never returns entitlement IDs, so whether entitlement_id is one "
+    return ("%d licence(s) are on the Management Node (%s) and the API never returns entitlement IDs, so whether entitlement_id is one "
             "of them cannot be told" % (len(licences), ", ".join(
                 "%s: %s x %s" % (lic.get("fulfillment_id"), lic.get("product_id"), lic.get("concurrent")) for lic in licences)))
 

@@ -17,7 +17,7 @@ description:
     (System > NTP Servers, C(configuration/v1/ntp_server/)), the first two steps of the guide's "Initial platform
     configuration".
   - Servers are matched by address. Missing ones are created; with O(purge), servers of a given kind that are not
-    listed are deleted. A server that a system location or the Management Node still uses is not deleted: the module
+    listed are deleted. A server that a system location or the Management Node still uses is not deleted; the module
     refuses before any write, naming the servers and who uses them.
   - Warns when fewer than three NTP servers are configured - the guide strongly recommends at least three distinct
     NTP servers or pools.

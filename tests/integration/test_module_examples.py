@@ -92,6 +92,20 @@ SETUP_NODE_INSTANCE = IMAGES + """
     instance: "{{ setup_instance.instances[0] }}"
 """
 
+# pexip_licence's first example activates on a Management Node without licences (with one, the module cannot tell
+# whether the entitlement is active and activates nothing); restore() activates the lab's licence again.
+SETUP_NO_LICENCE = """
+- name: "setup: the licences active before"
+  pexip.infinity.pexip_licence_info:
+  register: setup_licences
+
+- name: "setup: none active, as on a new Management Node"
+  pexip.infinity.pexip_licence:
+    fulfillment_id: "{{ item }}"
+    state: absent
+  loop: "{{ setup_licences.licences | map(attribute='fulfillment_id') | list }}"
+"""
+
 SETUP_OLD_CERTIFICATE = """
 - name: "setup: an old certificate for pexip_tls_certificate's example to remove"
   pexip.infinity.pexip_tls_certificate:
@@ -245,6 +259,7 @@ PLAN = [
     ("pexip_tls_certificate", [0]),        # the Management Node's certificate, before pexip_management_node serves it
     "pexip_management_node",
     "pexip_management_node_info",
+    SETUP_NO_LICENCE,
     ("pexip_licence", [0, 1]),
     "pexip_licence_info",                  # asserts that ports are licensed: before the deactivation
     ("pexip_licence", [2]),
