@@ -159,8 +159,8 @@ def run(module):
         module.fail("no active licence has fulfillment_id %s; give entitlement_id to activate one." % p["fulfillment_id"])
     if licences and not p["fulfillment_id"]:
         if not p["force"]:
-            module.warn("%s: nothing is activated. Give fulfillment_id (the one of this entitlement's licence, or one that "
-                        "is not active to activate it), or force: true to activate it anyway." % undecided(licences))
+            module.warn("%s: nothing is activated. Give fulfillment_id (that of this entitlement's licence, returned when it "
+                        "was activated), or force: true to activate it anyway (once)." % undecided(licences))
             return engine.result(Outcome(), output="licence")
         module.warn("%s: activating it (force)." % undecided(licences))
     if module.check_mode:
