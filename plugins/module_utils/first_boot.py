@@ -17,8 +17,6 @@ import socket
 import threading
 import time
 
-from ansible_collections.pexip.infinity.plugins.module_utils.secrets import MASK
-
 # (key, pattern on the last output line, stripped). Order matters: "Retype new UNIX password" before "new password".
 PROMPTS = (
     ("retype_password", r"^retype new (unix )?password:$"),
@@ -53,6 +51,7 @@ LABELS = {
 SECRET_KEYS = ("new_password", "retype_password", "sudo", "web_password", "web_password_again")
 # A line that waits for input although no known prompt matched it.
 LOOKS_LIKE_PROMPT = re.compile(r"[:?\]>)]$")
+MASK = "********"
 # Seconds a read waits for output before the prompt loop looks at its timeouts again.
 READ_POLL = 0.2
 

@@ -3,7 +3,7 @@
 
 import pytest
 
-from ansible_collections.pexip.infinity.plugins.module_utils import first_boot, resource, secrets
+from ansible_collections.pexip.infinity.plugins.module_utils import resource, secrets
 from ansible_collections.pexip.infinity.plugins.module_utils.secrets import MASK
 
 
@@ -31,5 +31,5 @@ def test_masked_public_and_text():
 
 
 def test_one_mask():
-    assert resource.secrets.MASK is first_boot.MASK is MASK
+    assert resource.secrets.MASK is MASK
     assert not hasattr(resource, "SECRET_KEY")
