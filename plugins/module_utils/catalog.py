@@ -80,7 +80,8 @@ def location_nodes(client, location):
         nodes = client.list(NODE.endpoint, limit=PAGE)
     return nodes_in(nodes, location)
 
-# -- secrets: the resources of pexip_conference, pexip_licence --------------------------------------------------------
+
+# -- secrets: the resources of pexip_conference, pexip_licence, pexip_tls_certificate -----------------------------------------------------
 
 #: a PIN: 4 to 20 ASCII digits, a terminal hash allowed (global's min_pin_length; "\d" would take any script's digits)
 PIN = r"^[0-9]{4,20}#?\Z"

@@ -54,7 +54,7 @@ def test_aliases_are_created_and_dropped_through_the_engine(module_run):
     api = room()
     result = module_run(mod, api, name="Board", aliases=["8001"])
     assert result["changed"]
-    writes = [(m, p, b) for m, p, b in api.writes()]
+    writes = api.writes()
     assert writes[0] == ("DELETE", uri("conference_alias", 9), None)
     assert writes[1][:2] == ("POST", "/api/admin/configuration/v1/conference_alias/")
     assert writes[1][2] == dict(alias="8001", description="", conference=uri("conference", 3))

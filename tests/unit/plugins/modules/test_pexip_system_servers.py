@@ -70,8 +70,9 @@ def test_validate(params, fragment):
 
 def test_purge_refuses_servers_in_use_before_any_write():
     used = tables()
+    # the fake API nests the servers of a location
     used["system_location"] = [dict(id=1, name="London", resource_uri="/api/admin/configuration/v1/system_location/1/",
-                                     dns_servers=[], ntp_servers=["/api/admin/configuration/v1/ntp_server/2/"])]  # the fake nests them
+                                    dns_servers=[], ntp_servers=["/api/admin/configuration/v1/ntp_server/2/"])]
     used["management_vm"] = [dict(id=1, name="mgr", resource_uri="/api/admin/configuration/v1/management_vm/1/",
                                   dns_servers=["/api/admin/configuration/v1/dns_server/1/"], ntp_servers=[])]
     for check_mode in (False, True):
