@@ -156,7 +156,6 @@ def claim_aliases(module, aliases, current):
 def write_aliases(module, room, have, aliases, own):
     """Delete the aliases not listed, create the new ones and PATCH changed descriptions in place (engine writes)."""
     engine = Engine(module, CONFERENCE_ALIAS)
-    module.client.remember(CONFERENCE.endpoint, room)
     dropped = sorted(set(have) - set(aliases))
     if dropped:  # the nested aliases carry no resource URI: read the room's alias objects
         found = module.client.list(CONFERENCE_ALIAS.endpoint, limit=PAGE, conference=room["resource_uri"])
