@@ -104,3 +104,35 @@ def location_nodes(client, location):
     except PexipValidationError:
         nodes = client.list(NODE.endpoint, limit=PAGE)
     return nodes_in(nodes, location)
+
+
+# -- secrets: the resources of pexip_conference, pexip_licence, pexip_tls_certificate -----------------------------------------------------
+
+#: a PIN: 4 to 20 ASCII digits, a terminal hash allowed (global's min_pin_length; "\d" would take any script's digits)
+PIN = r"^[0-9]{4,20}#?\Z"
+SERVICE_TYPES = {"conference": "conference", "lecture": "lecture"}
+CONFERENCE = Resource("conference", label="Virtual Meeting Room", fields=(
+    Field("service_type", choices=SERVICE_TYPES),
+    Field("description"),
+    Field("pin", label="PIN", secret=True),
+    Field("guest_pin", label="guest PIN", secret=True),
+    Field("allow_guests", type="bool"),
+    Field("participant_limit", type="int"),
+))
+#: an alias belongs to one room (given by name) and is unique across the platform
+CONFERENCE_ALIAS = Resource("conference_alias", key="alias", label="conference alias", fields=(
+    Field("conference", relation="conference", label="Virtual Meeting Room"),
+    Field("description"),
+))
+LICENCE = Resource("licence", key="fulfillment_id", label="licence", fields=(
+    Field("entitlement_id", secret=True, write_only=True),
+    Field("offline_mode", type="bool"),
+))
+#: a server certificate: found by its identity (certificates.same_certificate), not by a key field
+SERVER_CERTIFICATE = Resource("tls_certificate", key=None, label="TLS certificate", fields=(
+    Field("certificate"),
+    Field("private_key", secret=True, write_only=True),
+    Field("private_key_passphrase", secret=True, write_only=True),
+))
+#: the objects a certificate is attached to, through their own tls_certificate field
+CERTIFICATE_HOLDERS = {"worker_vm": NODE, "management_vm": Resource("management_vm", label="Management Node", fields=(TLS_CERTIFICATE,))}

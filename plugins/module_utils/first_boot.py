@@ -20,6 +20,7 @@ import time
 
 from ansible_collections.pexip.infinity.plugins.module_utils.nodes import is_ipv4, netmask_prefix
 from ansible_collections.pexip.infinity.plugins.module_utils.servers import valid_address, valid_ip
+from ansible_collections.pexip.infinity.plugins.module_utils.secrets import MASK
 
 # (key, pattern on the last output line, stripped). Order matters: "Retype new UNIX password" before "new password".
 PROMPTS = (
@@ -55,7 +56,6 @@ LABELS = {
 SECRET_KEYS = ("new_password", "retype_password", "sudo", "web_password", "web_password_again")
 # A line that waits for input although no known prompt matched it.
 LOOKS_LIKE_PROMPT = re.compile(r"[:?\]>)]$")
-MASK = "********"
 # Seconds a read waits for output before the prompt loop looks at its timeouts again.
 READ_POLL = 0.2
 

@@ -6,22 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
 from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipError
-
-MASK = "********"
-#: API keys never returned or shown, whatever the resource (private keys, passphrases, SNMP secrets, entitlement ids)
-SECRET_KEY = re.compile(r"secret|password|private_key|passphrase|community|entitlement", re.I)
-
-
-def public(obj):
-    """An API object without its secrets."""
-    return dict((k, v) for k, v in (obj or {}).items() if not SECRET_KEY.search(k))
-
-
-def masked(data):
-    return dict((k, MASK if SECRET_KEY.search(k) and v not in (None, "") else v) for k, v in data.items())
 
 
 def read_text(module, option, file_option):

@@ -42,15 +42,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
+from ansible_collections.pexip.infinity.plugins.module_utils import secrets
 from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipError, resource_path
 from ansible_collections.pexip.infinity.plugins.module_utils.servers import ServerLinks
 
-MASK = "********"
 WRITE_ONLY = "(write-only: not readable)"
-#: keys never returned whatever the declaration says (the API's own secrets, e.g. worker_vm's snmp_*_password)
-SECRET_KEY = re.compile(r"secret|password|private_key|passphrase|community", re.I)
 #: one page big enough for every object of a deployment (Tastypie caps it at its max_limit and pages)
 PAGE = 1000
 #: the module that creates objects of an endpoint, for "does not exist" messages
@@ -120,7 +116,7 @@ class Field(object):
         spec = dict(type="list", elements="str") if self.many else dict(type=self.type)
         if self.choices:
             spec["choices"] = list(self.choices)
-        if self.secret or re.search(r"key|pass|secret|token", self.option):
+        if self.secret or secrets.NO_LOG_HINT.search(self.option):
             spec["no_log"] = self.secret  # explicit: ansible-test asks for it on names like these
         if self.aliases:
             spec["aliases"] = list(self.aliases)
@@ -346,8 +342,7 @@ class Engine(object):
 
     # -- output --------------------------------------------------------------------------------
     def masked(self, data):
-        secrets = self.resource.secret_keys()
-        return dict((k, MASK if (k in secrets or SECRET_KEY.search(k)) and v is not None else v) for k, v in data.items())
+        return secrets.masked(data, self.resource.secret_keys())
 
     def annotate(self, obj):
         """Add ``<relation>_name`` and ``<endpoint>_addresses`` (a copy)."""
@@ -365,7 +360,7 @@ class Engine(object):
             return {}
         r = self.resource
         keys = [k for k in obj if r.output is None or k in r.output]
-        return dict((k, obj[k]) for k in keys if k not in r.secret_keys() and not SECRET_KEY.search(k))
+        return secrets.public(dict((k, obj[k]) for k in keys), r.secret_keys())
 
     # -- writing -------------------------------------------------------------------------------
     def payload(self, wanted, keys, servers):
@@ -390,11 +385,12 @@ class Engine(object):
                 created.extend(more)
         return uris, created
 
-    def ensure(self, current, wanted, key_value=None, create_extra=None, write_only=None):
+    def ensure(self, current, wanted, key_value=None, create_extra=None, write_only=None, find_created=None):
         """Create the object or PATCH the fields that differ.
 
         ``create_extra``: more API fields sent on create only (not compared); ``write_only``: fields the API never
-        returns, sent on create and, when given here, with an update (an update then always reports a change).
+        returns, sent on create and, when given here, with an update (an update then always reports a change);
+        ``find_created``: how the new object is found when the create's answer does not say (default: by ``key_value``).
         """
         r = self.resource
         write_only = dict(write_only or {})
@@ -415,7 +411,7 @@ class Engine(object):
         after = dict((k, wanted[k]) for k in keys)
         after.update(write_only)
         if current is None:
-            if r.key:
+            if r.key and key_value is not None:  # a key the server assigns (a licence's fulfillment_id) is not sent
                 body[r.key] = after[r.key] = key_value
             body.update(create_extra or {})
             after.update(create_extra or {})
@@ -427,7 +423,7 @@ class Engine(object):
             return Outcome(True, obj, diff, created=created, keys=keys)
         response = None
         if current is None:
-            obj, response = self.client.create(r.endpoint, body, lookup=lambda: self.lookup(key_value))
+            obj, response = self.client.create(r.endpoint, body, lookup=find_created or (lambda: self.lookup(key_value)))
         else:
             self.client.update(current["resource_uri"], body)
             obj = self.client.get(current["resource_uri"])

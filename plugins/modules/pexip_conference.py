@@ -17,9 +17,11 @@ description:
     its aliases (C(configuration/v1/conference_alias/)), the guide's steps 6 and 7 (B(Services > Virtual Meeting
     Rooms)).
   - The room is found by O(name). Options that are not given are left as they are; O(aliases) is the whole list.
-  - Checked before the first write, with a message naming the bad value, never a half-made room; PINs are 4 to 20 digits
-    (a final hash sign allowed), a guest PIN needs a host PIN and must differ from it, and no alias may belong to another
-    room (aliases are unique across the platform).
+  - Checked before the first write, with a message naming the bad option, never a half-made room; PINs are 4 to 20 digits
+    0-9 (a final hash sign allowed), a guest PIN needs a host PIN and must differ from it, and no alias may belong to
+    another room (aliases are unique across the platform).
+  - PINs are secrets, never logged; the result and the diff show them masked. An alias whose description changes is
+    updated in place.
 extends_documentation_fragment:
   - pexip.infinity.api
   - pexip.infinity.attributes
@@ -36,10 +38,12 @@ options:
     description: Description of the room.
     type: str
   pin:
-    description: Host PIN, 4 to 20 digits (a final hash sign allowed); V('') removes it (and then no guest PIN may remain).
+    description:
+      - Host PIN, 4 to 20 digits 0-9 (a final hash sign allowed); V('') removes it (and then no guest PIN may remain).
+      - A secret, never logged; returned masked.
     type: str
   guest_pin:
-    description: Guest PIN; needs a host PIN and must differ from it. V('') removes it.
+    description: Guest PIN; needs a host PIN and must differ from it. V('') removes it. A secret, like O(pin).
     type: str
   allow_guests:
     description: Whether guests may join (with the guest PIN when there is one).
@@ -82,13 +86,13 @@ EXAMPLES = r"""
 
 RETURN = r"""
 conference:
-  description: The room after the run (in check mode, as it would be), with its aliases.
+  description: The room after the run (in check mode, as it would be), with its aliases; PINs masked.
   returned: success
   type: dict
   sample:
     name: Lab meeting room
     service_type: conference
-    pin: "1234"
+    pin: "********"
     allow_guests: true
     aliases: [{alias: meet@lab.example.com, description: ""}]
     resource_uri: /api/admin/configuration/v1/conference/1/
@@ -96,19 +100,9 @@ conference:
 
 import re
 
+from ansible_collections.pexip.infinity.plugins.module_utils.catalog import CONFERENCE, CONFERENCE_ALIAS, PIN
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
-from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine, Field, Resource
-
-PIN = re.compile(r"^\d{4,20}#?$")
-SERVICE_TYPES = {"conference": "conference", "lecture": "lecture"}
-CONFERENCE = Resource("conference", label="Virtual Meeting Room", fields=(
-    Field("service_type", choices=SERVICE_TYPES),
-    Field("description"),
-    Field("pin"),
-    Field("guest_pin", label="guest PIN"),
-    Field("allow_guests", type="bool"),
-    Field("participant_limit", type="int"),
-))
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import PAGE, Engine, ref_uri
 
 
 def wanted_aliases(module):
@@ -127,62 +121,82 @@ def wanted_aliases(module):
 
 
 def validate(module, current):
+    """PIN rules, without ever showing a PIN (they are secrets)."""
     p = module.params
     pin = p["pin"] if p["pin"] is not None else (current or {}).get("pin") or ""
     guest = p["guest_pin"] if p["guest_pin"] is not None else (current or {}).get("guest_pin") or ""
     for option, value in (("pin", pin), ("guest_pin", guest)):
-        if value and not PIN.match(value):
-            module.fail("%s '%s' is not a PIN: use 4 to 20 digits (a final # allowed)." % (option, value))
+        if value and not re.match(PIN, value):
+            module.fail("%s is not a PIN: use 4 to 20 digits 0-9 (a final # allowed)%s." % (
+                option, "" if p[option] is not None else " (the room's current one; give a new one)"))
     if guest and not pin:
         module.fail("guest_pin needs a host PIN: set pin as well (a room with only a guest PIN would let guests in as hosts).")
     if guest and guest == pin:
         module.fail("guest_pin must differ from pin, or guests would join as hosts.")
 
 
-def check_aliases_free(module, aliases, current):
-    """Aliases are unique across the platform: refuse one that another room holds, before anything is written."""
+def same_room(ref, room):
+    return room is not None and ref_uri(ref, CONFERENCE.endpoint) == ref_uri(room["resource_uri"], CONFERENCE.endpoint)
+
+
+def claim_aliases(module, aliases, current):
+    """Aliases are unique across the platform: refuse one that another room holds, before anything is written.
+    Returns the room's own conference_alias objects among them, by alias."""
+    own = {}
     for alias in aliases:
-        owners = [a for a in module.call(module.client.list, "conference_alias", alias=alias) if a.get("alias") == alias]
-        if owners and (current is None or owners[0].get("conference") != current["resource_uri"]):
+        owners = [a for a in module.client.list(CONFERENCE_ALIAS.endpoint, alias=alias) if a.get("alias") == alias]
+        if owners and not same_room(owners[0].get("conference"), current):
             module.fail("alias '%s' already belongs to another room (%s); aliases are unique across the platform."
-                        % (alias, module.call(module.client.name_for, owners[0].get("conference"))))
+                        % (alias, module.client.name_for(owners[0].get("conference"))))
+        if owners:
+            own[alias] = owners[0]
+    return own
+
+
+def write_aliases(module, room, have, aliases, own):
+    """Delete the aliases not listed, create the new ones and PATCH changed descriptions in place (engine writes)."""
+    engine = Engine(module, CONFERENCE_ALIAS)
+    dropped = sorted(set(have) - set(aliases))
+    if dropped:  # the nested aliases carry no resource URI: read the room's alias objects
+        found = module.client.list(CONFERENCE_ALIAS.endpoint, limit=PAGE, conference=room["resource_uri"])
+        own.update((a["alias"], a) for a in found if same_room(a.get("conference"), room))
+    for alias in dropped:
+        engine.remove(own.get(alias))
+    for alias, description in sorted(aliases.items()):
+        if have.get(alias) != description:
+            engine.ensure(own.get(alias), dict(conference=room["name"], description=description), key_value=alias)
+
+
+def run(module):
+    p = module.params
+    engine = Engine(module, CONFERENCE)
+    current = engine.lookup(p["name"])
+    if p["state"] == "absent":
+        return engine.result(engine.remove(current), output="conference")  # the Management Node drops its aliases
+
+    validate(module, current)
+    aliases = wanted_aliases(module) if p["aliases"] is not None else None
+    own = claim_aliases(module, aliases or {}, current)
+    have = dict((a["alias"], a.get("description") or "") for a in (current or {}).get("aliases") or [])
+    changed_aliases = aliases is not None and have != aliases
+
+    outcome = engine.ensure(current, engine.wanted(p), key_value=p["name"])
+    if changed_aliases:
+        outcome.changed = True
+        outcome.diff["before"]["aliases"], outcome.diff["after"]["aliases"] = have, aliases
+    if module.check_mode:
+        if aliases is not None:
+            outcome.obj["aliases"] = [dict(alias=a, description=d) for a, d in aliases.items()]
+    elif changed_aliases:
+        write_aliases(module, outcome.obj, have, aliases, own)
+        outcome.obj = module.client.get(outcome.obj["resource_uri"])
+    return engine.result(outcome, output="conference")
 
 
 def main():
     module = PexipModule(argument_spec=CONFERENCE.argument_spec(aliases=dict(type="list", elements="raw")), label="pexip_conference")
-    p = module.params
-    module.label = "pexip_conference '%s'" % p["name"]
-    engine = Engine(module, CONFERENCE)
-    current = engine.lookup(p["name"])
-    if p["state"] == "absent":
-        module.exit(**engine.result(engine.remove(current), output="conference"))  # the Management Node drops its aliases
-
-    validate(module, current)
-    aliases = wanted_aliases(module) if p["aliases"] is not None else None
-    check_aliases_free(module, aliases or {}, current)
-    have = dict((a["alias"], a.get("description") or "") for a in (current or {}).get("aliases") or [])
-    add = dict((a, d) for a, d in (aliases or {}).items() if have.get(a) != d)
-    drop = [a for a in have if aliases is not None and (a not in aliases or a in add)]
-
-    outcome = engine.ensure(current, engine.wanted(p), key_value=p["name"])
-    if add or drop:
-        outcome.changed = True
-        outcome.diff["before"]["aliases"], outcome.diff["after"]["aliases"] = sorted(have), sorted(aliases)
-    if module.check_mode:
-        if aliases is not None:
-            outcome.obj["aliases"] = [dict(alias=a, description=d) for a, d in aliases.items()]
-        module.exit(**engine.result(outcome, output="conference"))
-    uri = outcome.obj["resource_uri"]
-    if drop:
-        by_alias = dict((a["alias"], a) for a in module.call(module.client.list, "conference_alias", conference=uri))
-        for alias in drop:
-            if alias in by_alias:
-                module.call(module.client.delete, by_alias[alias]["resource_uri"])
-    for alias, description in add.items():
-        module.call(module.client.create, "conference_alias", dict(alias=alias, description=description, conference=uri))
-    if add or drop:
-        outcome.obj = module.call(module.client.get, uri)
-    module.exit(**engine.result(outcome, output="conference"))
+    module.label = "pexip_conference '%s'" % module.params["name"]
+    module.run(run)
 
 
 if __name__ == "__main__":

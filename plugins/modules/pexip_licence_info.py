@@ -57,7 +57,7 @@ licensing:
 """
 
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
-from ansible_collections.pexip.infinity.plugins.module_utils.platform import public
+from ansible_collections.pexip.infinity.plugins.module_utils.secrets import public
 
 
 def run(module):

@@ -17,7 +17,8 @@ description:
     (System > NTP Servers, C(configuration/v1/ntp_server/)), the first two steps of the guide's "Initial platform
     configuration".
   - Servers are matched by address. Missing ones are created; with O(purge), servers of a given kind that are not
-    listed are deleted (Pexip then removes them from the locations that used them).
+    listed are deleted. A server that a system location or the Management Node still uses is not deleted; the module
+    refuses before any write, naming the servers and who uses them.
   - Warns when fewer than three NTP servers are configured - the guide strongly recommends at least three distinct
     NTP servers or pools.
 extends_documentation_fragment:
@@ -42,7 +43,10 @@ options:
     type: str
     default: ""
   purge:
-    description: Delete the servers of a given kind (O(dns_servers), O(ntp_servers)) that are not listed.
+    description:
+      - Delete the servers of a given kind (O(dns_servers), O(ntp_servers)) that are not listed.
+      - Refused, before any write, when a system location or the Management Node uses one of them; take it out of
+        those first (M(pexip.infinity.pexip_location), M(pexip.infinity.pexip_management_node)).
     type: bool
     default: false
 seealso:
@@ -86,23 +90,58 @@ deleted:
   elements: str
 """
 
-from ansible_collections.pexip.infinity.plugins.module_utils.catalog import SERVERS
+from ansible_collections.pexip.infinity.plugins.module_utils.catalog import LOCATION, SERVERS
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
-from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import PAGE, Engine, ref_uri
 from ansible_collections.pexip.infinity.plugins.module_utils.servers import server_errors
 
 RECOMMENDED_NTP = 3
+#: who may use a DNS or NTP server, through fields named like the options (dns_servers, ntp_servers)
+HOLDERS = ((LOCATION.endpoint, "system location"), ("management_vm", "Management Node"))
+
+
+def wanted(params, key):
+    return [a.strip() for a in params[key]] if params.get(key) is not None else None
+
+
+def refuse_purging_used(module):
+    """With purge, refuse (before any write) to delete a server that a location or the Management Node uses."""
+    p = module.params
+    doomed = {}
+    for key in sorted(SERVERS):
+        addresses = wanted(p, key)
+        if addresses is not None:
+            endpoint = SERVERS[key].endpoint
+            for obj in module.client.list(endpoint, limit=PAGE):
+                if obj["address"] not in addresses:
+                    doomed[ref_uri(obj["resource_uri"], endpoint)] = (key, "%s %s" % (endpoint, obj["address"]))
+    if not doomed:
+        return
+    used = {}
+    for endpoint, label in HOLDERS:
+        for holder in module.client.list(endpoint, limit=PAGE):
+            for key in SERVERS:
+                for item in holder.get(key) or []:
+                    uri = ref_uri(item, SERVERS[key].endpoint)
+                    if uri in doomed:
+                        used.setdefault(doomed[uri][1], []).append("%s '%s'" % (label, holder.get("name")))
+    if used:
+        module.fail("purge would delete servers still in use: %s. Keep them in %s, or take them out of those first "
+                    "(pexip.infinity.pexip_location, pexip.infinity.pexip_management_node)." % (
+                        "; ".join("%s (used by %s)" % (server, ", ".join(sorted(users))) for server, users in sorted(used.items())),
+                        " / ".join(sorted(set(doomed[u][0] for u in doomed if doomed[u][1] in used)))))
 
 
 def ensure(module):
     """Bring the servers in line; returns (result, before, after)."""
     p = module.params
+    if p["purge"]:
+        refuse_purging_used(module)
     result = dict(changed=False, created=[], deleted=[])
     before, after = {}, {}
     for key in sorted(SERVERS):
-        wanted = [a.strip() for a in p[key]] if p.get(key) is not None else None
         before[key], after[key], created, deleted = Engine(module, SERVERS[key]).ensure_members(
-            wanted, purge=p["purge"], extra=dict(description=p["description"]))
+            wanted(p, key), purge=p["purge"], extra=dict(description=p["description"]))
         result["created"].extend(created)
         result["deleted"].extend(deleted)
     result["changed"] = bool(result["created"] or result["deleted"])
@@ -111,7 +150,15 @@ def ensure(module):
         module.warn("only %d NTP server(s) configured (%s): the deployment guide strongly recommends at least %d distinct NTP servers "
                     "or pools, so that the log entries of all nodes are properly synchronized."
                     % (len(after["ntp_servers"]), ", ".join(after["ntp_servers"]) or "none", RECOMMENDED_NTP))
+    result["diff"] = dict(before=before, after=after) if result["changed"] else dict(before={}, after={})
     return result, before, after
+
+
+def run(module):
+    errors = server_errors(module.params)
+    if errors:
+        module.fail("; ".join(errors) + ".")
+    return ensure(module)[0]
 
 
 def main():
@@ -121,11 +168,7 @@ def main():
         description=dict(type="str", default=""),
         purge=dict(type="bool", default=False),
     ), label="pexip_system_servers")
-    errors = server_errors(module.params)
-    if errors:
-        module.fail("; ".join(errors) + ".")
-    result, before, after = ensure(module)
-    module.exit(diff=dict(before=before, after=after) if result["changed"] else dict(before={}, after={}), **result)
+    module.run(run)
 
 
 if __name__ == "__main__":

@@ -116,8 +116,11 @@ attached:
 import datetime
 
 from ansible_collections.pexip.infinity.plugins.module_utils import certificates
+from ansible_collections.pexip.infinity.plugins.module_utils.catalog import CERTIFICATE_HOLDERS, SERVER_CERTIFICATE
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
-from ansible_collections.pexip.infinity.plugins.module_utils.platform import public, primary_management_vm, read_text
+from ansible_collections.pexip.infinity.plugins.module_utils.platform import primary_management_vm, read_text
+from ansible_collections.pexip.infinity.plugins.module_utils.resource import Engine
+from ansible_collections.pexip.infinity.plugins.module_utils.secrets import public
 
 
 def targets(module):
@@ -126,7 +129,7 @@ def targets(module):
     if module.params["management_node"]:
         found.append(("management_vm", primary_management_vm(module)))
     for name in module.params["nodes"]:
-        workers = [w for w in module.call(module.client.list, "worker_vm", name=name) if w.get("name") == name]
+        workers = [w for w in module.client.list("worker_vm", name=name) if w.get("name") == name]
         if not workers:
             module.fail("Conferencing Node '%s' does not exist on the Management Node; deploy it first or correct nodes." % name)
         found.append(("worker_vm", workers[0]))
@@ -154,9 +157,68 @@ def predicted(cert):
                 end_date=certificates.not_after(cert).isoformat(), subject_alt_names=", ".join(certificates.identities(cert)))
 
 
+def find(module, cert):
+    """The certificate record of ``cert`` (by identity), or None."""
+    existing = [c for c in module.client.list(SERVER_CERTIFICATE.endpoint) if certificates.same_certificate(cert, c)]
+    return existing[0] if existing else None
+
+
 def users(module, uri):
-    return [vm["name"] for kind in ("management_vm", "worker_vm") for vm in module.call(module.client.list, kind)
+    return [vm["name"] for kind in ("management_vm", "worker_vm") for vm in module.client.list(kind)
             if uri in (vm.get("tls_certificate"), vm.get("tls_client_certificate"))]
+
+
+def upload(module, cert, pem, key_pem):
+    p = module.params
+    write_only = dict(private_key=key_pem)
+    if p["private_key_passphrase"]:
+        write_only["private_key_passphrase"] = p["private_key_passphrase"]
+    outcome = Engine(module, SERVER_CERTIFICATE).ensure(None, {}, create_extra=dict(certificate=pem), write_only=write_only,
+                                                        find_created=lambda: find(module, cert))
+    return outcome.obj
+
+
+def run(module):
+    p = module.params
+    pem, chain = certificates.read_chain(module)
+    cert = chain[0]
+    current = find(module, cert)
+
+    if p["state"] == "absent":
+        if current:
+            in_use = users(module, current["resource_uri"])
+            if in_use:
+                module.fail("certificate '%s' is attached to %s: attach another certificate to them first."
+                            % (current.get("subject_name"), ", ".join(in_use)))
+            Engine(module, SERVER_CERTIFICATE).remove(current)
+        return dict(changed=bool(current), certificate={}, attached=[], diff=dict(before=public(current), after={}))
+
+    key_pem = read_text(module, "private_key", "private_key_file")
+    nodes = targets(module)
+    validate(module, cert, key_pem, nodes)
+
+    diff = dict(before={}, after={})
+    changed = False
+    if current is None:
+        changed = True
+        diff["after"]["certificate"] = predicted(cert)
+        current = predicted(cert) if module.check_mode else upload(module, cert, pem, key_pem)
+    uri = current.get("resource_uri")
+    attached = []
+    engines = {}
+    for kind, node in nodes:
+        if uri and node.get("tls_certificate") == uri:
+            continue
+        attached.append(node["name"])
+        diff["before"].setdefault("tls_certificate", {})[node["name"]] = node.get("tls_certificate")
+        diff["after"].setdefault("tls_certificate", {})[node["name"]] = uri or "(the new certificate)"
+        if not module.check_mode:  # by URI: several certificates may share a subject name
+            engine = engines.setdefault(kind, Engine(module, CERTIFICATE_HOLDERS[kind]))
+            engine.ensure(node, dict(tls_certificate=uri))
+    expires_in = (certificates.not_after(cert) - datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)).days
+    if expires_in < 30:
+        module.warn("certificate '%s' expires in %d days." % (certificates.subject_name(cert), expires_in))
+    return dict(changed=changed or bool(attached), certificate=public(current), attached=attached, diff=diff)
 
 
 def main():
@@ -176,52 +238,7 @@ def main():
         required_if=[("state", "present", ("private_key", "private_key_file"), True)],
         label="pexip_tls_certificate",
     )
-    p = module.params
-    pem, chain = certificates.read_chain(module)
-    cert = chain[0]
-    existing = [c for c in module.call(module.client.list, "tls_certificate") if certificates.same_certificate(cert, c)]
-    current = existing[0] if existing else None
-
-    if p["state"] == "absent":
-        if current:
-            in_use = users(module, current["resource_uri"])
-            if in_use:
-                module.fail("certificate '%s' is attached to %s: attach another certificate to them first."
-                            % (current.get("subject_name"), ", ".join(in_use)))
-            if not module.check_mode:
-                module.call(module.client.delete, current["resource_uri"])
-        module.exit_json(changed=bool(current), certificate={}, attached=[], diff=dict(before=public(current), after={}))
-
-    key_pem = read_text(module, "private_key", "private_key_file")
-    nodes = targets(module)
-    validate(module, cert, key_pem, nodes)
-
-    diff = dict(before={}, after={})
-    changed = False
-    if current is None:
-        changed = True
-        diff["after"]["certificate"] = predicted(cert)
-        if module.check_mode:
-            current = predicted(cert)
-        else:
-            body = dict(certificate=pem, private_key=key_pem)
-            if p["private_key_passphrase"]:
-                body["private_key_passphrase"] = p["private_key_passphrase"]
-            current, _response = module.call(module.client.create, "tls_certificate", body)
-    uri = current.get("resource_uri")
-    attached = []
-    for kind, node in nodes:
-        if uri and node.get("tls_certificate") == uri:
-            continue
-        attached.append(node["name"])
-        diff["before"].setdefault("tls_certificate", {})[node["name"]] = node.get("tls_certificate")
-        diff["after"].setdefault("tls_certificate", {})[node["name"]] = uri or "(the new certificate)"
-        if not module.check_mode:
-            module.call(module.client.update, node["resource_uri"], {"tls_certificate": uri})
-    expires_in = (certificates.not_after(cert) - datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)).days
-    if expires_in < 30:
-        module.warn("certificate '%s' expires in %d days." % (certificates.subject_name(cert), expires_in))
-    module.exit_json(changed=changed or bool(attached), certificate=public(current), attached=attached, diff=diff)
+    module.run(run)
 
 
 if __name__ == "__main__":

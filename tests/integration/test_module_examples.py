@@ -92,6 +92,40 @@ SETUP_NODE_INSTANCE = IMAGES + """
     instance: "{{ setup_instance.instances[0] }}"
 """
 
+# pexip_system_servers' purge refuses to delete servers that locations or the Management Node use (other test files
+# leave the lab's 127.0.0.12x there): take them out first, as an operator would. restore() puts the primary's back.
+SETUP_NTP_UNUSED = """
+- name: "setup: the locations"
+  pexip.infinity.pexip_location_info:
+  register: setup_locations
+
+- name: "setup: no location uses an NTP server the purge example does not list"
+  pexip.infinity.pexip_location:
+    name: "{{ item.name }}"
+    ntp_servers: "{{ item.ntp_server_addresses | intersect(['169.254.169.123', '0.pool.ntp.org', '1.pool.ntp.org']) }}"
+  loop: "{{ setup_locations.locations }}"
+  loop_control:
+    label: "{{ item.name }}"
+
+- name: "setup: nor the Management Node"
+  pexip.infinity.pexip_management_node:
+    ntp_servers: []
+"""
+
+# pexip_licence's first example activates on a Management Node without licences (with one, the module cannot tell
+# whether the entitlement is active and activates nothing); restore() activates the lab's licence again.
+SETUP_NO_LICENCE = """
+- name: "setup: the licences active before"
+  pexip.infinity.pexip_licence_info:
+  register: setup_licences
+
+- name: "setup: none active, as on a new Management Node"
+  pexip.infinity.pexip_licence:
+    fulfillment_id: "{{ item }}"
+    state: absent
+  loop: "{{ setup_licences.licences | map(attribute='fulfillment_id') | list }}"
+"""
+
 SETUP_OLD_CERTIFICATE = """
 - name: "setup: an old certificate for pexip_tls_certificate's example to remove"
   pexip.infinity.pexip_tls_certificate:
@@ -259,11 +293,14 @@ PLAN = [
     SETUP_LOCATIONS,
     "pexip_location",
     "pexip_location_info",
-    "pexip_system_servers",
+    ("pexip_system_servers", [0]),
+    SETUP_NTP_UNUSED,
+    ("pexip_system_servers", [1]),         # purges the NTP servers it does not list: restore() brings them back
     "pexip_ca_certificate",
     ("pexip_tls_certificate", [0]),        # the Management Node's certificate, before pexip_management_node serves it
     "pexip_management_node",
     "pexip_management_node_info",
+    SETUP_NO_LICENCE,
     ("pexip_licence", [0, 1]),
     "pexip_licence_info",                  # asserts that ports are licensed: before the deactivation
     ("pexip_licence", [2]),

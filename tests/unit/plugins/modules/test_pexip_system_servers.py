@@ -3,7 +3,7 @@
 
 import pytest
 
-from fakes import FakeApi, FakeModule
+from fakes import Failed, FakeApi, FakeModule
 
 from ansible_collections.pexip.infinity.plugins.modules import pexip_system_servers as mod
 
@@ -66,3 +66,25 @@ def test_check_mode_writes_nothing():
 def test_validate(params, fragment):
     assert any(fragment in error for error in mod.server_errors(dict(dict(dns_servers=None, ntp_servers=None), **params)))
     assert mod.server_errors(dict(dns_servers=["10.0.0.2", "2001:db8::1"], ntp_servers=["169.254.169.123", "pool.ntp.org"])) == []
+
+
+def test_purge_refuses_servers_in_use_before_any_write():
+    used = tables()
+    # the fake API nests the servers of a location
+    used["system_location"] = [dict(id=1, name="London", resource_uri="/api/admin/configuration/v1/system_location/1/",
+                                    dns_servers=[], ntp_servers=["/api/admin/configuration/v1/ntp_server/2/"])]
+    used["management_vm"] = [dict(id=1, name="mgr", resource_uri="/api/admin/configuration/v1/management_vm/1/",
+                                  dns_servers=["/api/admin/configuration/v1/dns_server/1/"], ntp_servers=[])]
+    for check_mode in (False, True):
+        module = ServersModule(used, check_mode=check_mode, dns_servers=["10.0.0.3"], ntp_servers=["169.254.169.123", "a.example.com"], purge=True)
+        with pytest.raises(Failed) as err:
+            mod.ensure(module)
+        assert module.writes == []
+        msg = str(err.value)
+        assert "dns_server 10.0.0.2 (used by Management Node 'mgr')" in msg
+        assert "ntp_server old.example.com (used by system location 'London')" in msg
+    # servers no one uses are purged as before
+    del used["system_location"], used["management_vm"]
+    module = ServersModule(used, ntp_servers=["169.254.169.123"], purge=True)
+    result, dummy, dummy2 = mod.ensure(module)
+    assert result["deleted"] == ["ntp_server old.example.com"]
