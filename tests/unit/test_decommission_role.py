@@ -194,9 +194,11 @@ def test_without_an_instance_the_platform_is_the_configured_vpc():
 
 def test_the_kept_addresses_are_explained():
     step = task(("roles", "decommission", "tasks", "main.yml"), "Say which Elastic IPs")
-    for item, expected in [(eip("x", associated_with="i-0999"), "associated with instance i-0999"),
+    for item, expected in [(eip("x", associated_with="i-0999"), "associated with i-0999, not with an instance of this node"),
                            (eip("y", platform="vpc-2/mgr.example.com"), "tagged for platform vpc-2/mgr.example.com, not this one (%s)" % OURS),
-                           (eip("z"), "carries no pexip:platform tag")]:
+                           (eip("z"), "carries no pexip:platform tag"),
+                           ({"public_ip": "w", "allocation_id": "eipalloc-w", "association_id": "eipassoc-w", "network_interface_id": "eni-1"},
+                            "associated with eni-1")]:
         message = render(step["ansible.builtin.debug"]["msg"], item=item, decommission_instances=[INSTANCE])
         assert expected in message, message
 
