@@ -196,11 +196,21 @@ def test_the_kept_addresses_are_explained():
     step = task(("roles", "decommission", "tasks", "main.yml"), "Say which Elastic IPs")
     for item, expected in [(eip("x", associated_with="i-0999"), "associated with i-0999, not with an instance of this node"),
                            (eip("y", platform="vpc-2/mgr.example.com"), "tagged for platform vpc-2/mgr.example.com, not this one (%s)" % OURS),
-                           (eip("z"), "carries no pexip:platform tag"),
+                           (eip("z"), "carries no pexip:platform tag (allocated by an older version, or by hand), so nothing says it belongs to this platform"),
                            ({"public_ip": "w", "allocation_id": "eipalloc-w", "association_id": "eipassoc-w", "network_interface_id": "eni-1"},
                             "associated with eni-1")]:
         message = render(step["ansible.builtin.debug"]["msg"], item=item, decommission_instances=[INSTANCE])
         assert expected in message, message
+
+
+def test_kept_addresses_of_the_terminated_instance_become_this_platforms():
+    """decommission_release_eip: false keeps them for a replacement node, which reuses only its platform's."""
+    step = task(("roles", "decommission", "tasks", "main.yml"), "Tag the kept Elastic IPs")
+    facts = dict(decommission_release_eip=False, decommission_instances=[INSTANCE], decommission_eips={"addresses": ADDRESSES})
+    tagged = [item["public_ip"] for item in render(step["loop"], **facts)
+              if all(render("{{ %s }}" % condition, item=item, **facts) for condition in step["when"])]
+    assert tagged == ["on-instance-old", "on-instance-other-platform"]
+    assert render(step["amazon.aws.ec2_tag"]["tags"]["pexip:platform"], item=ADDRESSES[0], **facts) == OURS
 
 
 # ----- conferencing_node: which Elastic IP a deploy takes --------------------------------------------------------
