@@ -421,7 +421,7 @@ def test_terminate_refuses_an_instance_tagged_for_another_node(lab, platform):
     # The instance at the node's address now claims to be another node's.
     lab.ec2.create_tags(Resources=[instance["InstanceId"]], Tags=[{"Key": "pexip:node", "Value": "someone-else"}])
     try:
-        rc, output, counts = platform.run("terminate.yml", "nodes=%s" % name, "decommission_confirm=true", check=False)
+        rc, output, counts = platform.run("terminate.yml", "nodes=%s" % name, "decommission_confirm=%s" % name, check=False)
         assert rc != 0 and counts[name]["failed"] == 1, output
         assert "Refusing to terminate instance %s" % instance["InstanceId"] in output
         assert lab.instance_by_id(instance["InstanceId"])["State"]["Name"] == "running"
@@ -441,10 +441,10 @@ def test_terminate_removes_node_and_instance(lab, platform):
     theirs = lab.ec2.allocate_address(Domain="vpc")
 
     rc, output, _counts = platform.run("terminate.yml", "nodes=%s" % name, check=False)
-    assert rc != 0 and "decommission_confirm=true" in output
+    assert rc != 0 and "decommission_confirm=%s" % name in output
     assert lab.worker(name) is not None
 
-    _rc, output, counts = platform.run("terminate.yml", "nodes=%s" % name, "decommission_confirm=true",
+    _rc, output, counts = platform.run("terminate.yml", "nodes=%s" % name, "decommission_confirm=%s" % name,
                                        "decommission_poll_interval=1")
     assert counts[name]["failed"] == 0, output
     assert lab.worker(name) is None
@@ -453,5 +453,5 @@ def test_terminate_removes_node_and_instance(lab, platform):
     assert ours["AllocationId"] not in left and theirs["AllocationId"] in left
     lab.ec2.release_address(AllocationId=theirs["AllocationId"])
 
-    _rc, output, counts = platform.run("terminate.yml", "nodes=%s" % name, "decommission_confirm=true")
+    _rc, output, counts = platform.run("terminate.yml", "nodes=%s" % name, "decommission_confirm=1")
     assert counts[name]["changed"] == 0, output

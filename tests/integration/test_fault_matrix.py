@@ -244,7 +244,7 @@ CASES = [
          "stops", says=["c5.4xlarge", "UnauthorizedOperation", "back in service"],
          check=lambda matrix, log, output: assert_type(matrix, A, "c5.2xlarge")),
     # Last: the node goes away for good.
-    Case("terminate-503-aws-error", "terminate.yml", [nodes(B), "decommission_confirm=true"], B,
+    Case("terminate-503-aws-error", "terminate.yml", [nodes(B), "decommission_confirm=%s" % B], B,
          [("mgmt", dict(path=WORKER_ID, method="DELETE", status=503, count=1)),
           ("aws", dict(action="TerminateInstances", count=1, **UNAUTHORIZED))],
          "stops", says=["UnauthorizedOperation"], after={B: (RUNNING, None)}, final={B: (GONE, None)}),

@@ -95,9 +95,9 @@ CASES = [
      {"pexip_node_role": "transcoding", "instance_family_instance_type": "c5.large"}, ["'c5.large'", "transcoding"]),
     ("resize-type-typo", ("pexip.infinity.instance_family", "main.yml"), {"instance_family_instance_type": "c5.2xlarg"},
      ["'c5.2xlarg'"]),
-    ("terminate-unconfirmed", ("pexip.infinity.decommission", "main.yml"), {}, ["{name}", "decommission_confirm=true"]),
+    ("terminate-unconfirmed", ("pexip.infinity.decommission", "main.yml"), {}, ["{name}", "decommission_confirm={name}"]),
     # The test launches an instance tagged for this name (the leftover of a node the Management Node no longer has).
-    ("terminate-orphan", ("pexip.infinity.decommission", "main.yml"), {"decommission_confirm": True},
+    ("terminate-orphan", ("pexip.infinity.decommission", "main.yml"), {"decommission_confirm": "{name}"},
      ["{name}", "does not exist on the Management Node", "decommission_orphan=true"]),
     ("convert-direction", ("pexip.infinity.bursting", "convert.yml"), {"bursting_convert_to": "sideways"},
      ["'sideways'", "overflow or always_on"]),

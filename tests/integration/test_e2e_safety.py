@@ -1,0 +1,239 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""End to end: what terminate.yml and deploy.yml must never do to what is not theirs (issue 27).
+
+- The confirmation names the nodes: ``-e nodes=conferencing_nodes -e decommission_confirm=true`` once terminated every
+  node, one by one. Now ``true`` is refused, and so is a list or a count that does not match the resolved nodes,
+  before anything is touched.
+- Elastic IPs are the node's on this platform only: a free address tagged for a node of the same name in another VPC
+  or under another Management Node (tag ``pexip:platform``), or without that tag, is neither released by a removal nor
+  taken over by a deploy; one associated with the node's instance is, whatever its tags (an older version's).
+"""
+
+import os
+import uuid
+
+import pytest
+import yaml
+
+import labenv  # pylint: disable=wrong-import-order
+from e2e import WRITES, Api, instances, output, run_playbook  # pylint: disable=wrong-import-order
+from test_e2e_operations import Lab, Platform  # pylint: disable=wrong-import-order
+
+# The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
+pytestmark = pytest.mark.xdist_group("test_e2e_safety")
+
+SUFFIX = uuid.uuid4().hex[:6]
+
+
+def folded(text):
+    """Output with its line breaks and indentation folded (long messages are wrapped)."""
+    return " ".join(text.split())
+
+
+def platform_tag(env, vpc_id=None):
+    """The pexip:platform value of this lab's platform: <VPC id>/<Management Node API address>."""
+    return "%s/%s" % (vpc_id or env["LAB_VPC_ID"], env["PEXIP_HOST"].lower())
+
+
+def allocate(ec2, node_name, platform=None, instance_id=None):
+    """An Elastic IP tagged pexip:node=node_name (and pexip:platform when given), associated when instance_id is."""
+    tags = [{"Key": "pexip:node", "Value": node_name}] + ([{"Key": "pexip:platform", "Value": platform}] if platform else [])
+    address = ec2.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": tags}])
+    if instance_id:
+        ec2.associate_address(AllocationId=address["AllocationId"], InstanceId=instance_id)
+    return address["AllocationId"]
+
+
+def addresses(ec2, allocation_ids):
+    """{allocation id: address} of those that still exist."""
+    return {a["AllocationId"]: a for a in ec2.describe_addresses()["Addresses"] if a["AllocationId"] in allocation_ids}
+
+
+def release(ec2, allocation_ids):
+    for address in addresses(ec2, allocation_ids).values():
+        if address.get("AssociationId"):
+            ec2.disassociate_address(AssociationId=address["AssociationId"])
+        ec2.release_address(AllocationId=address["AllocationId"])
+
+
+@pytest.fixture(scope="module")
+def lab(lab_env):
+    return Lab(lab_env)
+
+
+@pytest.fixture(scope="module")
+def platform(lab, tmp_path_factory):
+    """Three nodes deployed once (the operations tests' setup: instance tagged pexip:node, node, upload)."""
+    made = Platform(lab, tmp_path_factory.mktemp("safety"), 3, "saf")
+    try:
+        made.deploy()
+        yield made
+    finally:
+        made.cleanup()
+
+
+# ----- the confirmation --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("nodes, confirm", [
+    ("conferencing_nodes", "true"),  # the issue: every node, one by one
+    ("{0}", "true"),  # one node: still not a confirmation
+    ("{0},{1}", "{0}"),  # one of the two
+    ("conferencing_nodes", "2"),  # the wrong count
+    ("{0},{1}", "{0},{1},{2}"),  # more than resolved
+])
+def test_terminate_refuses_a_confirmation_that_does_not_name_the_nodes(lab, platform, nodes, confirm):
+    names = platform.names
+    pattern, confirmation = nodes.format(*names), confirm.format(*names)
+    resolved = [n for n in names if pattern == "conferencing_nodes" or n in pattern.split(",")]
+    since = lab.last_ts()
+
+    rc, out, counts = platform.run("terminate.yml", "nodes=%s" % pattern, "decommission_confirm=%s" % confirmation, check=False)
+
+    assert rc != 0, out[-4000:]
+    text = folded(out)
+    # The refusal spells out what to pass: the resolved nodes' names, or their count.
+    assert "-e decommission_confirm=%s (their names)" % ",".join(resolved) in text, out[-4000:]
+    assert "-e decommission_confirm=%d (their count)" % len(resolved) in text, out[-4000:]
+    assert "Nothing was changed" in text
+    # ... before anything was touched: no write on the Management Node, every instance running, no node in maintenance.
+    assert [e for e in lab.requests_log(since) if e["method"] in WRITES] == []
+    assert all(lab.instance(n)["State"]["Name"] == "running" for n in names)
+    assert all(lab.worker(n)["maintenance_mode"] is False for n in names)
+    assert all(counts.get(n, {}).get("changed", 0) == 0 for n in resolved), counts
+
+
+# ----- Elastic IPs on removal --------------------------------------------------------------------------------------
+
+
+def test_terminate_releases_only_this_platforms_elastic_ips(lab, platform):
+    """Two nodes removed with their count as confirmation; of the addresses tagged for them, only theirs go."""
+    ec2, env = lab.ec2, lab.env
+    first, second = platform.names[0], platform.names[1]
+    ours, theirs = platform_tag(env), platform_tag(env, "vpc-0123456789abcdef0")
+    eips = {
+        # An older version's address (tag pexip:node only), on the node's instance: adopted, released.
+        "old-on-instance": allocate(ec2, first, instance_id=lab.instance(first)["InstanceId"]),
+        # A free address of this platform (a kept one, or a run that stopped before releasing it): released.
+        "free-ours": allocate(ec2, first, platform=ours),
+        # The same node name on another platform: another VPC, another Management Node. Never released.
+        "free-other-vpc": allocate(ec2, first, platform=theirs),
+        "free-other-manager": allocate(ec2, first, platform="%s/mgr.elsewhere.example.com" % env["LAB_VPC_ID"]),
+        # Free, and nothing says whose it is.
+        "free-untagged-platform": allocate(ec2, first),
+        # The second node's own address, as the deploy role tags it.
+        "second-on-instance": allocate(ec2, second, platform=ours, instance_id=lab.instance(second)["InstanceId"]),
+    }
+    instance_ids = [lab.instance(n)["InstanceId"] for n in (first, second)]
+    try:
+        _rc, out, counts = platform.run("terminate.yml", "nodes=%s,%s" % (first, second), "decommission_confirm=2",
+                                        "decommission_poll_interval=1")
+        assert counts[first]["failed"] == 0 and counts[second]["failed"] == 0, out[-4000:]
+        assert lab.worker(first) is None and lab.worker(second) is None
+        assert [lab.instance_by_id(i)["State"]["Name"] for i in instance_ids] == ["terminated", "terminated"]
+
+        left = addresses(ec2, set(eips.values()))
+        kept = sorted(key for key, allocation_id in eips.items() if allocation_id in left)
+        assert kept == ["free-other-manager", "free-other-vpc", "free-untagged-platform"], out[-4000:]
+        # Untouched: still free, still tagged as they were.
+        assert all(not left[eips[key]].get("AssociationId") for key in kept)
+        assert {t["Key"]: t["Value"] for t in left[eips["free-other-vpc"]]["Tags"]}["pexip:platform"] == theirs
+        text = folded(out)
+        assert "tagged for platform %s, not this one" % theirs in text
+        assert "carries no pexip:platform tag" in text
+
+        # Nothing left to do: the other platform's addresses stay where they are.
+        _rc, out, counts = platform.run("terminate.yml", "nodes=%s,%s" % (first, second), "decommission_confirm=%s,%s" % (second, first))
+        assert counts[first]["changed"] == 0 and counts[second]["changed"] == 0, out[-4000:]
+        assert set(addresses(ec2, set(eips.values()))) == {eips[key] for key in kept}
+    finally:
+        release(ec2, set(eips.values()))
+
+
+# ----- Elastic IPs on deploy ---------------------------------------------------------------------------------------
+
+DEPLOY_PREFIX = "saf-dep-%s" % SUFFIX
+DEPLOY_LOCATION = "Safety deploy %s" % SUFFIX
+
+
+def deploy_inventory(env, node_names):
+    hosts = {node_name: {"pexip_node_name": node_name, "pexip_node_hostname": node_name, "pexip_node_role": "transcoding",
+                         "pexip_node_location": DEPLOY_LOCATION, "pexip_node_instance_type": "c5.2xlarge",
+                         "pexip_node_subnet_id": env["LAB_SUBNET_A"], "pexip_node_public_ip": "elastic"}
+             for node_name in node_names}
+    return {"all": {"children": {"pexip_platform": {
+        "vars": {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+            "pexip_region": env["AWS_REGION"],
+            "pexip_vpc_id": env["LAB_VPC_ID"],
+            "pexip_key_name": env["LAB_KEY_NAME"],
+            "pexip_security_group_name": DEPLOY_PREFIX + "-sg",
+            "pexip_management_cidr": "127.0.0.0/8",
+            "pexip_node_domain": "safety.example.com",
+            "pexip_node_ssh_password": "saf-" + uuid.uuid4().hex,
+            "pexip_node_bootstrap_ca_path": os.path.join(os.path.dirname(env["PEXIP_CA_PATH"]), "node-ca.pem"),
+            "pexip_node_bootstrap_port": int(env.get("LAB_NODE_PORT") or 8443),
+            "pexip_node_bootstrap_timeout": 60,
+            "pexip_node_sync_poll": 1,
+            "pexip_node_sync_timeout": 120,
+            "pexip_locations": [{"name": DEPLOY_LOCATION, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}],
+        },
+        "children": {"conferencing_nodes": {"hosts": hosts}},
+    }}}}
+
+
+def test_deploy_takes_over_no_other_platforms_elastic_ip(lab_env, tmp_path):
+    """A free address tagged for a node of the same name on another platform was taken by the deploy (reuse by the tag
+    pexip:node alone). Now the node gets a free address of its own platform, else a new one."""
+    env = dict(lab_env)
+    ec2, api = labenv.ec2_client(env), Api(env)
+    fresh, replacement = "%s-1" % DEPLOY_PREFIX, "%s-2" % DEPLOY_PREFIX
+    eips = {
+        "fresh-other-vpc": allocate(ec2, fresh, platform=platform_tag(env, "vpc-0123456789abcdef0")),
+        "fresh-untagged-platform": allocate(ec2, fresh),
+        # Kept by a removal for a replacement node of this platform: reused.
+        "replacement-ours": allocate(ec2, replacement, platform=platform_tag(env)),
+    }
+    inventory_file = str(tmp_path / "inventory.yml")
+    with open(inventory_file, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(deploy_inventory(env, [fresh, replacement]), handle, sort_keys=False)
+    try:
+        proc, recap = run_playbook(env, inventory_file, playbook="playbooks/deploy.yml")
+        assert proc.returncode == 0 and recap[fresh]["failed"] == 0 and recap[replacement]["failed"] == 0, output(proc)
+
+        left = addresses(ec2, set(eips.values()))
+        assert all(not left[eips[key]].get("AssociationId") for key in ("fresh-other-vpc", "fresh-untagged-platform")), left
+        fresh_instance, replacement_instance = instances(env, fresh)[0], instances(env, replacement)[0]
+        assert left[eips["replacement-ours"]].get("InstanceId") == replacement_instance["InstanceId"]
+        # The fresh node got a new address of its own, tagged for the node and this platform.
+        own = ec2.describe_addresses(Filters=[{"Name": "instance-id", "Values": [fresh_instance["InstanceId"]]}])["Addresses"]
+        assert len(own) == 1 and own[0]["AllocationId"] not in eips.values(), own
+        tags = {t["Key"]: t["Value"] for t in own[0]["Tags"]}
+        assert tags["pexip:node"] == fresh and tags["pexip:platform"] == platform_tag(env), tags
+        assert api.node(fresh)["static_nat_address"] == own[0]["PublicIp"]
+
+        # Both removed: their own addresses go, the other platform's and the untagged one stay.
+        proc, recap = run_playbook(env, inventory_file, "-e", "nodes=conferencing_nodes", "-e", "decommission_confirm=2",
+                                   "-e", "decommission_poll_interval=1", playbook="playbooks/terminate.yml")
+        assert proc.returncode == 0, output(proc)
+        assert addresses(ec2, {own[0]["AllocationId"], eips["replacement-ours"]}) == {}
+        assert set(addresses(ec2, set(eips.values()))) == {eips["fresh-other-vpc"], eips["fresh-untagged-platform"]}
+    finally:
+        release(ec2, set(eips.values()))
+        for node_name in (fresh, replacement):
+            node = api.node(node_name)
+            if node:
+                api.delete("configuration/v1/worker_vm/%d/" % node["id"])
+            release(ec2, {a["AllocationId"] for a in ec2.describe_addresses(
+                Filters=[{"Name": "tag:pexip:node", "Values": [node_name]}])["Addresses"]})
+            ids = [i["InstanceId"] for i in instances(env, node_name)]
+            if ids:
+                ec2.terminate_instances(InstanceIds=ids)
+        for location_id in api.location_ids([DEPLOY_LOCATION]):
+            api.delete("configuration/v1/system_location/%d/" % location_id)
+        for group in ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [DEPLOY_PREFIX + "-sg"]}])["SecurityGroups"]:
+            try:
+                ec2.delete_security_group(GroupId=group["GroupId"])
+            except Exception:  # pylint: disable=broad-except
+                pass  # still referenced by terminating instances; harmless in the lab
