@@ -67,7 +67,9 @@ alarms:
       acknowledged: false
       time_raised: "2026-12-02T13:00:00.000000"
 report:
-  description: One line per alarm of RV(alarms), for a play to show (C(level: name (instance, node, raised time) details)).
+  description:
+    - One line per alarm of RV(alarms), for a play to show.
+    - "Each reads C(<level>: <name> (<instance>, <node>, raised <time>) <details>)."
   returned: success
   type: list
   elements: str

@@ -50,7 +50,7 @@ options:
       - Read the nodes again until every node of O(name) or O(names) exists, has reported to the Management Node (after
         O(reported_after) when set) and, with O(wait_for=synced), has synced its configuration.
       - Fails after O(wait_timeout) seconds with RV(nodes) as last read and RV(timed_out=true). A wait is one task
-        without output: a caller that waits minutes can wait in steps (see O(resume_wait)) to show progress.
+        without output, so a caller that waits minutes can wait in steps (see O(resume_wait)) to show progress.
   wait_for:
     description:
       - What O(wait) waits for. V(reported) - the node has reported (RV(nodes[].reported)). V(synced) - it has
@@ -61,11 +61,11 @@ options:
   reported_after:
     description:
       - With O(wait), only a report newer than this UTC time (C(YYYY-MM-DDTHH:MM:SS), as RV(nodes[].last_updated))
-        counts. A stopped node keeps its last report time: give the time its instance was started.
+        counts. A stopped node keeps its last report time, so give the time its instance was started.
     type: str
   resume_wait:
     description:
-      - With O(wait), continue an earlier wait of the same nodes: the first check comes after O(poll_interval)
+      - With O(wait), continue an earlier wait of the same nodes; the first check comes after O(poll_interval)
         seconds, and there are no short first checks. A caller that waits in bounded steps (to show progress at
         every step) then polls no more often than one long wait would.
     type: bool
@@ -86,13 +86,12 @@ EXAMPLES = r"""
     wait: true
     wait_timeout: 600
 
-- name: Wait in steps of 50 seconds (one line of output each) until two restarted nodes have reported again
+- name: Wait in steps of 50 seconds (one line of output each) until two nodes have reported, one read per poll for both
   pexip.infinity.pexip_node_info:
-    names: [cn-lon-1, cn-lon-2]
+    names: [cn-lon-1, cn-lon-3]
     calls: false
     wait: true
     wait_for: reported
-    reported_after: "2026-12-07T14:00:00"
     wait_timeout: 50
     resume_wait: "{{ step > 0 }}"
   register: back
