@@ -36,10 +36,13 @@ def wait_errors(params):
 
 
 class Waiter(object):
-    def __init__(self, timeout, poll_interval, first_interval=1.0, sleep=None, clock=None):
+    def __init__(self, timeout, poll_interval, first_interval=1.0, sleep=None, clock=None, initial_delay=0):
         self.timeout = timeout
         self.poll_interval = poll_interval
         self.first_interval = min(first_interval, poll_interval)
+        # A caller that resumes an earlier wait (bounded steps that show progress) neither checks at once nor starts
+        # the short checks again: it polls no more often than one long wait would.
+        self.initial_delay = initial_delay
         self.sleep = sleep or time.sleep
         self.clock = clock or time.monotonic
 
@@ -50,6 +53,9 @@ class Waiter(object):
         """
         start = self.clock()
         interval = self.first_interval
+        if self.initial_delay > 0:
+            self.sleep(min(self.initial_delay, self.timeout))
+            interval = self.poll_interval
         while True:
             value = probe()
             elapsed = self.clock() - start

@@ -66,11 +66,39 @@ alarms:
       node: 10.0.1.10
       acknowledged: false
       time_raised: "2026-12-02T13:00:00.000000"
+report:
+  description:
+    - One line per alarm of RV(alarms), for a play to show.
+    - "Each reads C(<level>: <name> (<instance>, <node>, raised <time>) <details>)."
+  returned: success
+  type: list
+  elements: str
+  sample:
+    - "error: Connectivity lost between nodes (cn-lon-1, 10.0.1.10, raised 2026-12-02T13:00:00.000000) No contact with cn-lon-1."
 """
 
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 
 LEVELS = ["info", "warning", "error", "critical"]
+
+
+def line(alarm):
+    return "%s: %s (%s, %s, raised %s) %s" % tuple(alarm.get(k) or "" for k in ("level", "name", "instance", "node", "time_raised", "details"))
+
+
+def alarms(module):
+    p = module.params
+    wanted = set(p["nodes"] or [])
+    floor = LEVELS.index(p["level"]) if p["level"] else 0
+
+    def keep(alarm):
+        level = (alarm.get("level") or "").lower()
+        return ((p["nodes"] is None or alarm.get("node") in wanted or alarm.get("instance") in wanted)
+                and (p["include_acknowledged"] or not alarm.get("acknowledged"))
+                and (level not in LEVELS or LEVELS.index(level) >= floor))
+
+    found = sorted((a for a in module.client.list("alarm", api="status") if keep(a)), key=lambda a: a.get("time_raised") or "")
+    return dict(changed=False, alarms=found, report=[line(a) for a in found])
 
 
 def main():
@@ -82,20 +110,7 @@ def main():
         ),
         label="pexip_alarm_info",
     )
-    p = module.params
-    alarms = module.call(module.client.list, "alarm", api="status")
-    wanted = set(p["nodes"] or [])
-    floor = LEVELS.index(p["level"]) if p["level"] else 0
-
-    def keep(alarm):
-        level = (alarm.get("level") or "").lower()
-        return ((p["nodes"] is None or alarm.get("node") in wanted or alarm.get("instance") in wanted)
-                and (p["include_acknowledged"] or not alarm.get("acknowledged"))
-                and (level not in LEVELS or LEVELS.index(level) >= floor))
-
-    alarms = [a for a in alarms if keep(a)]
-    alarms.sort(key=lambda a: a.get("time_raised") or "")
-    module.exit_json(changed=False, alarms=alarms)
+    module.run(alarms)
 
 
 if __name__ == "__main__":

@@ -443,6 +443,34 @@ def test_convert_always_on_to_overflow_and_back(platform):
     assert proc.returncode == 0 and recap[name("a2")]["changed"] == 0, output(proc)
 
 
+def test_bursting_yml_drains_a_running_overflow_node_before_it_stops_it(platform):
+    """Issue 27: with bursting off when the run begins, a running overflow node that had deployed is stopped only
+    through the maintenance role's drain: a node with a live call is put into maintenance mode and left running; once
+    its calls have ended the run stops it and takes it out of maintenance mode again."""
+    env, api, control = platform["env"], platform["api"], platform["control"]
+    node_name, ec2 = name("b2"), labenv.ec2_client(env)
+    api.patch_global({"bursting_enabled": False})
+    before = api.status(node_name)["last_updated"]
+    ec2.start_instances(InstanceIds=[instance(env, "b2")["InstanceId"]])
+    wait_for(lambda: instance(env, "b2")["State"]["Name"] == "running", 60, what="b2's instance to run")
+    wait_for(lambda: (api.status(node_name) or {}).get("last_updated") not in (None, before), 60, what="b2 to report")
+    control.place_calls(instance(env, "b2")["PrivateIpAddress"], count=1, conference=PREFIX)
+    args = ["-e", "maintenance_idle_timeout=2", "-e", "maintenance_poll_interval=1"]
+    try:
+        proc, recap = run_playbook(env, platform["inventory"], "playbooks/bursting.yml", *args)
+        assert recap[node_name]["failed"] == 1 and "still carries live calls" in proc.stdout, output(proc)
+        assert instance(env, "b2")["State"]["Name"] == "running", output(proc)
+        assert api.node(node_name)["maintenance_mode"] is True
+    finally:
+        control.end_calls(conference=PREFIX)
+    # The failed host left the play; the others' run turned bursting on. The operator runs again as it was.
+    api.patch_global({"bursting_enabled": False})
+    proc, recap = run_playbook(env, platform["inventory"], "playbooks/bursting.yml", *args)
+    assert proc.returncode == 0, output(proc)
+    assert instance(env, "b2")["State"]["Name"] == "stopped"
+    assert api.node(node_name)["maintenance_mode"] is False and api.global_settings()["bursting_enabled"] is True
+
+
 def test_without_bursting_nodes_bursting_yml_does_nothing(platform):
     env, control = platform["env"], platform["control"]
     inventory_file = str(platform["directory"] / "inventory-no-bursting.yml")

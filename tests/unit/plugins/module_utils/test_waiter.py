@@ -62,3 +62,10 @@ def test_shared_options_and_their_checks():
     assert spec["poll_interval"]["type"] == "float"
     assert wait_errors(dict(wait_timeout=0, poll_interval=-1)) == [
         "wait_timeout must be at least 1 second, got 0", "poll_interval must be a positive number of seconds, got -1"]
+
+
+def test_a_resumed_wait_first_sleeps_and_polls_at_poll_interval_within_the_same_deadline():
+    seen = []
+    wait, clock = waiter(45, 15, initial_delay=15)
+    reached, value, elapsed = wait.wait(lambda: "busy", lambda v: False, on_poll=lambda v, t: seen.append(t))
+    assert reached is False and clock.sleeps == [15, 15, 15] and seen == [15.0, 30.0, 45.0] and elapsed == 45.0

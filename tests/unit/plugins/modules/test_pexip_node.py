@@ -636,3 +636,64 @@ def test_info_without_calls_skips_the_call_counts(fake):
     assert not [p for p in paths if "participant" in p or "conference_shard" in p], paths
     result = run(pexip_node_info, api=fake)
     assert result["nodes"][0]["participants"] == 1
+
+
+# -- pexip_node_info wait ----------------------------------------------------------------------
+class Clock(object):
+    """waiter's clock and sleep: time moves only when the module sleeps; ``then`` runs after each sleep."""
+
+    def __init__(self, monkeypatch, then=None):
+        self.now, self.sleeps, self.then = 0.0, [], then
+        monkeypatch.setattr(waiter.time, "monotonic", lambda: self.now)
+        monkeypatch.setattr(waiter.time, "sleep", self.sleep)
+
+    def sleep(self, seconds):
+        self.now += seconds
+        self.sleeps.append(seconds)
+        if self.then:
+            self.then(len(self.sleeps))
+
+
+def joined(api, name, when="2024-01-01T00:10:00", sync="SYNCED"):
+    config = [c for c in api.tables["worker_vm"] if c["name"] == name][0]
+    api.status["worker_vm"] = [s for s in api.status["worker_vm"] if s["name"] != name] + [
+        {"name": name, "configuration_id": config["id"], "sync_status": sync, "last_updated": when}]
+
+
+def test_info_waits_until_every_named_node_has_reported_and_synced_with_one_read_per_poll(fake, monkeypatch):
+    add_node(fake)
+    add_node(fake, name="cn-2", hostname="cn-2", address="10.0.1.11")
+    add_node(fake, name="cn-3", hostname="cn-3", address="10.0.1.12")
+    clock = Clock(monkeypatch, then=lambda n: joined(fake, "cn-1") if n == 2 else joined(fake, "cn-2") if n == 3 else None)
+    before = len(fake.log)
+    result = run(pexip_node_info, api=fake, names=["cn-1", "cn-2"], calls=False, wait=True, wait_timeout=60, poll_interval=10)
+    assert not result.get("failed"), result
+    assert [n["name"] for n in result["nodes"]] == ["cn-1", "cn-2"] and all(n["synced"] for n in result["nodes"])
+    # Four reads (after 0, 1, 3 and 7 seconds), two requests each: the list and the status of every node (and the
+    # location's name once).
+    reads = [path for _method, path, _data in fake.log[before:] if "worker_vm" in path]
+    assert clock.sleeps == [1, 2, 4] and len(reads) == 8, fake.log[before:]
+
+
+def test_info_wait_times_out_with_the_last_read_and_says_which_node_is_late(fake, monkeypatch):
+    add_node(fake)
+    joined(fake, "cn-1", when="2024-01-01T00:00:00")
+    clock = Clock(monkeypatch)
+    result = run(pexip_node_info, api=fake, name="cn-1", calls=False, wait=True, wait_for="reported",
+                 reported_after="2024-01-01T00:05:00", wait_timeout=30, poll_interval=10)
+    assert result["failed"] and result["timed_out"] and result["nodes"][0]["name"] == "cn-1"
+    assert "has reported after 2024-01-01T00:05:00 within 30 seconds: cn-1 (last report: 2024-01-01T00:00:00" in result["msg"]
+    assert clock.now == 30
+
+
+def test_info_resumed_wait_polls_at_the_long_interval_from_the_start(fake, monkeypatch):
+    add_node(fake)
+    clock = Clock(monkeypatch, then=lambda n: joined(fake, "cn-1") if n == 3 else None)
+    result = run(pexip_node_info, api=fake, name="cn-1", calls=False, wait=True, wait_timeout=50, poll_interval=10, resume_wait=True)
+    assert result["nodes"][0]["synced"] and clock.sleeps == [10, 10, 10]
+
+
+def test_info_wait_needs_the_nodes_to_wait_for(fake):
+    before = len(fake.log)
+    result = run(pexip_node_info, api=fake, wait=True)
+    assert result["failed"] and "set name or names" in result["msg"] and len(fake.log) == before
