@@ -54,13 +54,6 @@ class PexipModule(AnsibleModule):
     def fail(self, msg, **kwargs):
         self.fail_json(msg="%s: %s" % (self.label, msg), **kwargs)
 
-    def call(self, func, *args, **kwargs):
-        """Deprecated (``run`` replaces it; removed once no module uses it): run a client call, failing on an API error."""
-        try:
-            return func(*args, **kwargs)
-        except PexipError as exc:
-            self.fail(exc.msg, status=exc.status)
-
     def run(self, handler):
         """Exit with ``handler(self)``'s result. The one place where an error becomes a failure: the client and the
         engine raise ``PexipError`` subclasses, and this turns whichever escapes into fail_json with the label (and the

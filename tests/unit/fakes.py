@@ -215,12 +215,6 @@ class FakeModule(object):
         self.label = label
         self.warnings = []
 
-    def call(self, func, *args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except PexipApiError as exc:
-            return self.fail(exc.msg, status=exc.status)
-
     def run(self, handler):
         """PexipModule.run without the exit: ``handler(self)``'s result; an error it raises fails (``Failed``)."""
         try:
