@@ -49,7 +49,9 @@ def worker_lab_ports(number):
     """Ports of pytest-xdist worker ``number``'s own lab (worker 0 uses the default lab and its ports).
 
     Every lab's moto hands out the same 127.20.x.y addresses, so two labs differ by their node and SSH ports too.
+    LAB_PORT_OFFSET (default 0) moves them all, for two checkouts' suites on one machine.
     """
+    number += int(os.environ.get("LAB_PORT_OFFSET") or 0)
     return {"LAB_MOTO_PORT": str(25550 + number), "LAB_MGMT_PORT": str(29440 + number),
             "LAB_NODE_PORT": str(28440 + number), "LAB_SSH_PORT": str(22220 + number)}
 
