@@ -17,6 +17,8 @@ import pytest
 import requests
 import yaml
 
+from aws_policy import assert_calls_allowed, aws_calls_mark  # noqa: F401  pylint: disable=unused-import
+
 # The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
 pytestmark = pytest.mark.xdist_group("test_e2e_operations")
 
@@ -486,3 +488,9 @@ def test_terminate_removes_node_and_instance(lab, platform):
 
     _rc, output, counts = platform.run("terminate.yml", "nodes=%s" % name, "decommission_confirm=true")
     assert counts[name]["changed"] == 0, output
+
+
+def test_every_aws_call_is_in_the_controller_iam_policy(lab_env, platform, aws_calls_mark):
+    """Every AWS action this file's runs made (and the collection's roles made in them) is in
+    docs/examples/controller-iam-policy.json (docs/iam.md)."""
+    assert_calls_allowed(lab_env, aws_calls_mark)

@@ -22,6 +22,7 @@ import yaml
 import labcerts
 import labctl
 import labenv
+from aws_policy import assert_calls_allowed, aws_calls_mark  # noqa: F401  pylint: disable=unused-import
 from e2e import WRITES, Api, changed, output, run_playbook
 
 # The tests of this file share module-scoped fixtures: they stay on one worker (make integration: --dist loadfile).
@@ -204,3 +205,8 @@ def test_no_secret_in_verbose_output(lab_env, tmp_path):
     assert "changed=" in text and "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in text  # the arguments were shown, masked
     for secret in (lab_env["PEXIP_LICENCE_ENTITLEMENT"], "UNKNOWN-%s-SECRET" % run, passphrase, "wrong-%s" % run, snmp_password, key_body):
         assert secret not in text, secret
+
+
+def test_every_aws_call_is_in_the_controller_iam_policy(demo, aws_calls_mark):
+    """site.yml's AWS calls (EC2, IAM for bursting) are all allowed by docs/examples/controller-iam-policy.json."""
+    print(sorted(assert_calls_allowed(demo["env"], aws_calls_mark)))
