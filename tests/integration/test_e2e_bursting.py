@@ -31,7 +31,6 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 
 import labctl  # noqa: E402  pylint: disable=wrong-import-position
 import labenv  # noqa: E402  pylint: disable=wrong-import-position
-from aws_policy import assert_calls_allowed, aws_calls_mark  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
 
 SUFFIX = uuid.uuid4().hex[:6]
 PREFIX = "e2e-bur-%s" % SUFFIX
@@ -541,6 +540,11 @@ def test_without_bursting_nodes_bursting_yml_does_nothing(platform):
     assert proc.returncode == 0, output(proc)
     assert recap == {} and "skipping: no hosts matched" in proc.stdout, output(proc)
     assert control.requests_log(since, target="mgmt") == []
+
+
+# The controller's IAM policy (docs/iam.md): the AWS calls of this file's runs, recorded by the lab from the file's
+# start (aws_calls_mark is an autouse module fixture). Imported here, next to its test.
+from aws_policy import assert_calls_allowed, aws_calls_mark  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
 
 
 def test_every_aws_call_is_in_the_controller_iam_policy(lab_env, platform, aws_calls_mark):
