@@ -19,11 +19,13 @@ description:
   - Host variables are the ones the collection's roles and playbooks read (C(pexip_node_name),
     C(pexip_node_role), C(pexip_node_location), ...), so the inventory feeds
     C(playbooks/rolling_maintenance.yml), C(restart.yml), C(maintenance_stop.yml) and C(nat_update.yml) directly.
-  - "Groups: every node is in O(group) (default C(conferencing_nodes), the group the playbooks target);
-    C(location_<location>) (location name lower-cased, every run of characters other than a-z and 0-9 replaced
+  - "Groups, as in a declared inventory (docs/bursting.md): an always-on node is in O(group) (default
+    C(conferencing_nodes), the group the playbooks target), a bursting (overflow) node in O(bursting_group) (default
+    C(bursting_nodes)) and not in O(group), so that maintenance, restart or NAT runs on C(conferencing_nodes) never
+    start (and bill) an overflow node; C(location_<location>) (location name lower-cased, every run of characters other than a-z and 0-9 replaced
     by C(_), for example C(location_london_edge)); C(role_transcoding) or C(role_proxying);
     C(maintenance_on) or C(maintenance_off); C(sync_<status>) from the node's C(sync_status) (C(sync_synced),
-    C(sync_syncing), C(sync_unknown) when the node never reported); C(cloud_bursting) for bursting nodes;
+    C(sync_syncing), C(sync_unknown) when the node never reported);
     with O(ec2_join), C(ec2_<state>) (C(ec2_running), C(ec2_stopped), ...) or C(ec2_missing)."
   - Optionally joins each node with its EC2 instance, found by the tag O(ec2_tag) (the deploy role tags
     instances C(pexip:node=<node name>)), using boto3 and the usual AWS credential chain (environment,
@@ -92,6 +94,12 @@ options:
     description: Group that holds every node; the collection's playbooks target C(conferencing_nodes).
     type: str
     default: conferencing_nodes
+  bursting_group:
+    description:
+      - Group that holds the bursting (overflow) nodes, which the Management Node starts and stops; they are not in O(group).
+    type: str
+    default: bursting_nodes
+    version_added: 0.2.0
   local_connection:
     description:
       - "Set C(ansible_connection=local) and C(ansible_python_interpreter={{ ansible_playbook_python }}) on every
@@ -246,6 +254,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         """{node name: [instance summary, ...]} for instances tagged with ``ec2_tag``."""
         try:
             import boto3  # pylint: disable=import-outside-toplevel
+            import botocore.config  # pylint: disable=import-outside-toplevel
         except ImportError:
             raise AnsibleError("ec2_join needs the Python library boto3.")
         tag = self.get_option("ec2_tag")
@@ -254,7 +263,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             filters.append({"Name": "vpc-id", "Values": [self.get_option("ec2_vpc_id")]})
         try:
             session = boto3.session.Session(profile_name=self.get_option("aws_profile"), region_name=self.get_option("aws_region"))
-            ec2 = session.client("ec2", endpoint_url=self.get_option("aws_endpoint_url") or None)
+            # The user agent names the caller, as amazon.aws does (and the lab's record of AWS calls reads).
+            ec2 = session.client("ec2", endpoint_url=self.get_option("aws_endpoint_url") or None,
+                                 config=botocore.config.Config(user_agent_extra="pexip.infinity/inventory"))
             elastic = dict((a["InstanceId"], a.get("PublicIp")) for a in ec2.describe_addresses().get("Addresses", [])
                            if a.get("InstanceId"))
             instances = {}
@@ -290,16 +301,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, data):
         strict = self.get_option("strict")
-        all_group = self.inventory.add_group(self.get_option("group"))
+        # Both groups exist even when empty: a pattern that names one matches nothing rather than failing.
+        node_group = self.inventory.add_group(self.get_option("group"))
+        bursting_group = self.inventory.add_group(self.get_option("bursting_group"))
         from ansible_collections.pexip.infinity.plugins.module_utils.nodes import NODE_TYPE_ROLES  # pylint: disable=import-outside-toplevel
         instances = data.get("instances")
         for node in data["nodes"]:
             config, status = node["config"], node["status"] or {}
             name = config["name"]
-            host = self.inventory.add_host(name, group=all_group)
+            bursting = bool(config.get("cloud_bursting"))
+            host = self.inventory.add_host(name, group=bursting_group if bursting else node_group)
             role = NODE_TYPE_ROLES.get(config.get("node_type"), str(config.get("node_type") or "").lower())
             sync = status.get("sync_status") or "UNKNOWN"
-            bursting = bool(config.get("cloud_bursting"))
             hostvars = {
                 "pexip_node_name": name,
                 "pexip_node_hostname": config.get("hostname"),
@@ -323,8 +336,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             groups = ["location_%s" % group_slug(node.get("location")), "role_%s" % group_slug(role),
                       "maintenance_on" if config.get("maintenance_mode") else "maintenance_off",
                       "sync_%s" % group_slug(sync)]
-            if bursting:
-                groups.append("cloud_bursting")
             if instances is not None:
                 found = instances.get(name, [])
                 if len(found) == 1:

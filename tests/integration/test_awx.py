@@ -85,6 +85,17 @@ def credentials_env(env, private_data_dir, ssh=True):
     return injected
 
 
+def inventory_source_env(env, private_data_dir):
+    """What the nodes inventory source's ONE credential injects (AWX allows one per source): the combined type."""
+    with open(env["PEXIP_CA_PATH"], encoding="utf-8") as handle:
+        ca_pem = handle.read()
+    injected, _safe = awx.inject_credential(awx.load_credential_type("credential_type_pexip_inventory.yml"), {
+        "host": env["PEXIP_HOST"], "username": env["PEXIP_USERNAME"], "password": env["PEXIP_PASSWORD"], "ca_cert": ca_pem,
+        "aws_access_key": env["AWS_ACCESS_KEY_ID"], "aws_secret_key": env["AWS_SECRET_ACCESS_KEY"],
+    }, private_data_dir)
+    return injected
+
+
 def stats(events):
     """The playbook_on_stats event of a job: {changed: {host: n}, failures: ..., ok: ...}."""
     for raw in events:
@@ -233,9 +244,11 @@ def test_rolling_maintenance_job_from_the_inventory_plugin(lab, deployed, tmp_pa
     # The inventory update: the source file in the project, the source's variables as its environment (AWX does
     # that for project sources), the credentials attached to the source.
     source = plugin_config(lab, os.path.join(pdd, "project", "awx-test.pexip.yml"))
-    update_env = credentials_env(lab, pdd, ssh=False)
+    update_env = inventory_source_env(lab, pdd)
     listing = awx.inventory_update(source, update_env, os.path.join(pdd, "project"))
     assert set(listing["conferencing_nodes"]["hosts"]) == {NODE_A, NODE_B}
+    # The EC2 join ran with the source's one credential.
+    assert all("pexip_instance_id" in listing["_meta"]["hostvars"][n] for n in (NODE_A, NODE_B)), listing["_meta"]
     platform = inventory_vars(lab)
     awx.write_inventory_script(pdd, listing, {k: platform[k] for k in ("pexip_region", "pexip_aws_endpoint_url", "pexip_vpc_id")})
 

@@ -481,3 +481,14 @@ def test_without_bursting_nodes_bursting_yml_does_nothing(platform):
     assert proc.returncode == 0, output(proc)
     assert recap == {} and "skipping: no hosts matched" in proc.stdout, output(proc)
     assert control.requests_log(since, target="mgmt") == []
+
+
+# The controller's IAM policy (docs/iam.md): the AWS calls of this file's runs, recorded by the lab from the file's
+# start (aws_calls_mark is an autouse module fixture). Imported here, next to its test.
+from aws_policy import assert_calls_allowed, aws_calls_mark  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
+
+
+def test_every_aws_call_is_in_the_controller_iam_policy(lab_env, platform, aws_calls_mark):
+    """Every AWS action this file's runs made (and the collection's roles made in them) is in
+    docs/examples/controller-iam-policy.json (docs/iam.md)."""
+    assert_calls_allowed(lab_env, aws_calls_mark)

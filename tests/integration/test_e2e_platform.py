@@ -203,3 +203,13 @@ def test_no_secret_in_verbose_output(lab_env, tmp_path):
     assert "changed=" in text and "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in text  # the arguments were shown, masked
     for secret in (lab_env["PEXIP_LICENCE_ENTITLEMENT"], "UNKNOWN-%s-SECRET" % run, passphrase, "wrong-%s" % run, snmp_password, key_body):
         assert secret not in text, secret
+
+
+# The controller's IAM policy (docs/iam.md): the AWS calls of this file's runs, recorded by the lab from the file's
+# start (aws_calls_mark is an autouse module fixture). Imported here, next to its test.
+from aws_policy import assert_calls_allowed, aws_calls_mark  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
+
+
+def test_every_aws_call_is_in_the_controller_iam_policy(demo, aws_calls_mark):
+    """site.yml's AWS calls (EC2, IAM for bursting) are all allowed by docs/examples/controller-iam-policy.json."""
+    assert_calls_allowed(demo["env"], aws_calls_mark)

@@ -15,6 +15,7 @@ import ipaddress
 import json
 import os
 import random
+import re
 import signal
 import sys
 import tempfile
@@ -358,6 +359,8 @@ class AwsFaults:
         self.app = app
         self.lock = threading.Lock()
         self.faults = []
+        # Every AWS call the lab answered, for docs/examples/controller-iam-policy.json's test (GET /_lab/aws_calls).
+        self.calls = []
 
     @staticmethod
     def _answer(start_response, status, body, content_type="application/json"):
@@ -414,14 +417,25 @@ class AwsFaults:
             return self._answer(start_response, 200, json.dumps({"instance_id": printed["instance_id"]}))
         if environ.get("PATH_INFO") == "/_lab/instances":
             return self._answer(start_response, 200, json.dumps(lab_instances(parse_qs(environ.get("QUERY_STRING", "")))))
+        if environ.get("PATH_INFO") == "/_lab/aws_calls":
+            since = int((parse_qs(environ.get("QUERY_STRING", "")).get("since") or ["0"])[0])
+            with self.lock:
+                return self._answer(start_response, 200, json.dumps({"next": len(self.calls), "calls": self.calls[since:]}))
+        # The query protocol (EC2, IAM, STS) names the operation in a form field; read the body and hand moto a copy.
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        fields = parse_qs(body.decode("utf-8", "replace")) if body else {}
+        fields.update(parse_qs(environ.get("QUERY_STRING", "")))
+        action = (fields.get("Action") or [""])[0] or environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
+        # SigV4: Credential=<key id>/<date>/<region>/<service>/aws4_request
+        scope = re.search(r"Credential=([^/]*)/[^/]*/[^/]*/([^/]*)/", environ.get("HTTP_AUTHORIZATION", ""))
+        if scope and action:
+            with self.lock:
+                self.calls.append({"service": scope.group(2), "action": action, "key": scope.group(1),
+                                   "agent": environ.get("HTTP_USER_AGENT", "")})
         if self.faults:
-            # The EC2 query protocol names the operation in a form field; read the body and hand moto a copy.
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length) if length else b""
-            environ["wsgi.input"] = io.BytesIO(body)
-            fields = parse_qs(body.decode("utf-8", "replace")) if body else {}
-            fields.update(parse_qs(environ.get("QUERY_STRING", "")))
-            fault = self.take((fields.get("Action") or [""])[0])
+            fault = self.take(action)
             if fault:
                 xml = ('<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>%s</Code><Message>%s</Message>'
                        '</Error></Errors><RequestID>lab-fault</RequestID></Response>' % (escape(fault["code"]), escape(fault["message"])))

@@ -441,3 +441,21 @@ def test_aws_faults_on_demand(lab_run, lab_ec2):
     with pytest.raises(botocore.exceptions.ClientError):
         lab_ec2.describe_vpcs()
     assert faults.clear() == 1 and lab_ec2.describe_vpcs()["Vpcs"]
+
+
+def test_aws_calls_are_recorded(lab_run, lab_ec2):
+    """moto's /_lab/aws_calls: every call, with its service, action, access key id and user agent (docs/iam.md)."""
+    import json  # pylint: disable=import-outside-toplevel
+    import urllib.request  # pylint: disable=import-outside-toplevel
+
+    def calls(since=0):
+        with urllib.request.urlopen(lab_run["env"]["AWS_URL"] + "/_lab/aws_calls?since=%d" % since, timeout=10) as answer:
+            return json.loads(answer.read())
+
+    mark = calls()["next"]
+    lab_ec2.describe_subnets()
+    recorded = calls(mark)
+    # The simulator polls EC2 too: only this test's call is looked at.
+    [call] = [c for c in recorded["calls"] if c["action"] == "DescribeSubnets"]
+    assert recorded["next"] == mark + len(recorded["calls"])
+    assert (call["service"], call["action"]) == ("ec2", "DescribeSubnets") and "Boto3/" in call["agent"] and call["key"]

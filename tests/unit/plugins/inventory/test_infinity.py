@@ -64,7 +64,7 @@ class FakeClient:
 
 DEFAULTS = {
     "plugin": "pexip.infinity.infinity", "host": "mgr.example.com", "username": "admin", "password": "pw",
-    "validate_certs": True, "ca_path": None, "timeout": 30, "filters": {}, "group": "conferencing_nodes",
+    "validate_certs": True, "ca_path": None, "timeout": 30, "filters": {}, "group": "conferencing_nodes", "bursting_group": "bursting_nodes",
     "local_connection": True, "ec2_join": False, "ec2_tag": "pexip:node", "ec2_vpc_id": None, "aws_region": None,
     "aws_endpoint_url": None, "aws_profile": None, "cache": False, "strict": False, "compose": {}, "groups": {},
     "keyed_groups": [], "use_extra_vars": False, "leading_separator": True,
@@ -109,7 +109,7 @@ def test_verify_file(tmp_path):
 
 def test_hosts_and_role_variables(tmp_path):
     inventory = run(tmp_path)
-    assert members(inventory, "conferencing_nodes") == ["cn-edge-1", "cn-lon-1", "cn-lon-2"]
+    assert members(inventory, "conferencing_nodes") == ["cn-lon-1", "cn-lon-2"]
     one = hostvars(inventory, "cn-lon-1")
     assert one["pexip_node_name"] == "cn-lon-1"
     assert (one["pexip_node_role"], one["pexip_node_location"], one["pexip_node_domain"]) == ("transcoding", "London", "example.com")
@@ -133,7 +133,10 @@ def test_groups(tmp_path):
     assert members(inventory, "sync_synced") == ["cn-lon-1"]
     assert members(inventory, "sync_syncing") == ["cn-lon-2"]
     assert members(inventory, "sync_unknown") == ["cn-edge-1"]
-    assert members(inventory, "cloud_bursting") == ["cn-edge-1"]
+    # As docs/bursting.md declares them: overflow nodes in bursting_nodes only, never in conferencing_nodes (the
+    # target of maintenance, restart and NAT runs and of the AWX schedule), which would start and bill them.
+    assert members(inventory, "bursting_nodes") == ["cn-edge-1"]
+    assert "cloud_bursting" not in inventory.groups
     assert "ec2_missing" not in inventory.groups
 
 
@@ -175,7 +178,7 @@ def test_cache(tmp_path):
     assert "pw" not in json.dumps(list(store.values()))  # node data only, never the credentials
     inventory = run(tmp_path, cache_store=store, cache=True)
     assert len(FakeClient.calls) == 1  # served from the cache
-    assert members(inventory, "conferencing_nodes") == ["cn-edge-1", "cn-lon-1", "cn-lon-2"]
+    assert members(inventory, "conferencing_nodes") == ["cn-lon-1", "cn-lon-2"]
     run(tmp_path, cache_store=store, refresh=True, cache=True)  # --flush-cache / refresh
     assert len(FakeClient.calls) == 2
     run(tmp_path, cache_store=store, cache=True, host="other-mgr")  # another Management Node: own entry
