@@ -64,10 +64,9 @@ def inventory(env, bursting=True):
     if bursting:
         children["bursting_nodes"] = {"hosts": {name(s): dict(host(env, s, OVERFLOW, public_ip=ip)) for s, ip in BURSTING.items()}}
     # Management Node settings come from the PEXIP_* environment (the playbooks' fallbacks).
+    locations = [{"name": ALWAYS, "description": "e2e always-on", "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}]
     return platform_inventory(env, name("sg"), children, pexip_node_domain="e2e.example.com", pexip_node_ssh_password=SSH_PASSWORD,
-                              pexip_node_sync_poll=2, pexip_locations=[
-                                  {"name": ALWAYS, "description": "e2e always-on", "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]},
-                              ],
+                              pexip_node_sync_poll=2, pexip_locations=locations,
                               # Bursting (docs/bursting.md).
                               pexip_bursting_location=OVERFLOW,
                               pexip_bursting_location_dns_servers=["127.0.0.53"],
@@ -488,7 +487,7 @@ def test_without_bursting_nodes_bursting_yml_does_nothing(platform):
 from aws_policy import assert_calls_allowed, aws_calls_mark  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
 
 
-def test_every_aws_call_is_in_the_controller_iam_policy(lab_env, platform, aws_calls_mark):
+def test_every_aws_call_is_in_the_controller_iam_policy(lab_env, platform, aws_calls_mark):  # noqa: F811  pylint: disable=redefined-outer-name
     """Every AWS action this file's runs made (and the collection's roles made in them) is in
     docs/examples/controller-iam-policy.json (docs/iam.md)."""
     assert_calls_allowed(lab_env, aws_calls_mark)

@@ -59,13 +59,12 @@ def inventory(env, nodes):
             "pexip_node_bursting": False,
         }
     # Management Node settings come from the PEXIP_* environment (the playbooks' fallbacks).
+    servers = {"dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}
+    locations = [dict(servers, name=LOCATION_A, description="e2e transcoding"),
+                 dict(servers, name=LOCATION_B, description="e2e proxying edge", transcoding_location=LOCATION_A)]
     return platform_inventory(env, name("sg"), {"conferencing_nodes": {"hosts": hosts}},
                               pexip_node_domain="e2e.example.com", pexip_node_ssh_password=SSH_PASSWORD, pexip_node_sync_poll=2,
-                              pexip_locations=[
-                                  {"name": LOCATION_A, "description": "e2e transcoding", "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]},
-                                  {"name": LOCATION_B, "description": "e2e proxying edge", "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"],
-                                   "transcoding_location": LOCATION_A},
-                              ])
+                              pexip_locations=locations)
 
 
 def ansible_module(env, module, args):

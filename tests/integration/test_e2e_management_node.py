@@ -13,6 +13,7 @@
   e-mail address are refused before connecting; the role gives the module an encrypted key's passphrase.
 """
 
+import json
 import os
 import random
 import re
@@ -64,7 +65,7 @@ def terminate(env, instance_ids):
 
 
 def wait_ssh(env, address):
-    lab = control(env)
+    lab = lab_control(env)
     lab.poll()
     for dummy in range(100):
         node = lab.management_node(address)
@@ -181,7 +182,7 @@ def test_check_mode_on_nothing_says_what_it_would_do(lab_env, tmp_path):
     assert recap[manager]["changed"] > 0 and recap[manager]["failed"] == 0, recap
     assert "would launch m5.xlarge (dedicated)" in proc.stdout, output(proc)
     assert labenv.instance_summary(env, name=manager) is None
-    assert control(env).management_node(address) is None
+    assert lab_control(env).management_node(address) is None
 
 
 # ---- failures, each fixed and converged -------------------------------------------------------------------------------
@@ -189,7 +190,7 @@ def test_check_mode_on_nothing_says_what_it_would_do(lab_env, tmp_path):
 def assert_converges(env, address, tmp_path, **kwargs):
     proc, text = first_boot(env, address, tmp_path, **kwargs)
     assert proc.returncode == 0 and changed(text) is True, text[-3000:]
-    assert control(env).management_node(address)["state"] == "installed"
+    assert lab_control(env).management_node(address)["state"] == "installed"
     proc, text = first_boot(env, address, tmp_path, **kwargs)
     assert proc.returncode == 0 and changed(text) is False, text[-3000:]
 
@@ -271,11 +272,9 @@ def test_pinned_fingerprint(lab_env, instance, tmp_path):
 
 def console_host_keys(env, address, **overrides):
     """ec2_console_host_keys ad hoc for the instance at ``address``: (proc, result)."""
-    args = dict(instance_id=control(env).management_node(address)["instance_id"], wait_timeout=20, poll_interval=1)
+    args = dict(instance_id=lab_control(env).management_node(address)["instance_id"], wait_timeout=20, poll_interval=1)
     args.update(overrides)
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", "pexip.infinity.ec2_console_host_keys",
-           "-a", json.dumps(args), "-o"]
-    proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env), capture_output=True, text=True, timeout=120, check=False)
+    proc = run_module(env, "pexip.infinity.ec2_console_host_keys", args, "-o", timeout=120)
     match = re.search(r"=> (\{.*\})\s*$", proc.stdout.strip(), re.S)
     return proc, json.loads(match.group(1)) if match else {}
 
@@ -312,7 +311,7 @@ def test_passwords_never_in_the_vvv_output(lab_env, instance, tmp_path):
 
 def untouched(env, address):
     """The lab's node saw no SSH session: the module stopped before connecting."""
-    node = control(env).management_node(address)
+    node = lab_control(env).management_node(address)
     return node["state"] == "new" and node["sessions"] == 0
 
 
@@ -392,9 +391,9 @@ def test_role_pins_the_host_key_from_the_console_output(lab_env, tmp_path, first
     with open(inventory_file, "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory, handle, sort_keys=False)
     try:
-        proc, recap = run_site(env, inventory_file, playbook="playbooks/management_node.yml")
+        proc, recap = run_playbook(env, inventory_file, playbook="playbooks/management_node.yml")
         assert proc.returncode == 0 and recap[manager]["failed"] == 0, output(proc)
-        node = control(env).management_node(address)
+        node = lab_control(env).management_node(address)
         assert node["state"] == "installed", output(proc)
         # Pinned: known_hosts is neither read nor written (without a pin the role's fallback, strict, would have failed).
         assert not known_hosts.exists()
@@ -422,7 +421,7 @@ def test_role_passes_the_private_key_passphrase(lab_env, tmp_path):
     try:
         proc, recap = run_playbook(env, inventory_file, playbook="playbooks/management_node.yml")
         assert proc.returncode == 0 and recap[manager]["failed"] == 0, output(proc)
-        assert control(env).management_node(address)["state"] == "installed"
+        assert lab_control(env).management_node(address)["state"] == "installed"
         assert passphrase not in proc.stdout + proc.stderr
     finally:
         ec2 = labenv.ec2_client(env)

@@ -462,7 +462,7 @@ def test_terminate_removes_node_and_instance(lab, platform):
 from aws_policy import assert_calls_allowed, aws_calls_mark  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
 
 
-def test_every_aws_call_is_in_the_controller_iam_policy(lab_env, platform, aws_calls_mark):
+def test_every_aws_call_is_in_the_controller_iam_policy(lab_env, platform, aws_calls_mark):  # noqa: F811  pylint: disable=redefined-outer-name
     """Every AWS action this file's runs made (and the collection's roles made in them) is in
     docs/examples/controller-iam-policy.json (docs/iam.md)."""
     assert_calls_allowed(lab_env, aws_calls_mark)

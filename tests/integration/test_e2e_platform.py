@@ -210,6 +210,6 @@ def test_no_secret_in_verbose_output(lab_env, tmp_path):
 from aws_policy import assert_calls_allowed, aws_calls_mark  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
 
 
-def test_every_aws_call_is_in_the_controller_iam_policy(demo, aws_calls_mark):
+def test_every_aws_call_is_in_the_controller_iam_policy(demo, aws_calls_mark):  # noqa: F811  pylint: disable=redefined-outer-name
     """site.yml's AWS calls (EC2, IAM for bursting) are all allowed by docs/examples/controller-iam-policy.json."""
     assert_calls_allowed(demo["env"], aws_calls_mark)
