@@ -248,3 +248,8 @@ def alarm(sim, now):
     for index, row in enumerate(rows, 1):
         row['id'] = index
     return rows
+
+
+def backup_request(sim, now):
+    from . import backup  # pylint: disable=import-outside-toplevel  (backup imports this module)
+    return backup.requests(sim, now)
