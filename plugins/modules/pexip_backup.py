@@ -92,7 +92,7 @@ EXAMPLES = r"""
 - name: Take a backup and download it
   pexip.infinity.pexip_backup:
     passphrase: "{{ vault_backup_passphrase }}"
-    dest: "/var/backups/pexip/{{ inventory_hostname }}-latest.pexbak"
+    dest: "{{ backup_dir }}/{{ inventory_hostname }}-latest.pexbak"  # backup_dir: an existing, private directory
   register: backup
 
 - name: Show the new backup
