@@ -133,8 +133,7 @@ def _blocks(client, path, chunk):
     if "stream" in inspect.signature(client.session.request).parameters:
         response = client.request("GET", path, stream=True, headers=headers)
         try:
-            for block in response.iter_content(chunk):
-                yield block
+            yield from response.iter_content(chunk)
         finally:
             response.close()
     else:
@@ -171,4 +170,3 @@ def download(client, path, dest, sha256sum, chunk=CHUNK):
             os.unlink(tmp)
         raise
     return size
-

@@ -256,8 +256,9 @@ def present(module, engine):
         lambda: client.get(request["resource_uri"]), lambda r: bk.request_outcome(r) != "running")
     result["request"] = request
     if not ended:
-        raise PexipError("The backup request %s is still %s after %d seconds (wait_timeout): it may still finish (Utilities > Backup/Restore "
-                         "in the Administrator interface lists it); run again with a larger wait_timeout." % (request["resource_uri"], request.get("state"), elapsed))
+        raise PexipError("The backup request %s is still %s after %d seconds (wait_timeout): it may still finish (Utilities > "
+                         "Backup/Restore in the Administrator interface lists it); run again with a larger wait_timeout." % (
+                             request["resource_uri"], request.get("state"), elapsed))
     if bk.request_outcome(request) == "failed":
         raise PexipError("The backup request %s failed (state %s): %s. Check the Management Node's alarms and disk space, then run again." % (
             request["resource_uri"], request.get("state"), request.get("message") or "no message"))

@@ -172,7 +172,8 @@ class Simulator:
         resource = CONFIG_RESOURCES[name]
         with self.lock:
             if name == 'system_backup':
-                from . import backup  # pylint: disable=import-outside-toplevel  (backup imports this module)
+                # backup imports this module: imported here, once both are loaded
+                from . import backup  # pylint: disable=import-outside-toplevel
                 backup.advance(self, time.time())
             if oid is not None:
                 obj = self.store.get(name, oid)

@@ -251,5 +251,6 @@ def alarm(sim, now):
 
 
 def backup_request(sim, now):
-    from . import backup  # pylint: disable=import-outside-toplevel  (backup imports this module)
+    # backup imports this module: imported here, once both are loaded
+    from . import backup  # pylint: disable=import-outside-toplevel
     return backup.requests(sim, now)

@@ -22,8 +22,8 @@ def fake():
 
 
 @pytest.mark.parametrize("args,fragment", [
-    (dict(upload_url="sftp://backup.example.com/x"), "upload_url must be an ftp:// or ftps:// URL (the Management Node uploads over FTP or "
-                                                      "FTPS only, not SFTP), got 'sftp://backup.example.com/x'"),
+    (dict(upload_url="sftp://backup.example.com/x"),
+     "upload_url must be an ftp:// or ftps:// URL (the Management Node uploads over FTP or FTPS only, not SFTP), got 'sftp://backup.example.com/x'"),
     (dict(upload_url="backup.example.com"), "got 'backup.example.com'"),
     (dict(upload_url="ftp:///pexip"), "upload_url 'ftp:///pexip' names no server"),
     (dict(enabled=True), "enabled: true needs passphrase"),

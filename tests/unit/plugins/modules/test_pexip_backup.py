@@ -85,7 +85,8 @@ class BackupApi(object):
 class StreamingApi(BackupApi):
     """The same, with a transport that streams (requests' ``stream=True`` and ``iter_content``)."""
 
-    def request(self, method, url, timeout=None, verify=None, params=None, json=None, data=None, headers=None, stream=False):  # pylint: disable=redefined-outer-name,arguments-differ
+    # pylint: disable-next=redefined-outer-name,arguments-differ
+    def request(self, method, url, timeout=None, verify=None, params=None, json=None, data=None, headers=None, stream=False):
         self.streamed = stream
         return super(StreamingApi, self).request(method, url, timeout, verify, params, json, data, headers)
 
