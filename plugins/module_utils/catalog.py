@@ -91,21 +91,6 @@ BURST_SETTINGS = Resource("global", singleton=GLOBAL_URI, label="Cloud Bursting"
 ))
 
 
-def nodes_in(nodes, location):
-    """The worker_vm objects assigned to ``location`` (checked here: a server may ignore the filter)."""
-    key = ref_uri(location["resource_uri"], LOCATION.endpoint)
-    return [n for n in nodes if ref_uri(n.get("system_location"), LOCATION.endpoint) == key]
-
-
-def location_nodes(client, location):
-    """The Conferencing Nodes of ``location``: filtered by its id, or (if the filter is refused) every node."""
-    try:
-        nodes = client.list(NODE.endpoint, limit=PAGE, system_location=object_id(location["resource_uri"]))
-    except PexipValidationError:
-        nodes = client.list(NODE.endpoint, limit=PAGE)
-    return nodes_in(nodes, location)
-
-
 #: a backup file on the Management Node (pexip_backup): keyed by filename, as Pexip's SDK does; made by a command, never
 #: written here, only deleted
 SYSTEM_BACKUP = Resource("system_backup", key="filename", label="backup", fields=())
@@ -120,3 +105,19 @@ AUTOBACKUP = Resource("autobackup", singleton=resource_path("autobackup", obj_id
     Field("autobackup_upload_username", option="upload_username"),
     Field("autobackup_upload_password", option="upload_password", secret=True, write_only=True),
 ))
+
+
+def nodes_in(nodes, location):
+    """The worker_vm objects assigned to ``location`` (checked here: a server may ignore the filter)."""
+    key = ref_uri(location["resource_uri"], LOCATION.endpoint)
+    return [n for n in nodes if ref_uri(n.get("system_location"), LOCATION.endpoint) == key]
+
+
+def location_nodes(client, location):
+    """The Conferencing Nodes of ``location``: filtered by its id, or (if the filter is refused) every node."""
+    try:
+        nodes = client.list(NODE.endpoint, limit=PAGE, system_location=object_id(location["resource_uri"]))
+    except PexipValidationError:
+        nodes = client.list(NODE.endpoint, limit=PAGE)
+    return nodes_in(nodes, location)
+
