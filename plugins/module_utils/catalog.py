@@ -120,4 +120,3 @@ def location_nodes(client, location):
     except PexipValidationError:
         nodes = client.list(NODE.endpoint, limit=PAGE)
     return nodes_in(nodes, location)
-
