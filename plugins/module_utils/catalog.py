@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.pexip.infinity.plugins.module_utils.bursting import GLOBAL_URI
-from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipValidationError, object_id
+from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipValidationError, object_id, resource_path
 from ansible_collections.pexip.infinity.plugins.module_utils.resource import PAGE, Field, Resource, ref_uri
 
 LOCATION = Resource("system_location", label="system location", fields=(
@@ -88,6 +88,22 @@ BURST_SETTINGS = Resource("global", singleton=GLOBAL_URI, label="Cloud Bursting"
     Field("cloud_provider", option="provider", choices=PROVIDERS),
     Field("aws_access_key"),
     Field("aws_secret_key", secret=True, write_only=True),
+))
+
+
+#: a backup file on the Management Node (pexip_backup): keyed by filename, as Pexip's SDK does; made by a command, never
+#: written here, only deleted
+SYSTEM_BACKUP = Resource("system_backup", key="filename", label="backup", fields=())
+
+#: automatic backups (pexip_autobackup); the passphrase and the FTP password are sent, never read back or compared
+AUTOBACKUP = Resource("autobackup", singleton=resource_path("autobackup", obj_id=1), label="automatic backup", fields=(
+    Field("autobackup_enabled", option="enabled", type="bool"),
+    Field("autobackup_interval", option="interval", type="int"),
+    Field("autobackup_start_hour", option="start_hour", type="int"),
+    Field("autobackup_passphrase", option="passphrase", secret=True, write_only=True),
+    Field("autobackup_upload_url", option="upload_url"),
+    Field("autobackup_upload_username", option="upload_username"),
+    Field("autobackup_upload_password", option="upload_password", secret=True, write_only=True),
 ))
 
 

@@ -305,6 +305,8 @@ PLAN = [
     "pexip_licence_info",                  # asserts that ports are licensed: before the deactivation
     ("pexip_licence", [2]),
     "pexip_conference",
+    "pexip_autobackup",                    # ends with automatic backups disabled
+    "pexip_backup",                        # takes and downloads one (to backup_dir), prunes, deletes it by name
     SETUP_NODE_CERTIFICATE,
     ("pexip_node", [0, 2, 3, 4, 5, 6, 7]),  # ends with cn-lon-2 created and cn-lon-1 removed
     SETUP_NODE_INSTANCE_3,
@@ -401,6 +403,7 @@ def snapshot(api):
     state = {resource: {key(resource, obj): obj for obj in api.get("configuration/v1/%s/" % resource)} for resource in CREATED + ("licence",)}
     state["primary"] = api.primary()
     state["global"] = api.get("configuration/v1/global/1/")
+    state["autobackup"] = api.get("configuration/v1/autobackup/1/")
     return state
 
 
@@ -439,6 +442,7 @@ def restore(api, env, before):
         settings[name] = [uris.get(uri, uri) for uri in settings[name]]
     call("PATCH", "configuration/v1/management_vm/%d/" % primary["id"], json=settings)
     call("PATCH", "configuration/v1/global/1/", json={name: before["global"][name] for name in BURSTING})
+    call("PATCH", "configuration/v1/autobackup/1/", json=dict((k, v) for k, v in before["autobackup"].items() if k.startswith("autobackup_")))
     delete_created(CREATED[-3:])
     if set(before["licence"]) - set(key("licence", obj) for obj in api.get("configuration/v1/licence/")):
         call("POST", "configuration/v1/licence/", json={"entitlement_id": env["PEXIP_LICENCE_ENTITLEMENT"], "offline_mode": False})
@@ -499,6 +503,10 @@ def play_vars(env, tmp):
         "vault_pexip_key": key_pair,
         "mgr_key_file": env["LAB_KEY_FILE"],
         "mgr_ca_file": env["PEXIP_CA_PATH"],
+        "backup_dir": str(tmp / "backups"),
+        "vault_backup_passphrase": secret("backup"),
+        "vault_new_backup_passphrase": secret("backup"),
+        "vault_ftp_password": secret("ftp"),
     }
 
 
@@ -517,6 +525,7 @@ def run(lab_env, tmp_path_factory):
     before = snapshot(api)
     make_certificates(env["LAB_CERT_DIR"], PASSPHRASE)
     (tmp / "secure").mkdir(mode=0o700)
+    (tmp / "backups").mkdir(mode=0o700)
     shutil.copy(os.path.join(env["LAB_DIR"], "tls", "node-ca.pem"), str(tmp / "secure" / "pexip-node-ca.pem"))
     module_defaults = {
         # The lab's bootstrap pages and SSH listen on ports of their own (8443 and 22 on AWS); the first boot must not

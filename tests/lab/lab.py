@@ -208,6 +208,7 @@ class Lab:
                    "--node-port", str(node_port),
                    "--boot-delay", os.environ.get("LAB_BOOT_DELAY", "3"),
                    "--sync-delay", os.environ.get("LAB_SYNC_DELAY", "2"),
+                   "--backup-delay", os.environ.get("LAB_BACKUP_DELAY", os.environ.get("LAB_SYNC_DELAY", "2")),
                    "--ssh-port", str(ssh_port), "--ssh-key-file", self.key_file, "--ssh-key-name", KEY_NAME,
                    "--reboot-delay", os.environ.get("LAB_REBOOT_DELAY", "2"),
                    "--pid-file", os.path.join(self.dir, "pexsim.pid"),

@@ -81,6 +81,8 @@ def test_served_objects_carry_only_published_fields(api, helpers, lab):
     assert api.post('licence/', json={'entitlement_id': 'LAB-PORT-0010-7F3A', 'offline_mode': False}).status_code == 201
     assert api.post('conference/', json={'name': 'Schema VMR', 'pin': '1234', 'aliases': [{'alias': 'schema@lab'}]}).status_code == 201
     lab.place_calls(address, count=1, force=True)
+    api.post('/_lab/timing', json={'backup_delay': 0})
+    assert api.post('/api/admin/command/v1/platform/backup_create/', json={'passphrase': 'p', 'request': True}).status_code == 202
     found = []
     for api_name, base in (('configuration', CFG), ('status', STATUS)):
         for name in api.get(base).json():

@@ -32,6 +32,7 @@ def parse_args(argv=None):
     parser.add_argument('--mgmt-hostname', default=_env('MGMT_HOSTNAME', 'mgr-lab'), help='also the pexip-cloud bursting tag value')
     parser.add_argument('--boot-delay', type=float, default=float(_env('BOOT_DELAY', '2')))
     parser.add_argument('--sync-delay', type=float, default=float(_env('SYNC_DELAY', '1')))
+    parser.add_argument('--backup-delay', type=float, default=float(_env('BACKUP_DELAY', '2')), help='seconds a backup request takes')
     parser.add_argument('--call-duration', type=float, default=float(_env('CALL_DURATION', '0')))
     parser.add_argument('--poll-interval', type=float, default=float(_env('POLL_INTERVAL', '0.5')))
     parser.add_argument('--minute-seconds', type=float, default=float(_env('MINUTE_SECONDS', '60')))
@@ -53,7 +54,8 @@ def main(argv=None):
     logging.basicConfig(filename=args.log_file, level=getattr(logging, args.log_level.upper(), logging.INFO),
                         format='%(asctime)s %(levelname)s %(name)s: %(message)s')
     timing = {'boot_delay': args.boot_delay, 'sync_delay': args.sync_delay, 'call_duration': args.call_duration,
-              'poll_interval': args.poll_interval, 'minute_seconds': args.minute_seconds, 'strict_fields': args.strict_fields}
+              'poll_interval': args.poll_interval, 'minute_seconds': args.minute_seconds, 'strict_fields': args.strict_fields,
+              'backup_delay': args.backup_delay}
     try:
         sim = PexSim(listen=args.listen, state_file=args.state_file, tls_dir=args.tls_dir, username=args.username, password=args.password,
                      aws_url=args.aws_url, node_port=args.node_port, mgmt_hostname=args.mgmt_hostname, timing=timing,

@@ -9,13 +9,13 @@ import logging
 import time
 
 from .httpbase import Response
-from . import documents, status
+from . import backup, documents, status
 from .resources import COMMAND_BASE, RESOURCES
 from .sim import ApiError, apply_fault, fault_kind
 from .tastypie import RESERVED_PARAMS, ListError, apply_list
 
 LOG = logging.getLogger('pexsim.mgmt')
-COMMANDS = {'platform': ('start_cloudnode',)}
+COMMANDS = {'platform': ('start_cloudnode', 'backup_create')}
 
 
 def _allow(methods):
@@ -110,6 +110,8 @@ class MgmtApp:
                 return Response(405, headers=_allow(['get']))
             return Response.json(200, {name: {'list_endpoint': r.base, 'schema': r.base + 'schema/'} for name, r in sorted(resources.items())})
         resource = resources.get(rest[0])
+        if api == 'configuration' and len(rest) == 3 and rest[0] == 'system_backup' and rest[2] == backup.DOWNLOAD:
+            return self._backup_file(request, rest[1])
         if resource is None or len(rest) > 2:
             raise ApiError(404, None)
         if len(rest) == 1:
@@ -165,6 +167,14 @@ class MgmtApp:
         self.sim.delete(resource.name, oid)
         return Response(204)
 
+    def _backup_file(self, request, filename):
+        """A backup's file, at its request's download_uri (a lab convention: docs/lab.md)."""
+        if request.method != 'GET':
+            return Response(405, headers=_allow(['get']))
+        with self.sim.lock:
+            blob = backup.file_of(self.sim, filename)
+        return Response(200, blob, 'application/octet-stream', {'Content-Disposition': 'attachment; filename=%s' % filename})
+
     def _command(self, request, rest):
         if not rest:
             if request.method != 'GET':
@@ -176,6 +186,10 @@ class MgmtApp:
         if request.method != 'POST':
             return Response(405, headers=_allow(['post']))
         data = _json_body(request)
+        if rest[1] == 'backup_create':
+            with self.sim.lock:
+                backup.create(self.sim, data, time.time())
+            return Response.json(202, {'status': 'success'})
         iid = data.get('instance_id')
         if not isinstance(iid, str) or not iid:
             raise ApiError(400, {'start_cloudnode': {'instance_id': ['This field is required.']}})

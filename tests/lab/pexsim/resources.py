@@ -526,8 +526,36 @@ CONFERENCE_ALIAS = Resource('conference_alias', 'configuration', [
     _s('creation_time', readonly=True),
 ], 'Conference alias')
 
+# A backup file on the Management Node, made by command/v1/platform/backup_create/ (pexsim/backup.py); keyed by filename
+# as Pexip's SDK does. Downloading its file is UNCONFIRMED: the lab serves it at its backup request's download_uri.
+SYSTEM_BACKUP = Resource('system_backup', 'configuration', [
+    _s('filename', readonly=True, filtering=ALL), _s('date', readonly=True), _s('build', readonly=True),
+    _s('version', readonly=True), Field('size', 'integer', readonly=True), _s('sha256sum', readonly=True),
+    _s('type', readonly=True),
+], 'System backup', list_methods=('get',), detail_methods=('get', 'delete'), id_type='string', key='filename', ordering=[])
+
+
+def _check_autobackup(values, data, existing, errors, ctx):  # pylint: disable=unused-argument
+    url = values.get('autobackup_upload_url') or ''
+    if 'autobackup_upload_url' in data and 'autobackup_upload_url' not in errors and url and not re.match(r'^ftps?://[^/\s]+', url, re.I):
+        errors.setdefault('autobackup_upload_url', []).append('Only FTP and FTPS upload URLs are supported (ftp://host/path or ftps://...).')
+    if values.get('autobackup_enabled') and not values.get('autobackup_passphrase') and 'autobackup_enabled' not in errors:
+        errors.setdefault('autobackup_passphrase', []).append('A passphrase is required when automatic backups are enabled.')
+
+
+# Whether a GET returns the passphrase and the password is not published: the lab never returns them (the stricter reading).
+AUTOBACKUP = Resource('autobackup', 'configuration', [
+    Field('autobackup_enabled', 'boolean', default=False),
+    Field('autobackup_interval', 'integer', default=24, min_value=1, max_value=24, help_text='Hours between backups (1-24).'),
+    Field('autobackup_start_hour', 'integer', default=1, min_value=0, max_value=23, help_text='Hour of the first backup (0-23, UTC).'),
+    _s('autobackup_passphrase', blank=True, default='', max_length=100, write_only=True),
+    _s('autobackup_upload_url', blank=True, default='', max_length=255, help_text='FTP or FTPS only.'),
+    _s('autobackup_upload_username', blank=True, default='', max_length=100),
+    _s('autobackup_upload_password', blank=True, default='', max_length=100, write_only=True),
+], 'Autobackup', list_methods=('get',), detail_methods=('get', 'put', 'patch'), singleton=True, ordering=[], check=_check_autobackup)
+
 CONFIG_RESOURCES = {r.name: r for r in (SYSTEM_LOCATION, WORKER_VM, DNS_SERVER, NTP_SERVER, GLOBAL, MANAGEMENT_VM, LICENCE,
-                                        TLS_CERTIFICATE, CA_CERTIFICATE, CONFERENCE, CONFERENCE_ALIAS)}
+                                        TLS_CERTIFICATE, CA_CERTIFICATE, CONFERENCE, CONFERENCE_ALIAS, SYSTEM_BACKUP, AUTOBACKUP)}
 
 
 def _ro(name, ftype='string', filtering=None, **kw):
@@ -582,6 +610,10 @@ STATUS_RESOURCES = {r.name: r for r in (
         _ro('name', filtering=ALL), _ro('free_hd_calls', 'integer'), _ro('max_hd_calls', 'integer'), _ro('media_load', 'integer'),
         _ro('systemlocation_id', 'integer', filtering=EXACT),
     ], 'Cloud overflow location'),
+    # State values are UNCONFIRMED: the lab's are pexsim/backup.py's STATES.
+    _status('backup_request', [
+        _ro('created_at', 'datetime'), _ro('updated_at', 'datetime'), _ro('state'), _ro('message'), _ro('download_uri'),
+    ], 'Backup request'),
 )}
 
 RESOURCES = {'configuration': CONFIG_RESOURCES, 'status': STATUS_RESOURCES}

@@ -39,6 +39,7 @@ DEFAULT_TIMING = {
     'poll_interval': 0.5,    # EC2 watcher period
     'minute_seconds': 60.0,  # length of a "minute" for bursting_min_lifetime
     'strict_fields': False,  # reject unknown fields in writes (real Tastypie ignores them)
+    'backup_delay': 2.0,     # seconds a backup request takes (pexsim/backup.py)
 }
 
 
@@ -100,6 +101,7 @@ class Simulator:
         self.requests = collections.deque(maxlen=50000)
         self.fields_named = collections.deque(maxlen=50000)  # requests that named fields (GET /_lab/fields)
         self.events = collections.deque(maxlen=5000)
+        self.backup_requests = []  # status/v1/backup_request (runtime only; the backups persist as system_backup)
         self._last_ts = 0.0
         self.ec2 = None           # set by the EC2 watcher when --aws-url is given
 
@@ -169,6 +171,10 @@ class Simulator:
     def render_config(self, name, oid=None):
         resource = CONFIG_RESOURCES[name]
         with self.lock:
+            if name == 'system_backup':
+                # backup imports this module: imported here, once both are loaded
+                from . import backup  # pylint: disable=import-outside-toplevel
+                backup.advance(self, time.time())
             if oid is not None:
                 obj = self.store.get(name, oid)
                 return resource.render(obj, self) if obj else None
@@ -325,6 +331,7 @@ class Simulator:
             self.store.reset()
             self.calls = []
             self.faults = []
+            self.backup_requests = []
 
     # ----- nodes --------------------------------------------------------------------------------------------
     def worker_by_address(self, address):

@@ -248,3 +248,9 @@ def alarm(sim, now):
     for index, row in enumerate(rows, 1):
         row['id'] = index
     return rows
+
+
+def backup_request(sim, now):
+    # backup imports this module: imported here, once both are loaded
+    from . import backup  # pylint: disable=import-outside-toplevel
+    return backup.requests(sim, now)

@@ -11,7 +11,7 @@ import json
 import os
 import threading
 
-from .resources import CONFIG_RESOURCES, GLOBAL
+from .resources import CONFIG_RESOURCES
 
 
 def _int_keys(mapping):
@@ -32,9 +32,11 @@ class Store:
 
     def empty(self):
         objects = {name: {} for name in CONFIG_RESOURCES}
-        singleton = {name: field.initial() for name, field in GLOBAL.fields.items() if not field.readonly}
-        singleton['id'] = 1
-        objects['global'][1] = singleton
+        for resource in CONFIG_RESOURCES.values():
+            if resource.singleton:  # global/1/, autobackup/1/
+                singleton = {name: field.initial() for name, field in resource.fields.items() if not field.readonly}
+                singleton['id'] = 1
+                objects[resource.name][1] = singleton
         data = {
             'objects': objects,
             'next_id': {name: 1 for name in CONFIG_RESOURCES},
