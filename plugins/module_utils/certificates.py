@@ -115,3 +115,42 @@ def same_certificate(cert, obj):
     if serial not in ((format(cert.serial_number, "x").lstrip("0") or "0"), str(cert.serial_number)):
         return False
     return obj.get("raw_issuer") == cert.issuer.rfc4514_string() or obj.get("issuer_name") == issuer_name(cert)
+
+
+# -- expiry: pexip_tls_certificate_info and the certificates check of playbooks/certificates.yml ------------------------
+
+def parse_date(text):
+    """A date the Management Node reports (ISO 8601, naive UTC or with an offset) -> naive UTC datetime; None if empty."""
+    if not text:
+        return None
+    stamp = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return stamp
+
+
+def days_left(end_date, now=None):
+    """Whole days until ``end_date`` (an API date text): negative once expired, None if unknown."""
+    end = parse_date(end_date)
+    if end is None:
+        return None
+    now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    return (end - now).days
+
+
+def expiry_status(days, warn_days, critical_days):
+    """``ok``, ``warning`` (fewer than ``warn_days`` left), ``critical`` (fewer than ``critical_days``) or ``expired``."""
+    if days is None:
+        return "ok"
+    if days < 0:
+        return "expired"
+    if days < critical_days:
+        return "critical"
+    if days < warn_days:
+        return "warning"
+    return "ok"
+
+
+def split_names(text):
+    """The API's comma-separated ``subject_alt_names`` -> a list."""
+    return [n.strip() for n in (text or "").split(",") if n.strip()]

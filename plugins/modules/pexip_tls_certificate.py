@@ -60,6 +60,16 @@ options:
     type: list
     elements: str
     default: []
+  renew:
+    description:
+      - When the certificate is not on the Management Node yet but exactly one certificate with the same subject name
+        is, replace that one in place (C(PATCH) of its certificate and key): every node using it keeps it, and no node
+        is ever without a certificate. The new certificate must name the FQDN of every node using the old one.
+      - V(false) uploads it as a new certificate beside the old one (the old one stays attached to its nodes).
+      - Several certificates with the subject name are never guessed between; the new one is then uploaded beside them.
+    type: bool
+    default: true
+    version_added: 0.3.0
   state:
     description:
       - V(absent) deletes the certificate; it must not be attached to any node.
@@ -88,6 +98,11 @@ EXAMPLES = r"""
     private_key_passphrase: "{{ vault_conferencing_key_passphrase }}"
     nodes: [cn-lon-1, cn-lon-2]
 
+- name: Renew the Management Node's certificate in place (same subject name; the nodes keep it)
+  pexip.infinity.pexip_tls_certificate:
+    certificate_file: "{{ lab_dir }}/certs/mgr-lab.lab.example.com.pem"
+    private_key: "{{ vault_mgr_private_key }}"
+
 - name: Remove an old certificate
   pexip.infinity.pexip_tls_certificate:
     certificate_file: "{{ lab_dir }}/certs/old.pem"
@@ -105,6 +120,11 @@ certificate:
     serial_no: 5f2c0d...
     end_date: "2028-03-05T12:00:00"
     resource_uri: /api/admin/configuration/v1/tls_certificate/2/
+renewed:
+  description: The URI of the certificate replaced in place by this one (see O(renew)), else null.
+  returned: success
+  type: str
+  sample: /api/admin/configuration/v1/tls_certificate/2/
 attached:
   description: The nodes whose C(tls_certificate) was (or would be) set to this certificate.
   returned: success
@@ -151,10 +171,13 @@ def validate(module, cert, key_pem, nodes):
                         "certificate that contains the node's FQDN." % (certificates.subject_name(cert), node.get("name"), fqdn, names))
 
 
-def predicted(cert):
-    return dict(subject_name=certificates.subject_name(cert), issuer_name=certificates.issuer_name(cert),
+def predicted(cert, uri=None):
+    shown = dict(subject_name=certificates.subject_name(cert), issuer_name=certificates.issuer_name(cert),
                 serial_no=format(cert.serial_number, "x"), raw_issuer=cert.issuer.rfc4514_string(),
                 end_date=certificates.not_after(cert).isoformat(), subject_alt_names=", ".join(certificates.identities(cert)))
+    if uri:
+        shown["resource_uri"] = uri
+    return shown
 
 
 def find(module, cert):
@@ -163,9 +186,29 @@ def find(module, cert):
     return existing[0] if existing else None
 
 
-def users(module, uri):
-    return [vm["name"] for kind in ("management_vm", "worker_vm") for vm in module.client.list(kind)
+def holders(module, uri):
+    """(kind, API object) of every node using the certificate ``uri``."""
+    return [(kind, vm) for kind in ("management_vm", "worker_vm") for vm in module.client.list(kind)
             if uri in (vm.get("tls_certificate"), vm.get("tls_client_certificate"))]
+
+
+def users(module, uri):
+    return [vm["name"] for _kind, vm in holders(module, uri)]
+
+
+def renewable(module, cert):
+    """The one certificate record with ``cert``'s subject name (the one a renewal replaces), or None."""
+    name = certificates.subject_name(cert)
+    same = [c for c in module.client.list(SERVER_CERTIFICATE.endpoint) if c.get("subject_name") == name]
+    return same[0] if len(same) == 1 else None
+
+
+def replace(module, old, cert, pem, key_pem):
+    """PATCH ``old`` with the new certificate and key: its URI, hence every node's assignment, stays."""
+    p = module.params
+    write_only = dict(certificate=pem, private_key=key_pem, private_key_passphrase=p["private_key_passphrase"] or "")
+    outcome = Engine(module, SERVER_CERTIFICATE).ensure(old, {}, write_only=write_only)
+    return predicted(cert, old["resource_uri"]) if module.check_mode else outcome.obj
 
 
 def upload(module, cert, pem, key_pem):
@@ -199,7 +242,16 @@ def run(module):
 
     diff = dict(before={}, after={})
     changed = False
-    if current is None:
+    renewed = None
+    old = renewable(module, cert) if current is None and p["renew"] else None
+    if old is not None:
+        # every node using the old certificate keeps the new one: it must name them all (checked before the PATCH)
+        validate(module, cert, None, holders(module, old["resource_uri"]))
+        changed, renewed = True, old["resource_uri"]
+        diff["before"]["certificate"] = dict((k, old.get(k)) for k in predicted(cert, renewed))
+        diff["after"]["certificate"] = predicted(cert, renewed)
+        current = replace(module, old, cert, pem, key_pem)
+    elif current is None:
         changed = True
         diff["after"]["certificate"] = predicted(cert)
         current = predicted(cert) if module.check_mode else upload(module, cert, pem, key_pem)
@@ -218,7 +270,7 @@ def run(module):
     expires_in = (certificates.not_after(cert) - datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)).days
     if expires_in < 30:
         module.warn("certificate '%s' expires in %d days." % (certificates.subject_name(cert), expires_in))
-    return dict(changed=changed or bool(attached), certificate=public(current), attached=attached, diff=diff)
+    return dict(changed=changed or bool(attached), certificate=public(current), renewed=renewed, attached=attached, diff=diff)
 
 
 def main():
@@ -231,6 +283,7 @@ def main():
             private_key_passphrase=dict(type="str", no_log=True),
             management_node=dict(type="bool", default=False),
             nodes=dict(type="list", elements="str", default=[]),
+            renew=dict(type="bool", default=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         mutually_exclusive=[("certificate", "certificate_file"), ("private_key", "private_key_file")],
