@@ -78,6 +78,36 @@ def check_key(cert, key_pem, passphrase):
                                "key the certificate was issued for." % subject_name(cert))
 
 
+def check_csr(cert, csr_pem, request_name):
+    """Refuse a certificate that was not issued for the key of a signing request (PEM of its ``csr``)."""
+    try:
+        csr = x509.load_pem_x509_csr((csr_pem or "").encode("utf-8"))
+    except ValueError:
+        raise CertificateError("the certificate signing request for '%s' has no CSR on the Management Node: delete it and make "
+                               "another." % request_name)
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    if csr.public_key().public_bytes(serialization.Encoding.DER, spki) != cert.public_key().public_bytes(serialization.Encoding.DER, spki):
+        raise CertificateError("the certificate of '%s' was not issued for the certificate signing request for '%s' (their public "
+                               "keys differ): have the request's CSR (returned as csr) signed, and give that certificate."
+                               % (subject_name(cert), request_name))
+
+
+def holders(client, uri):
+    """(kind, API object) of every node using the certificate ``uri`` (as its server or client certificate)."""
+    return [(kind, vm) for kind in ("management_vm", "worker_vm") for vm in client.list(kind)
+            if uri in (vm.get("tls_certificate"), vm.get("tls_client_certificate"))]
+
+
+def unnamed(cert, nodes):
+    """A message for the first node of ``nodes`` ((kind, API object)) whose FQDN ``cert`` does not name, else None."""
+    for _kind, node in nodes:
+        fqdn = "%s.%s" % (node.get("hostname"), node.get("domain"))
+        if not names_fqdn(cert, fqdn):
+            return ("the certificate of '%s' does not name %s's FQDN %s (it is valid for %s); the guide requires a "
+                    "certificate that contains the node's FQDN." % (subject_name(cert), node.get("name"), fqdn, ", ".join(identities(cert))))
+    return None
+
+
 def subject_name(cert):
     common = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return common[0].value if common else cert.subject.rfc4514_string()

@@ -163,12 +163,9 @@ def validate(module, cert, key_pem, nodes):
             certificates.check_key(cert, key_pem, module.params["private_key_passphrase"])
     except certificates.CertificateError as exc:
         module.fail(str(exc))
-    for _kind, node in nodes:
-        fqdn = "%s.%s" % (node.get("hostname"), node.get("domain"))
-        if not certificates.names_fqdn(cert, fqdn):
-            names = ", ".join(certificates.identities(cert))
-            module.fail("the certificate of '%s' does not name %s's FQDN %s (it is valid for %s); the guide requires a "
-                        "certificate that contains the node's FQDN." % (certificates.subject_name(cert), node.get("name"), fqdn, names))
+    problem = certificates.unnamed(cert, nodes)
+    if problem:
+        module.fail(problem)
 
 
 def predicted(cert, uri=None):
@@ -186,14 +183,8 @@ def find(module, cert):
     return existing[0] if existing else None
 
 
-def holders(module, uri):
-    """(kind, API object) of every node using the certificate ``uri``."""
-    return [(kind, vm) for kind in ("management_vm", "worker_vm") for vm in module.client.list(kind)
-            if uri in (vm.get("tls_certificate"), vm.get("tls_client_certificate"))]
-
-
 def users(module, uri):
-    return [vm["name"] for _kind, vm in holders(module, uri)]
+    return [vm["name"] for _kind, vm in certificates.holders(module.client, uri)]
 
 
 def renewable(module, cert):
@@ -246,7 +237,7 @@ def run(module):
     old = renewable(module, cert) if current is None and p["renew"] else None
     if old is not None:
         # every node using the old certificate keeps the new one: it must name them all (checked before the PATCH)
-        validate(module, cert, None, holders(module, old["resource_uri"]))
+        validate(module, cert, None, certificates.holders(module.client, old["resource_uri"]))
         changed, renewed = True, old["resource_uri"]
         diff["before"]["certificate"] = dict((k, old.get(k)) for k in predicted(cert, renewed))
         diff["after"]["certificate"] = predicted(cert, renewed)

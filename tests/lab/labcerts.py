@@ -103,18 +103,10 @@ def main(argv=None):
     import argparse  # pylint: disable=import-outside-toplevel
     parser = argparse.ArgumentParser(description='Certificates for the lab FQDNs, signed by the CA in DIR (made when missing).')
     parser.add_argument('directory')
-    parser.add_argument('fqdns', nargs='*')
-    parser.add_argument('--sign-csr', metavar='CSR', help='sign this CSR file with the CA (to --out) instead')
-    parser.add_argument('--out', help='where --sign-csr writes the certificate')
+    parser.add_argument('fqdns', nargs='+')
     parser.add_argument('--days', type=int, default=825, help='validity from now; negative: already expired')
     parser.add_argument('--passphrase-env', help='encrypt the keys with the passphrase in this environment variable')
     args = parser.parse_args(argv)
-    if args.sign_csr:
-        with open(args.sign_csr, encoding='utf-8') as handle:
-            pem = sign(load_or_make_ca(args.directory), handle.read(), args.days)
-        with open(args.out, 'w', encoding='utf-8') as handle:
-            handle.write(pem)
-        return 0
     ensure(args.directory, args.fqdns, args.days, os.environ[args.passphrase_env] if args.passphrase_env else None)
     return 0
 
