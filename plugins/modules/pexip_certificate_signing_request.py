@@ -10,10 +10,10 @@ DOCUMENTATION = r"""
 ---
 module: pexip_certificate_signing_request
 short_description: Renew a Pexip Infinity TLS certificate with a CSR made on the Management Node
-version_added: 0.3.0
+version_added: 0.2.0
 author: pexip.infinity contributors (@pexip)
 description:
-  - Makes a certificate signing request on the Management Node (C(configuration/v1/certificate_signing_request/)): the
+  - Makes a certificate signing request on the Management Node (C(configuration/v1/certificate_signing_request/)); the
     Management Node makes the private key and keeps it, the module returns the CSR's PEM (RV(csr)) for a CA to sign.
     The private key never leaves the Management Node; this module never sends or returns one.
   - A later run with O(certificate) (the signed certificate) writes it back to the request. The Management Node then

@@ -63,13 +63,12 @@ options:
   renew:
     description:
       - When the certificate is not on the Management Node yet but exactly one certificate with the same subject name
-        is, replace that one in place (C(PATCH) of its certificate and key): every node using it keeps it, and no node
+        is, replace that one in place (C(PATCH) of its certificate and key); every node using it keeps it, and no node
         is ever without a certificate. The new certificate must name the FQDN of every node using the old one.
       - V(false) uploads it as a new certificate beside the old one (the old one stays attached to its nodes).
       - Several certificates with the subject name are never guessed between; the new one is then uploaded beside them.
     type: bool
     default: true
-    version_added: 0.3.0
   state:
     description:
       - V(absent) deletes the certificate; it must not be attached to any node.
@@ -98,10 +97,10 @@ EXAMPLES = r"""
     private_key_passphrase: "{{ vault_conferencing_key_passphrase }}"
     nodes: [cn-lon-1, cn-lon-2]
 
-- name: Renew the Management Node's certificate in place (same subject name; the nodes keep it)
+- name: Renew the Management Node's certificate in place (same subject name, new key; the nodes keep it)
   pexip.infinity.pexip_tls_certificate:
-    certificate_file: "{{ lab_dir }}/certs/mgr-lab.lab.example.com.pem"
-    private_key: "{{ vault_mgr_private_key }}"
+    certificate_file: "{{ lab_dir }}/certs/mgr-lab-renewed.pem"
+    private_key_file: "{{ lab_dir }}/certs/mgr-lab-renewed.key"
 
 - name: Remove an old certificate
   pexip.infinity.pexip_tls_certificate:

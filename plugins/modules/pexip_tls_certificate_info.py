@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: pexip_tls_certificate_info
 short_description: Read the TLS server certificates of Pexip Infinity, when they expire and which nodes use them
-version_added: 0.3.0
+version_added: 0.2.0
 author: pexip.infinity contributors (@pexip)
 description:
   - Lists the server certificates (C(configuration/v1/tls_certificate/)) with their subject, SANs, issuer, not-after
@@ -75,7 +75,7 @@ certificates:
       description: The end of validity (UTC, ISO 8601).
       type: str
     days_left:
-      description: Whole days until O(not_after); negative once expired.
+      description: Whole days until the end of validity; negative once expired.
       type: int
     status:
       description: C(ok), C(warning), C(critical) or C(expired), by O(warn_days) and O(critical_days).
