@@ -67,6 +67,8 @@ options:
         is ever without a certificate. The new certificate must name the FQDN of every node using the old one.
       - V(false) uploads it as a new certificate beside the old one (the old one stays attached to its nodes).
       - Several certificates with the subject name are never guessed between; the new one is then uploaded beside them.
+      - A certificate that expires no later than the one it would replace is refused (an old file run again after a
+        renewal must not undo it).
     type: bool
     default: true
   state:
@@ -169,8 +171,8 @@ def validate(module, cert, key_pem, nodes):
 
 def predicted(cert, uri=None):
     shown = dict(subject_name=certificates.subject_name(cert), issuer_name=certificates.issuer_name(cert),
-                serial_no=format(cert.serial_number, "x"), raw_issuer=cert.issuer.rfc4514_string(),
-                end_date=certificates.not_after(cert).isoformat(), subject_alt_names=", ".join(certificates.identities(cert)))
+                 serial_no=format(cert.serial_number, "x"), raw_issuer=cert.issuer.rfc4514_string(),
+                 end_date=certificates.not_after(cert).isoformat(), subject_alt_names=", ".join(certificates.identities(cert)))
     if uri:
         shown["resource_uri"] = uri
     return shown
@@ -235,6 +237,12 @@ def run(module):
     renewed = None
     old = renewable(module, cert) if current is None and p["renew"] else None
     if old is not None:
+        # never back to an older certificate (an old file run again after a renewal)
+        old_end = certificates.parse_date(old.get("end_date"))
+        if old_end and certificates.not_after(cert) <= old_end:
+            module.fail("the certificate of '%s' expires on %s, not after the one it would replace (%s, %s): give the renewed "
+                        "certificate, or renew=false to upload it beside that one." % (
+                            certificates.subject_name(cert), certificates.not_after(cert).isoformat(), old["resource_uri"], old_end.isoformat()))
         # every node using the old certificate keeps the new one: it must name them all (checked before the PATCH)
         validate(module, cert, None, certificates.holders(module.client, old["resource_uri"]))
         changed, renewed = True, old["resource_uri"]
