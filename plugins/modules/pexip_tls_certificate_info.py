@@ -112,7 +112,9 @@ expiring:
       days_left: 5
       status: critical
       nodes: [cn-lon-1]
-      message: "TLS certificate 'cn-lon-1.lab.example.com' (/api/admin/configuration/v1/tls_certificate/3/) expires in 5 days (2026-12-12T10:00:00), used by cn-lon-1"
+      message: >-
+        TLS certificate 'cn-lon-1.lab.example.com' (/api/admin/configuration/v1/tls_certificate/3/) expires in 5 days
+        (2026-12-12T10:00:00), used by cn-lon-1
 """
 
 from ansible_collections.pexip.infinity.plugins.module_utils import certificates
@@ -126,8 +128,8 @@ SHOWN = ("id", "subject_name", "issuer_name", "serial_no", "start_date", "resour
 
 def message(cert):
     when = "expired %d days ago" % -cert["days_left"] if cert["days_left"] < 0 else "expires in %d days" % cert["days_left"]
-    return "TLS certificate '%s' (%s) %s (%s), used by %s" % (cert["subject_name"], cert["resource_uri"], when, cert["not_after"],
-                                                             ", ".join(cert["nodes"] or cert["node_fqdns"]))
+    users = ", ".join(cert["nodes"] or cert["node_fqdns"])
+    return "TLS certificate '%s' (%s) %s (%s), used by %s" % (cert["subject_name"], cert["resource_uri"], when, cert["not_after"], users)
 
 
 def run(module):

@@ -492,6 +492,7 @@ TLS_CERTIFICATE = Resource('tls_certificate', 'configuration', [
           help_text='Always empty: a certificate is attached by setting the tls_certificate of a worker_vm or management_vm.'),
 ] + _parsed_fields(), 'Tls certificate', check=_check_certificate)
 
+
 def _check_signing_request(values, data, existing, errors, ctx):  # pylint: disable=unused-argument
     """A new request: the Management Node makes the key (kept in the record, never returned) and the CSR. A signed
     certificate written back must be for that key."""
