@@ -152,3 +152,15 @@ SERVER_CERTIFICATE = Resource("tls_certificate", key=None, label="TLS certificat
 ))
 #: the objects a certificate is attached to, through their own tls_certificate field
 CERTIFICATE_HOLDERS = {"worker_vm": NODE, "management_vm": Resource("management_vm", label="Management Node", fields=(TLS_CERTIFICATE,))}
+#: a certificate signing request made on the Management Node (its key never leaves it), found by its subject name;
+#: these fields make the key and the CSR, so they are set when it is created and never changed afterwards
+KEY_TYPES = {"rsa2048": "RSA2048", "rsa4096": "RSA4096", "ecdsap256": "ECDSAP256"}
+SIGNING_REQUEST = Resource("certificate_signing_request", key="subject_name", label="certificate signing request", fields=(
+    Field("dn", label="DN"),
+    Field("private_key_type", choices=KEY_TYPES, label="private key type"),
+    Field("ad_compatible", type="bool", label="AD compatible"),
+    Field("eku_client_auth", type="bool", label="client authentication EKU"),
+    Field("eku_server_auth", type="bool", label="server authentication EKU"),
+    Field("tls_certificate", relation="tls_certificate", relation_key="subject_name", label="TLS certificate"),
+), output=("id", "subject_name", "dn", "additional_subject_alt_names", "private_key_type", "ad_compatible", "eku_client_auth",
+           "eku_server_auth", "tls_certificate", "tls_certificate_name", "csr", "resource_uri"))

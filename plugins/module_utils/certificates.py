@@ -78,6 +78,36 @@ def check_key(cert, key_pem, passphrase):
                                "key the certificate was issued for." % subject_name(cert))
 
 
+def check_csr(cert, csr_pem, request_name):
+    """Refuse a certificate that was not issued for the key of a signing request (PEM of its ``csr``)."""
+    try:
+        csr = x509.load_pem_x509_csr((csr_pem or "").encode("utf-8"))
+    except ValueError:
+        raise CertificateError("the certificate signing request for '%s' has no CSR on the Management Node: delete it and make "
+                               "another." % request_name)
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    if csr.public_key().public_bytes(serialization.Encoding.DER, spki) != cert.public_key().public_bytes(serialization.Encoding.DER, spki):
+        raise CertificateError("the certificate of '%s' was not issued for the certificate signing request for '%s' (their public "
+                               "keys differ): have the request's CSR (returned as csr) signed, and give that certificate."
+                               % (subject_name(cert), request_name))
+
+
+def holders(client, uri):
+    """(kind, API object) of every node using the certificate ``uri`` (as its server or client certificate)."""
+    return [(kind, vm) for kind in ("management_vm", "worker_vm") for vm in client.list(kind)
+            if uri in (vm.get("tls_certificate"), vm.get("tls_client_certificate"))]
+
+
+def unnamed(cert, nodes):
+    """A message for the first node of ``nodes`` ((kind, API object)) whose FQDN ``cert`` does not name, else None."""
+    for _kind, node in nodes:
+        fqdn = "%s.%s" % (node.get("hostname"), node.get("domain"))
+        if not names_fqdn(cert, fqdn):
+            return ("the certificate of '%s' does not name %s's FQDN %s (it is valid for %s); the guide requires a "
+                    "certificate that contains the node's FQDN." % (subject_name(cert), node.get("name"), fqdn, ", ".join(identities(cert))))
+    return None
+
+
 def subject_name(cert):
     common = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return common[0].value if common else cert.subject.rfc4514_string()
@@ -115,3 +145,42 @@ def same_certificate(cert, obj):
     if serial not in ((format(cert.serial_number, "x").lstrip("0") or "0"), str(cert.serial_number)):
         return False
     return obj.get("raw_issuer") == cert.issuer.rfc4514_string() or obj.get("issuer_name") == issuer_name(cert)
+
+
+# -- expiry: pexip_tls_certificate_info and the certificates check of playbooks/certificates.yml ------------------------
+
+def parse_date(text):
+    """A date the Management Node reports (ISO 8601, naive UTC or with an offset) -> naive UTC datetime; None if empty."""
+    if not text:
+        return None
+    stamp = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return stamp
+
+
+def days_left(end_date, now=None):
+    """Whole days until ``end_date`` (an API date text): negative once expired, None if unknown."""
+    end = parse_date(end_date)
+    if end is None:
+        return None
+    now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    return (end - now).days
+
+
+def expiry_status(days, warn_days, critical_days):
+    """``ok``, ``warning`` (fewer than ``warn_days`` left), ``critical`` (fewer than ``critical_days``) or ``expired``."""
+    if days is None:
+        return "ok"
+    if days < 0:
+        return "expired"
+    if days < critical_days:
+        return "critical"
+    if days < warn_days:
+        return "warning"
+    return "ok"
+
+
+def split_names(text):
+    """The API's comma-separated ``subject_alt_names`` -> a list."""
+    return [n.strip() for n in (text or "").split(",") if n.strip()]

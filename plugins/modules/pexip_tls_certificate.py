@@ -60,6 +60,17 @@ options:
     type: list
     elements: str
     default: []
+  renew:
+    description:
+      - When the certificate is not on the Management Node yet but exactly one certificate with the same subject name
+        is, replace that one in place (C(PATCH) of its certificate and key); every node using it keeps it, and no node
+        is ever without a certificate. The new certificate must name the FQDN of every node using the old one.
+      - V(false) uploads it as a new certificate beside the old one (the old one stays attached to its nodes).
+      - Several certificates with the subject name are never guessed between; the new one is then uploaded beside them.
+      - A certificate that expires no later than the one it would replace is refused (an old file run again after a
+        renewal must not undo it).
+    type: bool
+    default: true
   state:
     description:
       - V(absent) deletes the certificate; it must not be attached to any node.
@@ -88,6 +99,11 @@ EXAMPLES = r"""
     private_key_passphrase: "{{ vault_conferencing_key_passphrase }}"
     nodes: [cn-lon-1, cn-lon-2]
 
+- name: Renew the Management Node's certificate in place (same subject name, new key; the nodes keep it)
+  pexip.infinity.pexip_tls_certificate:
+    certificate_file: "{{ lab_dir }}/certs/mgr-lab-renewed.pem"
+    private_key_file: "{{ lab_dir }}/certs/mgr-lab-renewed.key"
+
 - name: Remove an old certificate
   pexip.infinity.pexip_tls_certificate:
     certificate_file: "{{ lab_dir }}/certs/old.pem"
@@ -105,6 +121,11 @@ certificate:
     serial_no: 5f2c0d...
     end_date: "2028-03-05T12:00:00"
     resource_uri: /api/admin/configuration/v1/tls_certificate/2/
+renewed:
+  description: The URI of the certificate replaced in place by this one (see O(renew)), else null.
+  returned: success
+  type: str
+  sample: /api/admin/configuration/v1/tls_certificate/2/
 attached:
   description: The nodes whose C(tls_certificate) was (or would be) set to this certificate.
   returned: success
@@ -143,18 +164,18 @@ def validate(module, cert, key_pem, nodes):
             certificates.check_key(cert, key_pem, module.params["private_key_passphrase"])
     except certificates.CertificateError as exc:
         module.fail(str(exc))
-    for _kind, node in nodes:
-        fqdn = "%s.%s" % (node.get("hostname"), node.get("domain"))
-        if not certificates.names_fqdn(cert, fqdn):
-            names = ", ".join(certificates.identities(cert))
-            module.fail("the certificate of '%s' does not name %s's FQDN %s (it is valid for %s); the guide requires a "
-                        "certificate that contains the node's FQDN." % (certificates.subject_name(cert), node.get("name"), fqdn, names))
+    problem = certificates.unnamed(cert, nodes)
+    if problem:
+        module.fail(problem)
 
 
-def predicted(cert):
-    return dict(subject_name=certificates.subject_name(cert), issuer_name=certificates.issuer_name(cert),
-                serial_no=format(cert.serial_number, "x"), raw_issuer=cert.issuer.rfc4514_string(),
-                end_date=certificates.not_after(cert).isoformat(), subject_alt_names=", ".join(certificates.identities(cert)))
+def predicted(cert, uri=None):
+    shown = dict(subject_name=certificates.subject_name(cert), issuer_name=certificates.issuer_name(cert),
+                 serial_no=format(cert.serial_number, "x"), raw_issuer=cert.issuer.rfc4514_string(),
+                 end_date=certificates.not_after(cert).isoformat(), subject_alt_names=", ".join(certificates.identities(cert)))
+    if uri:
+        shown["resource_uri"] = uri
+    return shown
 
 
 def find(module, cert):
@@ -164,8 +185,22 @@ def find(module, cert):
 
 
 def users(module, uri):
-    return [vm["name"] for kind in ("management_vm", "worker_vm") for vm in module.client.list(kind)
-            if uri in (vm.get("tls_certificate"), vm.get("tls_client_certificate"))]
+    return [vm["name"] for _kind, vm in certificates.holders(module.client, uri)]
+
+
+def renewable(module, cert):
+    """The one certificate record with ``cert``'s subject name (the one a renewal replaces), or None."""
+    name = certificates.subject_name(cert)
+    same = [c for c in module.client.list(SERVER_CERTIFICATE.endpoint) if c.get("subject_name") == name]
+    return same[0] if len(same) == 1 else None
+
+
+def replace(module, old, cert, pem, key_pem):
+    """PATCH ``old`` with the new certificate and key: its URI, hence every node's assignment, stays."""
+    p = module.params
+    write_only = dict(certificate=pem, private_key=key_pem, private_key_passphrase=p["private_key_passphrase"] or "")
+    outcome = Engine(module, SERVER_CERTIFICATE).ensure(old, {}, write_only=write_only)
+    return predicted(cert, old["resource_uri"]) if module.check_mode else outcome.obj
 
 
 def upload(module, cert, pem, key_pem):
@@ -199,7 +234,22 @@ def run(module):
 
     diff = dict(before={}, after={})
     changed = False
-    if current is None:
+    renewed = None
+    old = renewable(module, cert) if current is None and p["renew"] else None
+    if old is not None:
+        # never back to an older certificate (an old file run again after a renewal)
+        old_end = certificates.parse_date(old.get("end_date"))
+        if old_end and certificates.not_after(cert) <= old_end:
+            module.fail("the certificate of '%s' expires on %s, not after the one it would replace (%s, %s): give the renewed "
+                        "certificate, or renew=false to upload it beside that one." % (
+                            certificates.subject_name(cert), certificates.not_after(cert).isoformat(), old["resource_uri"], old_end.isoformat()))
+        # every node using the old certificate keeps the new one: it must name them all (checked before the PATCH)
+        validate(module, cert, None, certificates.holders(module.client, old["resource_uri"]))
+        changed, renewed = True, old["resource_uri"]
+        diff["before"]["certificate"] = dict((k, old.get(k)) for k in predicted(cert, renewed))
+        diff["after"]["certificate"] = predicted(cert, renewed)
+        current = replace(module, old, cert, pem, key_pem)
+    elif current is None:
         changed = True
         diff["after"]["certificate"] = predicted(cert)
         current = predicted(cert) if module.check_mode else upload(module, cert, pem, key_pem)
@@ -218,7 +268,7 @@ def run(module):
     expires_in = (certificates.not_after(cert) - datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)).days
     if expires_in < 30:
         module.warn("certificate '%s' expires in %d days." % (certificates.subject_name(cert), expires_in))
-    return dict(changed=changed or bool(attached), certificate=public(current), attached=attached, diff=diff)
+    return dict(changed=changed or bool(attached), certificate=public(current), renewed=renewed, attached=attached, diff=diff)
 
 
 def main():
@@ -231,6 +281,7 @@ def main():
             private_key_passphrase=dict(type="str", no_log=True),
             management_node=dict(type="bool", default=False),
             nodes=dict(type="list", elements="str", default=[]),
+            renew=dict(type="bool", default=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         mutually_exclusive=[("certificate", "certificate_file"), ("private_key", "private_key_file")],

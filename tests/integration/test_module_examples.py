@@ -40,7 +40,7 @@ PASSPHRASE = "pass-" + uuid.uuid4().hex[:12]
 EXAMPLE_NODES = ("cn-lon-1", "cn-lon-2", "cn-lon-3", "cn-burst-lon-1", "cn-burst-lon-2")
 # Configuration objects a run may create; whatever is new afterwards is deleted, in this order (the last three once the
 # primary Management Node no longer refers to them).
-CREATED = ("worker_vm", "conference", "dns_server", "ntp_server", "tls_certificate", "ca_certificate", "system_location")
+CREATED = ("certificate_signing_request", "worker_vm", "conference", "dns_server", "ntp_server", "tls_certificate", "ca_certificate", "system_location")
 BURSTING = ("bursting_enabled", "bursting_threshold", "bursting_min_lifetime", "cloud_provider", "aws_access_key")
 
 # ---- the test's own tasks ----------------------------------------------------------------------------------------
@@ -318,9 +318,11 @@ PLAN = [
     setup_joined("cn-lon-1"),
     ("pexip_config_upload", [2]),
     "pexip_node_info",
-    ("pexip_tls_certificate", [1]),        # both nodes exist now
+    ("pexip_tls_certificate", [1, 2]),     # both nodes exist now; [2] renews the Management Node's certificate in place
     SETUP_OLD_CERTIFICATE,
-    ("pexip_tls_certificate", [2]),
+    ("pexip_tls_certificate", [3]),
+    "pexip_tls_certificate_info",
+    "pexip_certificate_signing_request",   # renews the Management Node's certificate again, through a CSR
     "pexip_alarm_info",
     SETUP_OVERFLOW_NODES_JOINED,
     "pexip_burst_settings",                # enables bursting, tags the overflow instances, ..., disables bursting
@@ -466,6 +468,7 @@ def make_certificates(cert_dir, passphrase):
     # Its subject is not cn-lon-1's own certificate's, which pexip_node's example looks up by subject name.
     labcerts.issue(ca, "cn-lon-2.example.com", ["cn-lon-1.example.com"], passphrase=passphrase).write(cert_dir, "conferencing")
     labcerts.issue(ca, "old.example.com").write(cert_dir, "old")
+    labcerts.issue(ca, "mgr-lab.lab.example.com", days=900).write(cert_dir, "mgr-lab-renewed")
 
 
 def secret(label):

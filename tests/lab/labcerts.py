@@ -64,6 +64,22 @@ def issue(ca, fqdn, extra_names=(), days=825, not_before_days=1, passphrase=None
     return Pair(cert, key, passphrase)
 
 
+def sign(ca, csr_pem, days=825):
+    """The certificate the operator CA issues for a CSR (PEM): its subject and SANs, its key; a server certificate."""
+    csr = x509.load_pem_x509_csr(csr_pem.encode() if isinstance(csr_pem, str) else csr_pem)
+    builder = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(ca.cert.subject).public_key(csr.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(_now() - datetime.timedelta(days=1)).not_valid_after(_now() + datetime.timedelta(days=days))
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False))
+    try:
+        builder = builder.add_extension(csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value, critical=False)
+    except x509.ExtensionNotFound:
+        pass
+    return builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
+
+
 def load_or_make_ca(directory):
     """The operator CA in ``directory`` (ca.pem, ca.key), made on first use."""
     cert_path, key_path = os.path.join(directory, 'ca.pem'), os.path.join(directory, 'ca.key')

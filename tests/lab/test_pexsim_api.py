@@ -32,7 +32,8 @@ def test_garbled_authorization_header_gets_401(api):
 def test_index_lists_resources(api):
     index = api.get(CFG).json()
     assert set(index) == {'system_location', 'worker_vm', 'dns_server', 'ntp_server', 'global', 'management_vm', 'licence', 'tls_certificate',
-                          'ca_certificate', 'conference', 'conference_alias', 'system_backup', 'autobackup'}
+                          'ca_certificate', 'conference', 'conference_alias', 'system_backup', 'autobackup',
+                          'certificate_signing_request'}
     assert index['worker_vm'] == {'list_endpoint': CFG + 'worker_vm/', 'schema': CFG + 'worker_vm/schema/'}
     status = api.get(STATUS).json()
     assert {'worker_vm', 'participant', 'conference_shard', 'cloud_node', 'cloud_monitored_location', 'cloud_overflow_location'} <= set(status)

@@ -145,6 +145,36 @@ def test_node_certificate_is_set_through_worker_vm(api, helpers, ca):
     assert api.patch('worker_vm/%d/' % wid, json={'tls_certificate': CFG + 'tls_certificate/99/'}).status_code == 400
 
 
+def test_tls_certificate_is_replaced_in_place(api, ca):
+    """PATCH of a tls_certificate: a renewed certificate and its key, same URI, so the Management Node keeps it."""
+    renewed = labcerts.issue(ca, 'mgr-lab.lab.example.com', days=400)
+    assert api.patch('tls_certificate/1/', json={'certificate': renewed.cert_pem}).status_code == 400  # the old key is not its key
+    assert api.patch('tls_certificate/1/', json={'certificate': renewed.cert_pem, 'private_key': renewed.key_pem}).status_code == 202
+    cert = api.get('tls_certificate/1/').json()
+    assert cert['serial_no'] == format(renewed.cert.serial_number, 'x') and cert['issuer_name'] == 'Pexip lab operator CA'
+    assert api.get('management_vm/1/').json()['tls_certificate'] == CFG + 'tls_certificate/1/'
+
+
+def test_signing_request_keeps_its_key_and_installs_the_signed_certificate(api, ca):
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    body = {'subject_name': 'mgr-lab.lab.example.com', 'additional_subject_alt_names': 'pexip.lab.example.com',
+            'private_key_type': 'ECDSAP256', 'tls_certificate': CFG + 'tls_certificate/1/'}
+    path = _path(api.post('certificate_signing_request/', json=body), api)
+    request = api.get(path).json()
+    assert 'private_key' not in request and request['certificate'] == ''
+    csr = x509.load_pem_x509_csr(request['csr'].encode())
+    names = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    assert names == ['mgr-lab.lab.example.com', 'pexip.lab.example.com']
+    other = labcerts.issue(ca, 'mgr-lab.lab.example.com')
+    assert list(api.patch(path, json={'certificate': other.cert_pem}).json()['certificate_signing_request']) == ['certificate']
+    signed = labcerts.sign(ca, request['csr'], days=300)
+    assert api.patch(path, json={'certificate': signed}).status_code == 202
+    cert = api.get('tls_certificate/1/').json()  # UNCONFIRMED: replaced in place (sim.SIGNED_CERTIFICATE_REPLACES_IN_PLACE)
+    assert cert['issuer_name'] == 'Pexip lab operator CA' and cert['subject_alt_names'] == 'mgr-lab.lab.example.com, pexip.lab.example.com'
+    assert api.get('tls_certificate/').json()['meta']['total_count'] == 1
+    assert api.post('certificate_signing_request/', json={'subject_name': 'x', 'dn': 'not a dn'}).status_code == 400
+
+
 def test_ca_certificate(api, ca):
     path = _path(api.post('ca_certificate/', json={'certificate': ca.cert_pem, 'trusted_intermediate': False}), api)
     obj = api.get(path).json()

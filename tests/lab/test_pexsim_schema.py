@@ -78,6 +78,7 @@ def test_served_objects_carry_only_published_fields(api, helpers, lab):
     pair = labcerts.issue(ca, 'mgr-lab.lab.example.com', days=10)  # expires within 30 days: an alarm
     assert api.post('tls_certificate/', json={'certificate': pair.cert_pem, 'private_key': pair.key_pem}).status_code == 201
     assert api.post('ca_certificate/', json={'certificate': ca.cert_pem}).status_code == 201
+    assert api.post('certificate_signing_request/', json={'subject_name': 'csr.lab.example.com', 'private_key_type': 'ECDSAP256'}).status_code == 201
     assert api.post('licence/', json={'entitlement_id': 'LAB-PORT-0010-7F3A', 'offline_mode': False}).status_code == 201
     assert api.post('conference/', json={'name': 'Schema VMR', 'pin': '1234', 'aliases': [{'alias': 'schema@lab'}]}).status_code == 201
     lab.place_calls(address, count=1, force=True)

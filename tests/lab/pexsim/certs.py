@@ -8,7 +8,7 @@ import hashlib
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
 class CertError(Exception):
@@ -105,3 +105,25 @@ def self_signed(common_name, dns_names, days=365):
     )
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
+
+
+_KEY_TYPES = {'RSA2048': lambda: rsa.generate_private_key(65537, 2048), 'RSA4096': lambda: rsa.generate_private_key(65537, 4096),
+              'ECDSAP256': lambda: ec.generate_private_key(ec.SECP256R1())}
+
+
+def signing_request(values):
+    """(key PEM, CSR PEM) of a certificate_signing_request record: a new key of ``private_key_type``; the subject is
+    ``dn`` (RFC 4514) or CN=``subject_name``; the SANs ``subject_name`` and ``additional_subject_alt_names``."""
+    key = _KEY_TYPES[values['private_key_type']]()
+    subject = x509.Name.from_rfc4514_string(values['dn']) if values.get('dn') else \
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, values['subject_name'])])
+    names = [values['subject_name']] + [n.strip() for n in values.get('additional_subject_alt_names', '').split(',') if n.strip()]
+    builder = x509.CertificateSigningRequestBuilder().subject_name(subject).add_extension(
+        x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+    usages = [oid for flag, oid in (('eku_server_auth', ExtendedKeyUsageOID.SERVER_AUTH), ('eku_client_auth', ExtendedKeyUsageOID.CLIENT_AUTH))
+              if values.get(flag)]
+    if usages:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+    csr = builder.sign(key, hashes.SHA256())
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key_pem.decode(), csr.public_bytes(serialization.Encoding.PEM).decode()

@@ -492,6 +492,44 @@ TLS_CERTIFICATE = Resource('tls_certificate', 'configuration', [
           help_text='Always empty: a certificate is attached by setting the tls_certificate of a worker_vm or management_vm.'),
 ] + _parsed_fields(), 'Tls certificate', check=_check_certificate)
 
+
+def _check_signing_request(values, data, existing, errors, ctx):  # pylint: disable=unused-argument
+    """A new request: the Management Node makes the key (kept in the record, never returned) and the CSR. A signed
+    certificate written back must be for that key."""
+    from . import certs  # pylint: disable=import-outside-toplevel
+    if errors:
+        return
+    if existing is None:
+        if values['private_key_type'] == 'UPLOAD':
+            errors.setdefault('private_key_type', []).append('The simulator makes its own keys; UPLOAD is not simulated.')
+            return
+        try:
+            values['private_key'], values['csr'] = certs.signing_request(values)
+        except ValueError as exc:
+            errors.setdefault('dn', []).append(str(exc))
+        return
+    if data.get('certificate'):
+        try:
+            certs.check_key(certs.load_chain(values['certificate'])[0], values['private_key'], None)
+        except certs.CertError as exc:
+            errors.setdefault('certificate', []).append(str(exc))
+
+
+CERTIFICATE_SIGNING_REQUEST = Resource('certificate_signing_request', 'configuration', [
+    _s('subject_name', required=True, max_length=250, filtering=ALL),
+    _s('dn', blank=True, default='', max_length=250),
+    _s('additional_subject_alt_names', blank=True, default='', help_text='Comma-separated.'),
+    _s('private_key_type', default='RSA2048', choices=['RSA2048', 'RSA4096', 'ECDSAP256', 'UPLOAD']),
+    _s('private_key', blank=True, default='', write_only=True, help_text='PEM, only with UPLOAD; the generated key stays here.'),
+    _s('private_key_passphrase', blank=True, default='', max_length=100, write_only=True),
+    Field('ad_compatible', 'boolean', default=False),
+    Field('eku_client_auth', 'boolean', default=False),
+    Field('eku_server_auth', 'boolean', default=True),
+    Field('tls_certificate', related='tls_certificate', nullable=True, default=None, help_text='The certificate this CSR renews.'),
+    _s('csr', readonly=True, help_text='The generated CSR (PEM).'),
+    _s('certificate', blank=True, default='', help_text='The signed certificate (PEM), written back.'),
+], 'Certificate signing request', detail_methods=('get', 'patch', 'delete'), check=_check_signing_request)
+
 CA_CERTIFICATE = Resource('ca_certificate', 'configuration', [
     _s('certificate', required=True),
     Field('trusted_intermediate', 'boolean', default=False),
@@ -555,7 +593,8 @@ AUTOBACKUP = Resource('autobackup', 'configuration', [
 ], 'Autobackup', list_methods=('get',), detail_methods=('get', 'put', 'patch'), singleton=True, ordering=[], check=_check_autobackup)
 
 CONFIG_RESOURCES = {r.name: r for r in (SYSTEM_LOCATION, WORKER_VM, DNS_SERVER, NTP_SERVER, GLOBAL, MANAGEMENT_VM, LICENCE,
-                                        TLS_CERTIFICATE, CA_CERTIFICATE, CONFERENCE, CONFERENCE_ALIAS, SYSTEM_BACKUP, AUTOBACKUP)}
+                                        TLS_CERTIFICATE, CA_CERTIFICATE, CONFERENCE, CONFERENCE_ALIAS, SYSTEM_BACKUP, AUTOBACKUP,
+                                        CERTIFICATE_SIGNING_REQUEST)}
 
 
 def _ro(name, ftype='string', filtering=None, **kw):

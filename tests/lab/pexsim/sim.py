@@ -32,6 +32,10 @@ LAB_ENTITLEMENTS = {
 # UNCONFIRMED (docs/lab.md): the answer to activating an entitlement that is already active on this system.
 ALREADY_ACTIVATED = "Entitlement '%s' is already activated on this system (fulfillment %s)."
 DEFAULT_CERTIFICATE_ID = 1
+#: UNCONFIRMED: what writing a signed certificate back to a certificate_signing_request does (docs/lab.md): the
+#: certificate, with the key the request was made with, replaces the tls_certificate the request renews in place
+#: (every node keeps it), or becomes a new tls_certificate when the request renews none; the request stays.
+SIGNED_CERTIFICATE_REPLACES_IN_PLACE = True
 DEFAULT_TIMING = {
     'boot_delay': 2.0,       # seconds from instance start (or bootstrap upload) until the node reports
     'sync_delay': 1.0,       # seconds from boot or a config change until sync_status is SYNCED
@@ -274,6 +278,8 @@ class Simulator:
                 raise ApiError(400, {name: errors})
             changed = {key for key in values if values[key] != existing.get(key)}
             self.store.objects(name)[oid] = values
+            if name == 'certificate_signing_request' and 'certificate' in changed and values['certificate']:
+                self._install_signed(values)
             self._replace_aliases(oid, aliases, now)
             if name == 'worker_vm' and changed - {'password', 'deployment_type'}:
                 self.store.worker_meta(oid)['changed_at'] = now
@@ -285,6 +291,18 @@ class Simulator:
                     if worker['system_location'] == oid:
                         self.store.worker_meta(worker['id'])['changed_at'] = now
             self.store.save()
+
+    def _install_signed(self, request):
+        """The signed certificate of a signing request, with the request's key, as a server certificate (UNCONFIRMED:
+        SIGNED_CERTIFICATE_REPLACES_IN_PLACE)."""
+        fields = {'certificate': request['certificate'], 'private_key': request['private_key'], 'private_key_passphrase': ''}
+        fields.update(certs.describe(certs.load_chain(request['certificate'])[0]))
+        renewed = self.store.get('tls_certificate', request['tls_certificate']) if request.get('tls_certificate') else None
+        if renewed is not None and SIGNED_CERTIFICATE_REPLACES_IN_PLACE:
+            renewed.update(fields)
+            return
+        cid = self.store.new_id('tls_certificate')
+        self.store.objects('tls_certificate')[cid] = dict(fields, id=cid, parameters='', nodes=[])
 
     def delete(self, name, oid):
         with self.lock:
@@ -305,6 +323,9 @@ class Simulator:
                                if oid in (vm.get('tls_certificate'), vm.get('tls_client_certificate')))
                 if users:
                     raise ApiError(400, {'error': "Cannot delete TLS certificate '%s': it is in use by %s." % (obj['subject_name'], ', '.join(users))})
+                for request in self.store.objects('certificate_signing_request').values():
+                    if request.get('tls_certificate') == oid:
+                        request['tls_certificate'] = None
             elif name == 'management_vm' and obj.get('primary'):
                 raise ApiError(400, {'error': 'The primary Management Node cannot be deleted.'})
             elif name == 'conference':

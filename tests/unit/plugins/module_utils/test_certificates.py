@@ -76,3 +76,31 @@ def test_read_chain_from_text_or_file(tmp_path):
         certificates.read_chain(FakeModule(None, dict(certificate="garbage", certificate_file=None)), "the CA certificate")
     with pytest.raises(Failed, match="cannot read certificate_file"):
         certificates.read_chain(FakeModule(None, dict(certificate=None, certificate_file=str(tmp_path / "missing.pem"))))
+
+
+NOW = __import__("datetime").datetime(2026, 12, 7, 12, 0, 0)
+
+
+@pytest.mark.parametrize("end_date, days", [
+    ("2027-01-06T12:00:00", 30),
+    ("2027-01-06T11:59:59", 29),              # a day not quite left is not counted
+    ("2027-01-06T13:00:00+01:00", 30),        # an offset is taken into account
+    ("2027-01-06T12:00:00Z", 30),
+    ("2026-12-06T12:00:00", -1),              # expired
+    ("", None),
+    (None, None),
+])
+def test_days_left(end_date, days):
+    assert certificates.days_left(end_date, now=NOW) == days
+
+
+@pytest.mark.parametrize("days, status", [
+    (None, "ok"), (30, "ok"), (29, "warning"), (7, "warning"), (6, "critical"), (0, "critical"), (-1, "expired"),
+])
+def test_expiry_status(days, status):
+    assert certificates.expiry_status(days, 30, 7) == status
+
+
+def test_split_names():
+    assert certificates.split_names("a.example.com, b.example.com,") == ["a.example.com", "b.example.com"]
+    assert certificates.split_names(None) == []
