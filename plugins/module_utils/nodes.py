@@ -64,12 +64,7 @@ def normalize_netmask(value):
     return value
 
 
-#: The test lab's VPC is on loopback (127.20.0.0/16: docs/lab.md), where nothing else may put a node. A loopback
-#: address is accepted only where the environment sets this variable to "true", as the lab's env file does.
-LOOPBACK_OPT_IN = "PEXIP_LAB_LOOPBACK_ADDRESSES"
-LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
-
-#: addresses no host has, whatever its subnet (loopback: see LOOPBACK_OPT_IN)
+#: addresses no host has, whatever its subnet (loopback is left out: the test lab gives its nodes 127.20.x.y)
 SPECIAL_NETWORKS = (
     (ipaddress.IPv4Network("0.0.0.0/8"), "is in 0.0.0.0/8 ('this network'), not a host address"),
     (ipaddress.IPv4Network("169.254.0.0/16"), "is a link-local address"),
@@ -82,8 +77,6 @@ AWS_RESERVED = {1: "is the gateway (router) address of %s", 2: "is reserved by A
 
 
 def special_problem(host):
-    if host in LOOPBACK and os.environ.get(LOOPBACK_OPT_IN, "").lower() != "true":
-        return "is a loopback address, which no real node has (only a test lab on loopback sets %s=true)" % LOOPBACK_OPT_IN
     for network, problem in SPECIAL_NETWORKS:
         if host in network:
             return problem

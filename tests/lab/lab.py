@@ -47,7 +47,7 @@ NODES = [
 ENV_KEYS = [
     "PEXIP_HOST", "PEXIP_USERNAME", "PEXIP_PASSWORD", "PEXIP_CA_PATH", "PEXIP_VALIDATE_CERTS", "PEXIP_NODE_SSH_PASSWORD",
     "LAB_CONTROL_URL", "LAB_NODE_PORT", "LAB_DIR", "LAB_MGMT_PORT", "LAB_SSH_PORT", "PEXIP_MANAGER_OS_PASSWORD",
-    "LAB_MANAGER_PASSWORD", "PEXIP_LAB_LOOPBACK_ADDRESSES",
+    "LAB_MANAGER_PASSWORD",
     "AWS_URL", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION",
     "LAB_VPC_ID", "LAB_SUBNET_A", "LAB_SUBNET_B", "LAB_KEY_NAME", "LAB_KEY_FILE", "LAB_CERT_DIR", "PEXIP_LICENCE_ENTITLEMENT",
 ]
@@ -239,8 +239,6 @@ class Lab:
             "PEXIP_PASSWORD": password,
             "PEXIP_CA_PATH": self.ca_path,
             "PEXIP_VALIDATE_CERTS": "true",
-            # The lab's VPC is on loopback: the one place where a node's address may be a loopback one (nodes.py).
-            "PEXIP_LAB_LOOPBACK_ADDRESSES": "true",
             "PEXIP_NODE_SSH_PASSWORD": secrets.token_urlsafe(12),
             "LAB_CONTROL_URL": "https://%s:%d/_lab" % (HOST, mgmt_port),
             "LAB_NODE_PORT": str(node_port),

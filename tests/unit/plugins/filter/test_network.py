@@ -64,13 +64,3 @@ def test_one_rule_for_the_filter_and_the_module():
 
 def test_filters_registered():
     assert set(network.FilterModule().filters()) == {"netmask", "first_usable", "host_address_problem"}
-
-
-def test_a_loopback_node_address_only_in_a_lab_that_says_so(monkeypatch):
-    """Issue #27: loopback is no node's address; the lab (VPC 127.20.0.0/16) opts in through its env file."""
-    monkeypatch.delenv(nodes.LOOPBACK_OPT_IN, raising=False)
-    problem = network.host_address_problem("127.20.1.10", "127.20.1.0/24")
-    assert "loopback" in problem and nodes.LOOPBACK_OPT_IN in problem
-    assert "loopback" in " ".join(nodes.subnet_errors("127.20.1.10", "127.20.1.1", "255.255.255.0"))
-    monkeypatch.setenv(nodes.LOOPBACK_OPT_IN, "true")
-    assert network.host_address_problem("127.20.1.10", "127.20.1.0/24") == ""
