@@ -456,7 +456,7 @@ def test_bursting_yml_drains_a_running_overflow_node_before_it_stops_it(platform
     control.place_calls(instance(env, "b2")["PrivateIpAddress"], count=1, conference=PREFIX)
     args = ["-e", "maintenance_idle_timeout=2", "-e", "maintenance_poll_interval=1"]
     try:
-        proc, recap = run_playbook(env, platform["inventory"], "playbooks/bursting.yml", *args)
+        proc, recap = run_playbook(env, platform["inventory"], *args, playbook="playbooks/bursting.yml")
         assert recap[node_name]["failed"] == 1 and "still carries live calls" in proc.stdout, output(proc)
         assert instance(env, "b2")["State"]["Name"] == "running", output(proc)
         assert api.node(node_name)["maintenance_mode"] is True
@@ -464,7 +464,7 @@ def test_bursting_yml_drains_a_running_overflow_node_before_it_stops_it(platform
         control.end_calls(conference=PREFIX)
     # The failed host left the play; the others' run turned bursting on. The operator runs again as it was.
     api.patch_global({"bursting_enabled": False})
-    proc, recap = run_playbook(env, platform["inventory"], "playbooks/bursting.yml", *args)
+    proc, recap = run_playbook(env, platform["inventory"], *args, playbook="playbooks/bursting.yml")
     assert proc.returncode == 0, output(proc)
     assert instance(env, "b2")["State"]["Name"] == "stopped"
     assert api.node(node_name)["maintenance_mode"] is False and api.global_settings()["bursting_enabled"] is True
