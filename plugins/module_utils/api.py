@@ -182,8 +182,8 @@ class PexipClient(object):
     """One keep-alive HTTP session against one HTTPS server (by default a Management Node's REST API).
 
     Idempotent verbs are retried on 429/502/503/504 and connection errors with jittered backoff (``retries`` times,
-    or, with ``connect_window``, connection errors for that many seconds: a booting instance). A POST is never blindly
-    repeated: ``post`` lets a lookup decide after a lost answer. ``Retry-After`` is honoured up to ``max_backoff``.
+    or, with ``connect_window``, connection errors for that many seconds: a booting instance). A POST is repeated
+    blindly only when it provably never left; after a lost answer ``post`` lets a lookup decide. ``Retry-After`` is honoured up to ``max_backoff``.
     """
 
     def __init__(self, host, username=None, password=None, validate_certs=True, ca_path=None, timeout=30,
@@ -220,19 +220,7 @@ class PexipClient(object):
     def _send(self, method, url, **kwargs):
         self.requests_made += 1
         try:
-            try:
-                with warnings.catch_warnings():
-                    if self.session.verify is False:  # validate_certs: false was asked for; urllib3 would warn on each request
-                        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-                    return self.session.request(method, url, timeout=self.timeout, verify=self.session.verify, **kwargs)
-            except requests.exceptions.RequestException as exc:
-                error = transport_error(exc)
-                if isinstance(exc, requests.exceptions.SSLError) and not error.tls:
-                    self._check_ca_path()  # a file that is not PEM fails every handshake
-                raise error
-            except OSError as exc:  # requests found no file at ca_path
-                self._check_ca_path()
-                raise TransportError(str(exc), sent=False)
+            return self._transmit(method, url, **kwargs)
         except TransportError as exc:
             if exc.tls:
                 raise PexipTLSError(
@@ -243,6 +231,22 @@ class PexipClient(object):
             path = url[len(self.base):] if url.startswith(self.base) else url
             raise PexipConnectionError("%s %s failed: cannot reach %s at %s (%s)." % (method, path, self.server, self.base, exc),
                                        sent=exc.sent)
+
+    def _transmit(self, method, url, **kwargs):
+        """The session's answer; a failure as TransportError."""
+        try:
+            with warnings.catch_warnings():
+                if self.session.verify is False:  # validate_certs: false was asked for; urllib3 would warn on each request
+                    warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+                return self.session.request(method, url, timeout=self.timeout, verify=self.session.verify, **kwargs)
+        except requests.exceptions.RequestException as exc:
+            error = transport_error(exc)
+            if isinstance(exc, requests.exceptions.SSLError) and not error.tls:
+                self._check_ca_path()  # a file that is not PEM fails every handshake
+            raise error
+        except OSError as exc:  # requests found no file at ca_path
+            self._check_ca_path()
+            raise TransportError(str(exc), sent=False)
 
     def _check_ca_path(self):
         """Name a ca_path that is not a readable PEM file of CAs."""
