@@ -82,8 +82,8 @@ ERROR_CLASSES = {400: PexipValidationError, 404: PexipNotFoundError}
 
 # -- HTTP transport ----------------------------------------------------------------------------
 # requests: keep-alive, TLS verification against ca_path (or certifi / REQUESTS_CA_BUNDLE), HTTPS_PROXY / HTTP_PROXY /
-# NO_PROXY (CIDR entries too), https:// proxies and streamed bodies. Importing it costs a module run a few tens of ms
-# of CPU (docs/bench.md); a hand-written transport that saved them lost NO_PROXY CIDRs and https:// proxies.
+# NO_PROXY (CIDR entries too), https:// proxies, redirects and streamed bodies. Importing it costs each module run some
+# CPU; a hand-written http.client transport that saved it lost NO_PROXY networks and https:// proxies.
 class TransportError(Exception):
     """No HTTP answer. ``sent``: the request may have reached the server (unless provably not, assume it did)."""
 
@@ -281,7 +281,7 @@ class PexipClient(object):
             except PexipConnectionError as exc:
                 elapsed = self.clock() - start
                 # A request that never left may always go again, even a POST.
-                if not (retry or not exc.sent) or (elapsed >= self.connect_window if self.connect_window else attempt >= self.retries):
+                if (exc.sent and not retry) or (elapsed >= self.connect_window if self.connect_window else attempt >= self.retries):
                     raise
                 wait = self.delay(attempt)
                 if self.connect_window:
@@ -351,7 +351,8 @@ class PexipClient(object):
                 # A 429 was refused before any work; anything else may have done it, so only a lookup may decide.
                 # A request that never left was already tried again by request().
                 refused = exc.status == 429
-                if not transient(exc) or getattr(exc, "sent", True) is False or attempt >= self.retries or (not refused and lookup is None):
+                unsent = isinstance(exc, PexipConnectionError) and not exc.sent
+                if not transient(exc) or unsent or attempt >= self.retries or (not refused and lookup is None):
                     raise
                 if not refused:
                     found = lookup()
@@ -423,7 +424,11 @@ class PexipClient(object):
         with open(source, "rb") if isinstance(source, str) else contextlib.nullcontext(source) as stream:
             if field is None:
                 return self.request(method, path, retry=False, data=stream, headers={"Content-Type": content_type})
-            from requests_toolbelt import MultipartEncoder  # pylint: disable=import-outside-toplevel  # only for form uploads
+            try:
+                from requests_toolbelt import MultipartEncoder  # pylint: disable=import-outside-toplevel  # only for form uploads
+            except ImportError:
+                raise PexipApiError("A form upload needs the Python library 'requests-toolbelt' on the host that runs the module "
+                                    "(pip install requests-toolbelt).")
             name = filename or os.path.basename(str(getattr(stream, "name", None) or field))
             form = MultipartEncoder(fields=dict(fields or {}, **{field: (name, stream, content_type)}))
             return self.request(method, path, retry=False, data=form, headers={"Content-Type": form.content_type})
