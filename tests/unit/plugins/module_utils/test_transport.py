@@ -51,6 +51,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if self.path.startswith("/slow"):
             time.sleep(1.5)
+        if self.path.startswith("/moved"):
+            self.send_response(301)
+            self.send_header("Location", "/landed")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         answer = json.dumps({"method": self.command, "path": self.path, "size": size}).encode()
         self.send_response(201 if self.command == "POST" else 200)
         self.send_header("Content-Type", "application/json")
@@ -214,6 +220,20 @@ def test_a_read_timeout_is_maybe_sent(server):  # pylint: disable=redefined-oute
         pc.post("/slow", json={"name": "Bern"})
     assert info.value.sent is True and pc.maybe_sent is True
     assert "timed out" in info.value.msg
+
+
+def test_a_redirect_on_the_server_is_followed(server):  # pylint: disable=redefined-outer-name
+    assert client(server).get("/moved")["path"] == "/landed"
+    assert [r["path"] for r in server.seen] == ["/moved", "/landed"]
+    assert server.seen[1]["headers"]["Authorization"] == "Basic YWRtaW46czNjcmV0Ong="  # the same server: credentials kept
+
+
+def test_a_proxy_that_refuses_is_not_sent(server, monkeypatch):  # pylint: disable=redefined-outer-name
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:%d" % free_port())
+    pc = client(server)
+    with pytest.raises(PexipConnectionError) as info:
+        pc.post(LOC, json={"name": "Bern"})
+    assert info.value.sent is False and pc.maybe_sent is False and server.seen == []
 
 
 # -- proxies -----------------------------------------------------------------------------------
