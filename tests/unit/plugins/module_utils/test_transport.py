@@ -359,6 +359,7 @@ def test_a_large_file_is_streamed_not_read_into_memory(server, tmp_path, field, 
                          capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
+    print("upload of %d MiB (%s): client peak memory grew %d KiB" % (size >> 20, field, result["grew_kib"]))
     upload = server.seen[-1]
     assert result["status"] == 201 and upload["method"] == "POST"
     assert result["grew_kib"] < 50 * 1024, result  # the client's peak memory barely moved
