@@ -58,7 +58,7 @@ options:
     description:
       - Allow a O(host) of C(http://name[:port]), which sends the password in clear.
       - Only for a test server on a trusted network; a Management Node serves HTTPS.
-      - Deliberately not read from the environment: it weakens security, so a task sets it explicitly.
+      - Deliberately not read from the environment, as it weakens security; a task sets it explicitly.
     type: bool
     default: false
 requirements:
