@@ -83,7 +83,7 @@ ERROR_CLASSES = {400: PexipValidationError, 404: PexipNotFoundError}
 # -- HTTP transport ----------------------------------------------------------------------------
 # requests: keep-alive, TLS verification against ca_path (or certifi / REQUESTS_CA_BUNDLE), HTTPS_PROXY / HTTP_PROXY /
 # NO_PROXY (CIDR entries too), https:// proxies, redirects and streamed bodies. Importing it costs each module run some
-# CPU; a hand-written http.client transport that saved it lost NO_PROXY networks and https:// proxies.
+# CPU; a hand-written standard-library transport that saved it lost NO_PROXY networks and https:// proxies.
 class TransportError(Exception):
     """No HTTP answer. ``sent``: the request may have reached the server (unless provably not, assume it did)."""
 
