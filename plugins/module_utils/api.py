@@ -106,10 +106,35 @@ def transport_error(exc):
     """The TransportError for a requests exception. Not sent: the connection (or the proxy's tunnel, or the TLS
     handshake that failed verification) was never made; anything later may have reached the server."""
     chain = causes(exc)
-    tls = any(isinstance(e, ssl.CertificateError) for e in chain)  # ssl.SSLCertVerificationError is one
+    # ssl.SSLCertVerificationError is an ssl.CertificateError; urllib3 checks a pinned certificate itself.
+    tls = any(isinstance(e, ssl.CertificateError) or "Fingerprints did not match" in str(e) for e in chain)
     not_sent = tls or isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ProxyError)) or any(
         isinstance(e, urllib3.exceptions.NewConnectionError) for e in chain)
     return TransportError(str(chain[-1]) or type(chain[-1]).__name__, sent=not not_sent, tls=tls)
+
+
+def tls_options(context):
+    """``(verify, pool options)`` for requests of an ``ssl.SSLContext`` set as the session's ``verify`` (a bootstrap
+    page's, module_utils/bootstrap.PageContext): its pinned certificate (``pin``), or its CAs without the host name
+    (``ca_path``)."""
+    if getattr(context, "pin", None):
+        return False, dict(assert_fingerprint=context.pin)
+    if getattr(context, "ca_path", None):
+        return context.ca_path, dict(assert_hostname=False)
+    raise PexipTLSError("A TLS context without a pinned certificate or a ca_path cannot be used: give one of them.")
+
+
+def tls_adapter(options):
+    """An HTTPAdapter whose connections (direct or through a proxy) take urllib3's TLS ``options``."""
+
+    class TlsAdapter(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super(TlsAdapter, self).init_poolmanager(*args, **dict(kwargs, **options))
+
+        def proxy_manager_for(self, proxy, **kwargs):
+            return super(TlsAdapter, self).proxy_manager_for(proxy, **dict(kwargs, **options))
+
+    return TlsAdapter()
 
 
 def new_session():
@@ -206,6 +231,7 @@ class PexipClient(object):
         self.session.headers.update({"Accept": "application/json"})
         self.requests_made = 0
         self.maybe_sent = False  # a write failed in flight: it may have reached the server
+        self._tls_options = None
         self._uri_cache = {}
 
     # -- transport -------------------------------------------------------------------------
@@ -234,11 +260,17 @@ class PexipClient(object):
 
     def _transmit(self, method, url, **kwargs):
         """The session's answer; a failure as TransportError."""
+        verify = self.session.verify
         try:
+            if isinstance(verify, ssl.SSLContext) and hasattr(self.session, "mount"):  # a stand-in session takes it as it is
+                verify, options = tls_options(verify)
+                if self._tls_options != options:  # mounted once: a new adapter would drop the kept-alive connection
+                    self.session.mount(self.base + "/", tls_adapter(options))
+                    self._tls_options = options
             with warnings.catch_warnings():
-                if self.session.verify is False:  # validate_certs: false was asked for; urllib3 would warn on each request
+                if verify is False:  # validate_certs: false (or a pinned certificate); urllib3 would warn on each request
                     warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-                return self.session.request(method, url, timeout=self.timeout, verify=self.session.verify, **kwargs)
+                return self.session.request(method, url, timeout=self.timeout, verify=verify, **kwargs)
         except requests.exceptions.RequestException as exc:
             error = transport_error(exc)
             if isinstance(exc, requests.exceptions.SSLError) and not error.tls:

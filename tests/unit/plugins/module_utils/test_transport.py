@@ -4,6 +4,7 @@
 sent, proxies (NO_PROXY by name and by CIDR, credentials, an https:// proxy) and streamed uploads."""
 
 import contextlib
+import hashlib
 import http.server
 import json
 import os
@@ -179,6 +180,46 @@ def test_a_ca_path_that_is_no_pem_file_is_named(server, tmp_path, content):  # p
     with pytest.raises(PexipTLSError, match="ca_path '%s' is not a readable PEM file" % path):
         client(server, ca_path=str(path)).get("/")
     assert server.seen == []
+
+
+class PageContext(ssl.SSLContext):
+    """Like module_utils/bootstrap.PageContext: a pinned certificate (``pin``) or CAs without the host name (``ca_path``)."""
+
+    pin = None
+    ca_path = None
+
+
+def fingerprint(tls):  # pylint: disable=redefined-outer-name
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert((tls / "localhost.pem").read_text())).hexdigest()
+
+
+def test_a_context_with_a_pinned_certificate_trusts_that_one_only(server, tls):  # pylint: disable=redefined-outer-name
+    pc = client(server, base="https://127.0.0.1:%d" % server.port, ca_path=None)  # by address: no name to check
+    pc.session.verify = PageContext(ssl.PROTOCOL_TLS_CLIENT)
+    pc.session.verify.pin = fingerprint(tls)
+    assert pc.get("/pinned")["path"] == "/pinned" and pc.get("/again")["path"] == "/again"
+    assert server.seen[0]["port"] == server.seen[1]["port"]  # mounted once: still one kept-alive connection
+    other = client(server, base="https://127.0.0.1:%d" % server.port, ca_path=None)
+    other.session.verify = PageContext(ssl.PROTOCOL_TLS_CLIENT)
+    other.session.verify.pin = "0" * 64
+    with pytest.raises(PexipTLSError) as info:
+        other.post("/never", json={"secret": "s3"})
+    assert fingerprint(tls) in info.value.msg and len(server.seen) == 2 and other.maybe_sent is False
+
+
+def test_a_context_with_a_ca_path_checks_the_chain_not_the_name(server, tls, tmp_path):  # pylint: disable=redefined-outer-name
+    pc = client(server, base="https://127.0.0.1:%d" % server.port)
+    pc.session.verify = PageContext(ssl.PROTOCOL_TLS_CLIENT)
+    pc.session.verify.ca_path = server.ca
+    assert pc.get("/by-address")["path"] == "/by-address"
+    other = labcerts.make_ca("Another CA")
+    other.write(str(tmp_path), "other")
+    pc = client(server, base="https://127.0.0.1:%d" % server.port)
+    pc.session.verify = PageContext(ssl.PROTOCOL_TLS_CLIENT)
+    pc.session.verify.ca_path = str(tmp_path / "other.pem")
+    with pytest.raises(PexipTLSError, match="could not be verified"):
+        pc.get("/other-ca")
+    assert len(server.seen) == 1
 
 
 # -- sent or not -------------------------------------------------------------------------------
