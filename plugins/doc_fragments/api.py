@@ -13,6 +13,7 @@ options:
   host:
     description:
       - Address of the Pexip Infinity Management Node, as C(name), C(name:port) or C(https://name[:port]).
+      - C(http://) is refused unless O(allow_http=true).
       - If not set, the E(PEXIP_HOST) environment variable is used.
     type: str
     required: true
@@ -53,7 +54,20 @@ options:
         with jittered exponential backoff (a 429's C(Retry-After) is honoured).
     type: int
     default: 5
+  allow_http:
+    description:
+      - Allow a O(host) of C(http://name[:port]), which sends the password in clear.
+      - Only for a test server on a trusted network; a Management Node serves HTTPS.
+      - Deliberately not read from the environment, as it weakens security; a task sets it explicitly.
+    type: bool
+    default: false
+requirements:
+  - requests
 notes:
   - All requests go to C(https://<host>/api/admin/); the Management Node is easily loaded,
     so the modules look objects up by filter instead of listing everything.
+  - Requests go through the proxy of E(HTTPS_PROXY) (or E(HTTP_PROXY) for C(http://)), unless E(NO_PROXY) names
+    the host, its domain or a network that holds its address (for example C(10.0.0.0/8)).
+  - The modules follow the API's C(meta.next) pages and resource URIs only on O(host) itself, so the credentials
+    go nowhere else.
 """

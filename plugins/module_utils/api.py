@@ -11,20 +11,30 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import http.client
-import json as jsonlib
+import contextlib
 import os
 import random
 import re
-import select
 import ssl
 import time
-from urllib.parse import urlencode, urlsplit
+import traceback
+import warnings
+from urllib.parse import urlsplit
+
+try:
+    import requests
+    import urllib3
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - reported when a client is made
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 API_ROOT = "/api/admin"
 RETRY_STATUS = (429, 502, 503, 504)
 IDEMPOTENT_METHODS = ("GET", "PUT", "PATCH", "DELETE")
+MAX_PAGES = 10000  # a list longer than this many pages is a server that never stops answering meta.next
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class PexipError(Exception):
@@ -74,152 +84,67 @@ ERROR_CLASSES = {400: PexipValidationError, 404: PexipNotFoundError}
 
 
 # -- HTTP transport ----------------------------------------------------------------------------
-# The standard library's http.client, not requests: importing requests took about 60 ms of CPU in every module run
-# (30 runs of pexip_location_info: 7.3 -> 6.1 CPU-s, docs/bench.md). What the collection used of requests is below:
-# keep-alive, TLS verification against ca_path or the system's CAs, basic auth, HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
+# requests: keep-alive, TLS verification against ca_path (or certifi / REQUESTS_CA_BUNDLE), HTTPS_PROXY / HTTP_PROXY /
+# NO_PROXY (CIDR entries too), https:// proxies, redirects and streamed bodies. Importing it costs each module run some
+# CPU; a hand-written standard-library transport that saved it lost NO_PROXY networks and https:// proxies.
 class TransportError(Exception):
-    """No HTTP answer. ``sent``: the request had gone out whole, so the server may have acted on it."""
+    """No HTTP answer. ``sent``: the request may have reached the server (unless provably not, assume it did)."""
 
-    def __init__(self, msg, sent=False, tls=False):
+    def __init__(self, msg, sent=True, tls=False):
         super(TransportError, self).__init__(msg)
         self.sent = sent
         self.tls = tls
 
 
-class Response(object):
-    """An HTTP answer, read whole: ``status_code``, ``reason``, ``headers`` (case-insensitive), ``text``, ``json()``."""
-
-    def __init__(self, status_code, content=b"", headers=None, reason="", url=None):
-        self.status_code = status_code
-        self.content = content
-        if not isinstance(headers, http.client.HTTPMessage):
-            message = http.client.HTTPMessage()
-            for key, value in (headers or {}).items():
-                message[key] = value
-            headers = message
-        self.headers = headers
-        self.reason = reason
-        self.url = url
-
-    @property
-    def text(self):
-        charset = re.search(r"charset=[\"']?([\w.:-]+)", self.headers.get("Content-Type") or "")
-        try:
-            return self.content.decode(charset.group(1) if charset else "utf-8", "replace")
-        except LookupError:  # a charset Python does not know
-            return self.content.decode("utf-8", "replace")
-
-    def json(self):
-        """The body as JSON; ValueError if it is not."""
-        return jsonlib.loads(self.text)
+def causes(exc):
+    """``exc`` and the exceptions it wraps (requests -> urllib3 -> ssl / socket), outermost first."""
+    chain = []
+    while isinstance(exc, BaseException) and exc not in chain:
+        chain.append(exc)
+        exc = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__ or (exc.args[0] if exc.args else None)
+    return chain
 
 
-def tls_context(verify):
-    """``verify``: True (the system's CAs), False (no verification), the path of a PEM file of CAs, or a ready
-    ``ssl.SSLContext`` (a bootstrap page's: module_utils/bootstrap.PageContext)."""
-    if isinstance(verify, ssl.SSLContext):
-        return verify
-    if verify is False:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    if verify is True:
-        return ssl.create_default_context()
-    try:
-        return ssl.create_default_context(cafile=verify)
-    except (OSError, ssl.SSLError) as exc:
-        raise PexipTLSError("ca_path '%s' is not a readable PEM file of CA certificates (%s): give the file of the CA "
-                            "that signed the server's certificate." % (verify, exc))
+def transport_error(exc):
+    """The TransportError for a requests exception. Not sent: the connection (or the proxy's tunnel, or the TLS
+    handshake that failed verification) was never made; anything later may have reached the server."""
+    chain = causes(exc)
+    # ssl.SSLCertVerificationError is an ssl.CertificateError; urllib3 checks a pinned certificate itself.
+    tls = any(isinstance(e, ssl.CertificateError) or "Fingerprints did not match" in str(e) for e in chain)
+    not_sent = tls or isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ProxyError)) or any(
+        isinstance(e, urllib3.exceptions.NewConnectionError) for e in chain)
+    return TransportError(str(chain[-1]) or type(chain[-1]).__name__, sent=not not_sent, tls=tls)
 
 
-def basic_auth(username, password):
-    """The value of an Authorization (or Proxy-Authorization) header for these credentials."""
-    return "Basic " + base64.b64encode(("%s:%s" % (username, password)).encode("utf-8")).decode("ascii")
+def tls_options(context):
+    """``(verify, pool options)`` for requests of an ``ssl.SSLContext`` set as the session's ``verify`` (a bootstrap
+    page's, module_utils/bootstrap.PageContext): its pinned certificate (``pin``), or its CAs without the host name
+    (``ca_path``)."""
+    if getattr(context, "pin", None):
+        return False, dict(assert_fingerprint=context.pin)
+    if getattr(context, "ca_path", None):
+        return context.ca_path, dict(assert_hostname=False)
+    raise PexipTLSError("A TLS context without a pinned certificate or a ca_path cannot be used: give one of them.")
 
 
-def proxy_for(parts):
-    """``(host, port, headers)`` of the proxy for this URL (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, as requests read them)."""
-    if not any(name.lower() in ("https_proxy", "http_proxy", "all_proxy") for name in os.environ):
-        return None
-    import urllib.request  # pylint: disable=import-outside-toplevel  # only with a proxy set: a few ms per run
+def tls_adapter(options):
+    """An HTTPAdapter whose connections (direct or through a proxy) take urllib3's TLS ``options``."""
 
-    proxies = urllib.request.getproxies_environment()
-    proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass_environment(parts.hostname or ""):
-        return None
-    proxy = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-    headers = {"Proxy-Authorization": basic_auth(proxy.username, proxy.password or "")} if proxy.username else {}
-    return proxy.hostname, proxy.port or 80, headers
+    class TlsAdapter(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super(TlsAdapter, self).init_poolmanager(*args, **dict(kwargs, **options))
+
+        def proxy_manager_for(self, proxy, **kwargs):
+            return super(TlsAdapter, self).proxy_manager_for(proxy, **dict(kwargs, **options))
+
+    return TlsAdapter()
 
 
-def dropped(sock):
-    """Whether a kept-alive connection was closed by the server (an idle one is never readable)."""
-    try:
-        return bool(select.select([sock], [], [], 0)[0])
-    except (OSError, ValueError):
-        return True
-
-
-class HttpSession(object):
-    """Keep-alive connections, one per server, with the interface PexipClient uses: ``request(...)`` -> Response."""
-
-    def __init__(self):
-        self.auth = None
-        self.verify = True
-        self.headers = {}
-        self._connections = {}
-
-    def request(self, method, url, timeout=None, verify=True, params=None, json=None, data=None, headers=None):  # pylint: disable=redefined-outer-name
-        parts = urlsplit(url)
-        # As requests did: a list value repeats the parameter, a None value leaves it out.
-        query = "&".join(q for q in (parts.query, urlencode([(k, v) for k, v in (params or {}).items() if v is not None], doseq=True)) if q)
-        target = (parts.path or "/") + ("?" + query if query else "")
-        send = dict(self.headers)
-        if self.auth:
-            send["Authorization"] = basic_auth(*self.auth)
-        body = data.encode("utf-8") if isinstance(data, str) else data
-        if json is not None:
-            body = jsonlib.dumps(json).encode("utf-8")
-            send["Content-Type"] = "application/json"
-        send.update(headers or {})
-        conn, plain_proxy = self._connection(parts, timeout, verify)
-        if plain_proxy is not None:  # plain HTTP through a proxy: the absolute URL, the proxy's credentials
-            target = url
-            send.update(plain_proxy)
-        sent = False
-        try:
-            conn.request(method, target, body=body, headers=send)
-            sent = True
-            answer = conn.getresponse()
-            content = answer.read()
-        except (OSError, http.client.HTTPException) as exc:  # ssl's errors are OSErrors
-            conn.close()
-            raise TransportError(str(exc) or type(exc).__name__, sent=sent, tls=isinstance(exc, ssl.SSLCertVerificationError))
-        return Response(answer.status, content, answer.headers, answer.reason, url)
-
-    def _connection(self, parts, timeout, verify):
-        """The kept-alive connection to this server (a new one after the server closed it), and the headers for a
-        plain HTTP proxy (None without one; HTTPS goes through a CONNECT tunnel)."""
-        key = (parts.scheme, parts.netloc, verify)
-        conn, plain_proxy = self._connections.get(key, (None, None))
-        if conn is not None and conn.sock is not None and dropped(conn.sock):
-            conn.close()  # http.client opens it again on the next request
-        if conn is None:
-            proxy = proxy_for(parts)
-            host, port = (proxy[0], proxy[1]) if proxy else (parts.hostname, parts.port)
-            if parts.scheme == "https":
-                conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=tls_context(verify))
-                if proxy:
-                    conn.set_tunnel(parts.hostname, parts.port or 443, headers=proxy[2])
-            else:
-                conn = http.client.HTTPConnection(host, port, timeout=timeout)
-                plain_proxy = proxy[2] if proxy else None
-            self._connections[key] = (conn, plain_proxy)
-        conn.timeout = timeout
-        if conn.sock is not None:
-            conn.sock.settimeout(timeout)
-        return conn, plain_proxy
+def new_session():
+    if not HAS_REQUESTS:
+        raise PexipApiError("The Python library 'requests' is needed on the host that runs the module (pip install requests): %s"
+                            % REQUESTS_IMPORT_ERROR)
+    return requests.Session()
 
 
 def transient(exc):
@@ -227,11 +152,30 @@ def transient(exc):
     return isinstance(exc, (PexipConnectionError, PexipBusyError))
 
 
-def base_url(host):
-    host = host.strip().rstrip("/")
-    if not re.match(r"^https?://", host):
-        host = "https://" + host
-    return host
+def base_url(host, allow_http=False):
+    """``scheme://host[:port]`` of a ``host`` option (``name``, ``name:port`` or ``https://name[:port]``)."""
+    text = (host or "").strip().rstrip("/")
+    url = text if "://" in text else "https://" + text
+    try:
+        parts = urlsplit(url)
+        parts.port  # pylint: disable=pointless-statement  # raises on a port that is not a number
+    except ValueError as exc:
+        parts, problem = None, str(exc)
+    else:
+        problem = None if parts.hostname and parts.scheme in DEFAULT_PORTS and not (parts.path or parts.query or parts.username) else \
+            "give only a scheme, a name and a port"
+    if problem:
+        raise PexipApiError("host '%s' is not a valid address (%s): give name, name:port or https://name[:port]." % (host, problem))
+    if parts.scheme == "http" and not allow_http:
+        raise PexipApiError("host '%s' is plain http, which would send the password in clear: use https://, or set allow_http: true "
+                            "for a test server on a trusted network." % host)
+    return url
+
+
+def origin(url):
+    """``(scheme, host, port)`` of a URL, for telling whether two URLs name the same server."""
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
 
 
 def object_id(uri):
@@ -266,14 +210,14 @@ class PexipClient(object):
     """One keep-alive HTTP session against one HTTPS server (by default a Management Node's REST API).
 
     Idempotent verbs are retried on 429/502/503/504 and connection errors with jittered backoff (``retries`` times,
-    or, with ``connect_window``, connection errors for that many seconds: a booting instance). A POST is never blindly
-    repeated: ``post`` lets a lookup decide after a lost answer. ``Retry-After`` is honoured up to ``max_backoff``.
+    or, with ``connect_window``, connection errors for that many seconds: a booting instance). A POST is repeated
+    blindly only when it provably never left; after a lost answer ``post`` lets a lookup decide. ``Retry-After`` is honoured up to ``max_backoff``.
     """
 
     def __init__(self, host, username=None, password=None, validate_certs=True, ca_path=None, timeout=30,
                  retries=5, backoff=0.5, max_backoff=20.0, sleep=time.sleep, clock=time.monotonic, session=None,
-                 connect_window=None, server="the Management Node"):
-        self.base = base_url(host)
+                 connect_window=None, server="the Management Node", allow_http=False):
+        self.base = base_url(host, allow_http)
         self.username = username
         self.timeout = timeout
         self.retries = retries
@@ -283,13 +227,14 @@ class PexipClient(object):
         self.clock = clock
         self.connect_window = connect_window
         self.server = server
-        self.session = session or HttpSession()
+        self.session = session or new_session()
         if username is not None:
             self.session.auth = (username, password)
         self.session.verify = (ca_path or True) if validate_certs else False
         self.session.headers.update({"Accept": "application/json"})
         self.requests_made = 0
         self.maybe_sent = False  # a write failed in flight: it may have reached the server
+        self._tls_options = None
 
     # -- transport -------------------------------------------------------------------------
     def delay(self, attempt, response=None):
@@ -303,7 +248,7 @@ class PexipClient(object):
     def _send(self, method, url, **kwargs):
         self.requests_made += 1
         try:
-            return self.session.request(method, url, timeout=self.timeout, verify=self.session.verify, **kwargs)
+            return self._transmit(method, url, **kwargs)
         except TransportError as exc:
             if exc.tls:
                 raise PexipTLSError(
@@ -315,8 +260,47 @@ class PexipClient(object):
             raise PexipConnectionError("%s %s failed: cannot reach %s at %s (%s)." % (method, path, self.server, self.base, exc),
                                        sent=exc.sent)
 
+    def _transmit(self, method, url, **kwargs):
+        """The session's answer; a failure as TransportError."""
+        verify = self.session.verify
+        try:
+            if isinstance(verify, ssl.SSLContext) and hasattr(self.session, "mount"):  # a stand-in session takes it as it is
+                verify, options = tls_options(verify)
+                if self._tls_options != options:  # mounted once: a new adapter would drop the kept-alive connection
+                    self.session.mount(self.base + "/", tls_adapter(options))
+                    self._tls_options = options
+            with warnings.catch_warnings():
+                if verify is False:  # validate_certs: false (or a pinned certificate); urllib3 would warn on each request
+                    warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+                return self.session.request(method, url, timeout=self.timeout, verify=verify, **kwargs)
+        except requests.exceptions.RequestException as exc:
+            error = transport_error(exc)
+            if isinstance(exc, requests.exceptions.SSLError) and not error.tls:
+                self._check_ca_path()  # a file that is not PEM fails every handshake
+            raise error
+        except OSError as exc:  # requests found no file at ca_path
+            self._check_ca_path()
+            raise TransportError(str(exc), sent=False)
+
+    def _check_ca_path(self):
+        """Name a ca_path that is not a readable PEM file of CAs."""
+        verify = self.session.verify
+        if isinstance(verify, str):
+            try:
+                ssl.create_default_context(cafile=verify)
+            except (OSError, ssl.SSLError) as exc:
+                raise PexipTLSError("ca_path '%s' is not a readable PEM file of CA certificates (%s): give the file of the CA "
+                                    "that signed the server's certificate." % (verify, exc))
+
     def url(self, path):
-        return path if path.startswith("http") else self.base + path
+        """The URL of a path, or of an absolute URL (``meta.next``, a resource URI) on the same server: the credentials
+        never go to another one."""
+        if not path.startswith(("http://", "https://")):
+            return self.base + path
+        if origin(path) != origin(self.base):
+            raise PexipResponseError("%s pointed to %s, which is not %s at %s: refusing to send the credentials there." % (
+                self.server, path, self.server, self.base))
+        return path
 
     def request(self, method, path, retry=None, check=True, **kwargs):
         """Send one request, retrying where that is safe. Returns the response (2xx only unless ``check=False``)."""
@@ -328,9 +312,10 @@ class PexipClient(object):
             response = None
             try:
                 response = self._send(method, url, **kwargs)
-            except PexipConnectionError:
+            except PexipConnectionError as exc:
                 elapsed = self.clock() - start
-                if not retry or (elapsed >= self.connect_window if self.connect_window else attempt >= self.retries):
+                # A request that never left may always go again, even a POST.
+                if (exc.sent and not retry) or (elapsed >= self.connect_window if self.connect_window else attempt >= self.retries):
                     raise
                 wait = self.delay(attempt)
                 if self.connect_window:
@@ -398,8 +383,10 @@ class PexipClient(object):
                 return self.request("POST", path, retry=False, **kwargs), None
             except PexipApiError as exc:
                 # A 429 was refused before any work; anything else may have done it, so only a lookup may decide.
+                # A request that never left was already tried again by request().
                 refused = exc.status == 429
-                if not transient(exc) or attempt >= self.retries or (not refused and lookup is None):
+                unsent = isinstance(exc, PexipConnectionError) and not exc.sent
+                if not transient(exc) or unsent or attempt >= self.retries or (not refused and lookup is None):
                     raise
                 if not refused:
                     found = lookup()
@@ -419,7 +406,12 @@ class PexipClient(object):
             params["limit"] = limit
         objects = []
         path = resource_path(resource, api)
+        pages = set()
         while path:
+            if path in pages or len(pages) >= MAX_PAGES:
+                raise PexipResponseError("%s kept answering meta.next (%s after %d pages) for %s: is it the Management Node's API?" % (
+                    self.url(path), path, len(pages), resource))
+            pages.add(path)
             page = self.get(path, params=params)
             if not isinstance(page.get("objects", []), list):
                 raise PexipResponseError("%s answered without a list of objects: is it the Management Node's API?" % self.url(path))
@@ -457,6 +449,23 @@ class PexipClient(object):
         """POST a command; after a lost answer ``done()`` (true when it took effect) decides. Returns its body ({} if none)."""
         response, dummy = self.post("%s/command/v1/%s/%s/" % (API_ROOT, scope, action), lookup=done, json=data)
         return {} if response is None else self.json(response, empty={})
+
+    def upload(self, path, source, field=None, fields=None, filename=None, content_type="application/octet-stream", method="POST"):
+        """Stream a file (a path, or a binary file object) as the body, or with ``field`` as that field of a multipart
+        form (``fields``: the form's other values), without reading it into memory. Returns the 2xx response.
+
+        Sent once, like any POST: a lost answer is the caller's to check (only a refused connection is retried)."""
+        with open(source, "rb") if isinstance(source, str) else contextlib.nullcontext(source) as stream:
+            if field is None:
+                return self.request(method, path, retry=False, data=stream, headers={"Content-Type": content_type})
+            try:
+                from requests_toolbelt import MultipartEncoder  # pylint: disable=import-outside-toplevel  # only for form uploads
+            except ImportError:
+                raise PexipApiError("A form upload needs the Python library 'requests-toolbelt' on the host that runs the module "
+                                    "(pip install requests-toolbelt).")
+            name = filename or os.path.basename(str(getattr(stream, "name", None) or field))
+            form = MultipartEncoder(fields=dict(fields or {}, **{field: (name, stream, content_type)}))
+            return self.request(method, path, retry=False, data=form, headers={"Content-Type": form.content_type})
 
     # -- names <-> resource URIs ---------------------------------------------------------------
     def name_for(self, uri, field="name"):

@@ -23,6 +23,7 @@ def pexip_argument_spec():
         ca_path=dict(type="path", fallback=(env_fallback, ["PEXIP_CA_PATH"])),
         timeout=dict(type="int", default=30, fallback=(env_fallback, ["PEXIP_TIMEOUT"])),
         retries=dict(type="int", default=5),
+        allow_http=dict(type="bool", default=False),
     )
 
 
@@ -41,7 +42,7 @@ class PexipModule(AnsibleModule):
         """A client for ``host`` (default: the Management Node of the options), with the module's TLS settings."""
         p = self.params
         settings = dict(username=p.get("username"), password=p.get("password"), validate_certs=p["validate_certs"],
-                        ca_path=p["ca_path"], timeout=p["timeout"], retries=p["retries"])
+                        ca_path=p["ca_path"], timeout=p["timeout"], retries=p["retries"], allow_http=p.get("allow_http", False))
         settings.update(kwargs)
         return PexipClient(host or p["host"], **settings)
 

@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The unit tests' one fake Management Node and one fake module.
 
-``FakeApi`` stands in for ``api.HttpSession``: a Tastypie-like API over in-memory tables, so the tests run the real
+``FakeApi`` stands in for the client's ``requests.Session``: a Tastypie-like API over in-memory tables, so the tests run the real
 ``PexipClient`` (retries, paging, error translation) and count real requests (``FakeApi.log``). ``FakeModule`` is
 just enough of ``PexipModule`` for code that takes a module; ``run_module`` runs a module's ``main()`` against a
 ``FakeApi`` and returns its result.
@@ -11,6 +11,7 @@ import json
 import re
 
 import pytest
+import requests
 
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
@@ -33,16 +34,20 @@ def uri(resource, oid):
 
 
 def response(status=200, body=None, headers=None, text=None, url=BASE):
-    """An ``api.Response`` with a JSON (or text) body."""
+    """A ``requests.Response`` with a JSON (or text) body, as the client's session returns it."""
     headers = dict(headers or {})
     if text is None:
         text = json.dumps(body if body is not None else {})
         headers.setdefault("Content-Type", "application/json")
-    return api_utils.Response(status, text.encode("utf-8"), headers, url=url)
+    answer = requests.Response()
+    answer.status_code, answer.url, answer._content = status, url, text.encode("utf-8")  # pylint: disable=protected-access
+    answer.headers = requests.structures.CaseInsensitiveDict(headers)
+    answer.encoding = requests.utils.get_encoding_from_headers(answer.headers) or "utf-8"
+    return answer
 
 
 class ScriptedSession(object):
-    """Stands in for ``api.HttpSession``: answers from a script (a Response, or an exception instance to raise) and
+    """Stands in for the client's ``requests.Session``: answers from a script (a Response, or an exception instance to raise) and
     records every call as a dict (method, url, timeout and the other keyword arguments)."""
 
     def __init__(self, *script):
@@ -65,7 +70,7 @@ class ScriptedSession(object):
 
 
 class FakeApi(object):
-    """A Management Node API over ``tables`` (configuration) and ``status`` (status), speaking like an api.HttpSession.
+    """A Management Node API over ``tables`` (configuration) and ``status`` (status), speaking like a requests.Session.
 
     ``log`` records every request as (method, path, params or body). ``faults`` is a list of callables
     ``(method, path) -> None | Response | exception`` consulted before each request; the first answer other than None

@@ -118,8 +118,7 @@ def test_collection_declares_its_ee_dependencies():
     assert meta["dependencies"] == {"python": "requirements.txt", "system": "bindep.txt"}
     with open(os.path.join(ROOT, "requirements.txt"), encoding="utf-8") as handle:
         reqs = {re.split(r"[<>=!~ ]", line.strip())[0].lower() for line in handle if line.strip() and not line.startswith("#")}
-    assert {"paramiko", "boto3"} <= reqs
-    assert "requests" not in reqs  # the API client is http.client (plugins/module_utils/api.py)
+    assert {"paramiko", "boto3", "requests", "requests-toolbelt", "cryptography"} <= reqs  # requests: the API client's transport
 
 
 def test_builder_create_makes_a_build_context(tmp_path):
@@ -146,7 +145,7 @@ def test_builder_create_makes_a_build_context(tmp_path):
     tarballs = list((context / "_build" / "collections").glob("pexip-infinity-*.tar.gz"))
     assert len(tarballs) == 1
     pip = (context / "_build" / "requirements.txt").read_text()
-    for lib in ("paramiko", "boto3"):
+    for lib in ("paramiko", "boto3", "requests", "cryptography"):
         assert re.search(r"^%s\b" % lib, pip, re.M), pip
     assert "openssh-clients" in (context / "_build" / "bindep.txt").read_text()
 

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PexipClient against a scripted fake HTTP session: no network, no real sleeping (the real one: test_http_session.py)."""
+"""PexipClient against a scripted fake HTTP session: no network, no real sleeping (the real transport: test_transport.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,6 +9,8 @@ __metaclass__ = type
 import pytest
 
 from fakes import BASE, HOST, ScriptedSession as FakeSession, response
+
+from ansible_collections.pexip.infinity.plugins.module_utils import api as api_utils
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import (
     PexipApiError,
@@ -422,3 +424,71 @@ def test_command_asks_done_after_a_lost_answer():
     pc, sleeps = client(session)
     assert pc.command("platform", "start_cloudnode", {"instance_id": "i-1"}, done=lambda: False) == {"status": "success"}
     assert session.methods() == ["POST", "POST"] and len(sleeps) == 1
+
+
+# -- issue 27: hosts, origins, paging, unsent POSTs ---------------------------------------------
+def test_a_plain_http_host_needs_allow_http():
+    with pytest.raises(PexipApiError) as err:
+        PexipClient("http://mgr.example.com", "admin", "pw", session=FakeSession())
+    assert "host 'http://mgr.example.com' is plain http" in err.value.msg and "allow_http: true" in err.value.msg
+    assert PexipClient("http://mgr.example.com:8080", "admin", "pw", session=FakeSession(), allow_http=True).base == "http://mgr.example.com:8080"
+
+
+@pytest.mark.parametrize("host,problem", [("mgr:abc", "Port could not be cast"), ("https://[::1", "Invalid IPv6 URL"),
+                                          ("mgr:99999", "out of range"), ("https://mgr/api", "give only a scheme"), ("", "give only")])
+def test_a_malformed_host_is_named(host, problem):
+    with pytest.raises(PexipApiError) as err:
+        PexipClient(host, "admin", "pw", session=FakeSession())
+    assert err.value.msg.startswith("host '%s' is not a valid address (" % host) and problem in err.value.msg
+    assert "give name, name:port or https://name[:port]" in err.value.msg
+
+
+@pytest.mark.parametrize("uri", ["https://attacker.example" + LOC + "?offset=2", "http://" + HOST + LOC + "?offset=2",
+                                 "https://" + HOST + ":8443" + LOC + "?offset=2"])
+def test_a_next_page_on_another_server_is_refused(uri):
+    session = FakeSession(page([{"id": 1}], uri))
+    pc, dummy = client(session)
+    with pytest.raises(PexipResponseError) as err:
+        pc.list("system_location")
+    assert "pointed to %s, which is not the Management Node at %s: refusing" % (uri, BASE) in err.value.msg
+    assert len(session.calls) == 1
+    with pytest.raises(PexipResponseError):
+        pc.name_for(uri)  # a reference field's URI alike
+
+
+def test_an_absolute_next_page_on_the_same_server_is_followed():
+    session = FakeSession(page([{"id": 1}], "https://MGR.example.com:443" + LOC + "?offset=1"), page([{"id": 2}]))
+    pc, dummy = client(session)
+    assert [o["id"] for o in pc.list("system_location")] == [1, 2]
+    assert session.calls[1]["url"] == "https://MGR.example.com:443" + LOC + "?offset=1"
+
+
+def test_a_next_page_seen_before_is_a_loop():
+    session = FakeSession(page([{"id": 1}], LOC + "?offset=1"), page([{"id": 2}], LOC + "?offset=1"))
+    pc, dummy = client(session)
+    with pytest.raises(PexipResponseError) as err:
+        pc.list("system_location")
+    assert "kept answering meta.next (%s after 2 pages)" % (LOC + "?offset=1") in err.value.msg
+    assert len(session.calls) == 2
+
+
+def test_pages_are_capped(monkeypatch):
+    monkeypatch.setattr(api_utils, "MAX_PAGES", 3)
+    session = FakeSession(*[page([{"id": n}], LOC + "?offset=%d" % (n + 1)) for n in range(5)])
+    pc, dummy = client(session)
+    with pytest.raises(PexipResponseError) as err:
+        pc.list("system_location")
+    assert "after 3 pages" in err.value.msg and len(session.calls) == 3
+
+
+def test_a_post_that_never_left_is_sent_again_without_a_lookup():
+    obj = {"id": 5, "name": "Bern", "resource_uri": LOC + "5/"}
+    session = FakeSession(TransportError("connection refused", sent=False), created(5), response(200, obj))
+    pc, sleeps = client(session)
+    assert pc.create("system_location", {"name": "Bern"})[0] == obj
+    assert session.methods() == ["POST", "POST", "GET"] and len(sleeps) == 1 and pc.maybe_sent is False
+    session = FakeSession(*[TransportError("connection refused", sent=False)] * 4)
+    pc, sleeps = client(session)
+    with pytest.raises(PexipConnectionError) as err:
+        pc.command("platform", "start_cloudnode", {"instance_id": "i-1"}, done=lambda: False)
+    assert err.value.sent is False and session.methods() == ["POST"] * 4 and len(sleeps) == 3  # retries, not retries squared
