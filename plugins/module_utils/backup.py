@@ -18,7 +18,6 @@ __metaclass__ = type
 
 import datetime
 import hashlib
-import inspect
 import os
 import re
 import tempfile
@@ -128,16 +127,12 @@ def file_sha256(path, chunk=CHUNK):
 
 
 def _blocks(client, path, chunk):
-    """The body of a GET in blocks: streamed from the socket with a transport that can (requests), whole otherwise."""
-    headers = {"Accept": "*/*"}
-    if "stream" in inspect.signature(client.session.request).parameters:
-        response = client.request("GET", path, stream=True, headers=headers)
-        try:
-            yield from response.iter_content(chunk)
-        finally:
-            response.close()
-    else:
-        yield client.request("GET", path, headers=headers).content
+    """The body of a GET in blocks, streamed from the socket (never the whole file in memory)."""
+    response = client.request("GET", path, stream=True, headers={"Accept": "*/*"})
+    try:
+        yield from response.iter_content(chunk)
+    finally:
+        response.close()
 
 
 def download(client, path, dest, sha256sum, chunk=CHUNK):

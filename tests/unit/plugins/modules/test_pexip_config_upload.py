@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 
 from fakes import Fail, FakeModule, ScriptedSession
 
-from ansible_collections.pexip.infinity.plugins.module_utils.api import HttpSession, PexipClient, TransportError
+from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipClient, TransportError, new_session
 from ansible_collections.pexip.infinity.plugins.module_utils import bootstrap as upload
 from ansible_collections.pexip.infinity.plugins.modules import pexip_config_upload
 
@@ -72,7 +72,7 @@ def test_says_configured(status, text, expected):
 
 
 def test_upload_retries_while_booting():
-    up, session = uploader([TransportError("refused"), TransportError("refused"),
+    up, session = uploader([TransportError("refused", sent=False), TransportError("refused", sent=False),
                             Resp(200, "Configuration applied to cn-1")])
     result = up.upload(b"<doc/>")
     assert result["changed"] and result["attempts"] == 3
@@ -82,7 +82,7 @@ def test_upload_retries_while_booting():
 
 
 def test_upload_gives_up_after_wait_timeout():
-    up, dummy = uploader([TransportError("refused")] * 50, clock_step=10.0, wait_timeout=30)
+    up, dummy = uploader([TransportError("refused", sent=False)] * 50, clock_step=10.0, wait_timeout=30)
     with pytest.raises(Fail) as exc:
         up.upload(b"<doc/>")
     assert "did not answer within 30 seconds" in exc.value.args[0]["msg"]
@@ -132,7 +132,7 @@ def test_check_reads_the_page():
 
 
 def test_without_wait_a_connection_error_is_retried_only_retries_times():
-    up, session = uploader([TransportError("refused")] * 3, wait=False, retries=2)
+    up, session = uploader([TransportError("refused", sent=False)] * 3, wait=False, retries=2)
     with pytest.raises(Fail) as exc:
         up.upload(b"<doc/>")
     assert len(session.calls) == 3 and "did not answer" in exc.value.args[0]["msg"]
@@ -186,7 +186,7 @@ def page(node_cert):  # pylint: disable=redefined-outer-name
 
 def send(module_run, page, **args):  # pylint: disable=redefined-outer-name
     args = dict(dict(address="127.0.0.1", port=page.server_address[1], content="<doc secret='s3'/>", wait=False, retries=0), **args)
-    return module_run(pexip_config_upload, HttpSession(), **args)
+    return module_run(pexip_config_upload, new_session(), **args)
 
 
 def colons(fingerprint):
@@ -240,7 +240,7 @@ def test_a_bad_fingerprint_is_refused_before_any_request(module_run):
 
 def test_a_lost_answer_says_the_document_may_have_been_accepted():
     # The POST went out whole, its answer was lost, and the rebooting node refuses connections since.
-    up, session = uploader([TransportError("read timed out", sent=True)] + [TransportError("refused")] * 50, clock_step=10.0)
+    up, session = uploader([TransportError("read timed out", sent=True)] + [TransportError("refused", sent=False)] * 50, clock_step=10.0)
     with pytest.raises(Fail) as exc:
         up.upload(b"<doc/>")
     failure = exc.value.args[0]
