@@ -18,12 +18,11 @@ __metaclass__ = type
 
 import datetime
 import hashlib
-import os
 import re
-import tempfile
 from urllib.parse import urlsplit
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import API_ROOT, PexipConnectionError, PexipError
+from ansible_collections.pexip.infinity.plugins.module_utils.nodes import write_private
 
 CREATE_COMMAND = ("platform", "backup_create")
 REQUESTS = "backup_request"
@@ -138,30 +137,24 @@ def _blocks(client, path, chunk):
 def download(client, path, dest, sha256sum, chunk=CHUNK):
     """Stream ``path`` into ``dest`` (mode 0600): written to a temporary file beside it, checked against ``sha256sum``,
     then renamed over ``dest``; nothing is left behind on failure. Returns the number of bytes."""
-    directory = os.path.dirname(os.path.abspath(dest))
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(dest), suffix=".part", dir=directory)  # mode 0600
-    digest, size = hashlib.sha256(), 0
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                for block in _blocks(client, path, chunk):
-                    digest.update(block)
-                    out.write(block)
-                    size += len(block)
-            except PexipError:
-                raise
-            except Exception as exc:  # the transport's own error while streaming the body
-                raise PexipConnectionError("The download of %s was interrupted after %d bytes (%s): run the module again." % (path, size, exc))
-            out.flush()
-            os.fsync(out.fileno())
+    digest, size = hashlib.sha256(), [0]
+
+    def blocks():
+        try:
+            for block in _blocks(client, path, chunk):
+                digest.update(block)
+                size[0] += len(block)
+                yield block
+        except PexipError:
+            raise
+        except Exception as exc:  # the transport's own error while streaming the body
+            raise PexipConnectionError("The download of %s was interrupted after %d bytes (%s): run the module again." % (path, size[0], exc))
+
+    def matches():
         if digest.hexdigest() != str(sha256sum).lower():
             raise PexipError("The downloaded file (%d bytes, sha256 %s) does not match the backup's sha256sum %s: it was not kept. "
                              "Run the module again; if it keeps failing, download the backup in the Administrator interface." % (
-                                 size, digest.hexdigest(), sha256sum))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return size
+                                 size[0], digest.hexdigest(), sha256sum))
+
+    write_private(dest, blocks(), check=matches)
+    return size[0]

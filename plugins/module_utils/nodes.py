@@ -199,19 +199,24 @@ def bootstrap_document(response):
     return None
 
 
-def write_private(path, content):
-    """Write ``content`` to ``path`` atomically, readable by the owner only (0600)."""
+def write_private(path, content, check=None):
+    """Write ``content`` (text, bytes, or an iterable of byte blocks, e.g. a streamed download) to ``path`` atomically,
+    readable by the owner only (0600). ``check()``, called once all is written, may raise: ``path`` then stays as it
+    was, and nothing is left behind."""
     path = os.path.abspath(os.path.expanduser(path))
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".part", dir=os.path.dirname(path))
+    blocks = [content.encode("utf-8")] if isinstance(content, str) else [content] if isinstance(content, bytes) else content
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(content.encode("utf-8") if not isinstance(content, bytes) else content)
+            for block in blocks:
+                handle.write(block)
             handle.flush()
             os.fsync(handle.fileno())
+        if check is not None:
+            check()
         os.chmod(tmp, 0o600)
         os.rename(tmp, path)
-    except Exception:
+    except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
