@@ -70,7 +70,7 @@ class PageContext(ssl.SSLContext):
     certificate is self-signed and the page is reached by address), or the CAs of ``ca_path`` without the host name.
 
     The pin is checked right after the handshake, in ``wrap_socket``, so that a client that takes an ``ssl.SSLContext``
-    (http.client) sends nothing to another peer. A transport on urllib3 maps the two to its own options instead:
+    as it is sends nothing to another peer. The client's requests transport maps the two to urllib3's options instead:
     ``assert_fingerprint=pin`` with verification off, or ``ca_certs=ca_path`` with ``assert_hostname=False``."""
 
     pin = None
