@@ -132,6 +132,17 @@ CASES = [
      {"pexip_manager_hostname": "mgr_1"}, ["'mgr_1'"]),
     ("manager-subnet-unknown", ("pexip.infinity.management_node", "validate.yml"),
      {"pexip_manager_subnet_id": "subnet-0123456789abcdef1"}, ["'subnet-0123456789abcdef1'", "does not exist"]),
+    # Issue #27: the bootstrap document never goes unverified to a public address; a yes/no confirms no terminate;
+    # the installation wizard's DNS servers and domain are checked before the instance is launched.
+    ("bootstrap-public-unverified", CN, node(pexip_node_bootstrap_address="public", pexip_node_public_ip="elastic",
+                                             pexip_node_bootstrap_validate_certs=False),
+     ["not sent unverified", "pexip_node_bootstrap_fingerprint"]),
+    ("terminate-confirm-yes", ("pexip.infinity.decommission", "main.yml"), {"decommission_confirm": True},
+     ["a yes/no is no confirmation", "decommission_confirm={name}"]),
+    ("manager-dns-not-ip", ("pexip.infinity.management_node", "validate.yml"),
+     {"pexip_dns_servers": ["dns.example.com"]}, ["dns.example.com", "not IPv4 addresses"]),
+    ("manager-domain-label-too-long", ("pexip.infinity.management_node", "validate.yml"),
+     {"pexip_manager_domain": "%s.example.com" % ("d" * 64)}, ["d" * 64, "labels of 1 to 63"]),
 ]
 
 # Bursting validation runs parts of itself once per play (run_once): each of these cases gets a play of its own.
@@ -151,7 +162,9 @@ MODULES = {
     "pexip.infinity.pexip_location": {"name": "{{ pexip_node_name }}", "dns_servers": "{{ case_args.dns_servers | default(omit) }}",
                                       "ntp_servers": "{{ case_args.ntp_servers | default(omit) }}"},
     "pexip.infinity.pexip_node": {"name": "{{ pexip_node_name }}", "hostname": "cn-rel", "domain": "lab.example.com",
-                                  "address": "127.20.1.200", "netmask": "255.255.255.0", "gateway": "127.20.1.1",
+                                  "address": "127.20.1.200", "netmask": "255.255.255.0",
+                                  "gateway": "{{ case_args.gateway | default('127.20.1.1') }}",
+                                  "static_nat_address": "{{ case_args.static_nat_address | default(omit) }}",
                                   "system_location": "{{ case_args.system_location }}", "ssh_password": "reliability-ssh-password"},
 }
 MODULE_CASES = [
@@ -165,6 +178,11 @@ MODULE_CASES = [
      ["'bad_host!'", "ntp_servers"]),
     ("node-location-unknown", ("pexip.infinity.pexip_node", None), {"case_args": {"system_location": "Nowhere R"}},
      ["'Nowhere R'", "does not exist"]),
+    # Issue #27: a gateway that is the subnet's broadcast address, a private static NAT address.
+    ("node-gateway-broadcast", ("pexip.infinity.pexip_node", None),
+     {"case_args": {"system_location": "Nowhere R", "gateway": "127.20.1.255"}}, ["127.20.1.255", "broadcast"]),
+    ("node-nat-private", ("pexip.infinity.pexip_node", None),
+     {"case_args": {"system_location": "Nowhere R", "static_nat_address": "10.1.2.3"}}, ["10.1.2.3", "private address"]),
 ]
 
 # The whole inventory, checked once (conferencing_node's validate_platform.yml): two hosts share a node name, and one

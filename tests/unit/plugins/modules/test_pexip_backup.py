@@ -42,7 +42,8 @@ class BackupApi(object):
     def body(self, status, obj):
         return response(status, obj)
 
-    def request(self, method, url, timeout=None, verify=None, params=None, json=None, data=None, headers=None, stream=False):  # pylint: disable=redefined-outer-name
+    # pylint: disable-next=redefined-outer-name
+    def request(self, method, url, timeout=None, verify=None, params=None, json=None, data=None, headers=None, stream=False):
         if url.endswith("/download/"):
             self.streamed = stream
         path = url.replace(BASE, "").partition("?")[0]
