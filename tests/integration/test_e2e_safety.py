@@ -9,14 +9,13 @@
   taken over by a deploy; one associated with the node's instance is, whatever its tags (an older version's).
 """
 
-import os
 import uuid
 
 import pytest
 import yaml
 
 import labenv  # pylint: disable=wrong-import-order
-from e2e import WRITES, Api, instances, output, run_playbook  # pylint: disable=wrong-import-order
+from e2e import WRITES, Api, instances, output, platform_inventory, run_playbook  # pylint: disable=wrong-import-order
 from test_e2e_operations import Lab, Platform  # pylint: disable=wrong-import-order
 
 # The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
@@ -161,26 +160,10 @@ def deploy_inventory(env, node_names):
                          "pexip_node_location": DEPLOY_LOCATION, "pexip_node_instance_type": "c5.2xlarge",
                          "pexip_node_subnet_id": env["LAB_SUBNET_A"], "pexip_node_public_ip": "elastic"}
              for node_name in node_names}
-    return {"all": {"children": {"pexip_platform": {
-        "vars": {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-            "pexip_region": env["AWS_REGION"],
-            "pexip_vpc_id": env["LAB_VPC_ID"],
-            "pexip_key_name": env["LAB_KEY_NAME"],
-            "pexip_security_group_name": DEPLOY_PREFIX + "-sg",
-            "pexip_management_cidr": "127.0.0.0/8",
-            "pexip_node_domain": "safety.example.com",
-            "pexip_node_ssh_password": "saf-" + uuid.uuid4().hex,
-            "pexip_node_bootstrap_ca_path": os.path.join(os.path.dirname(env["PEXIP_CA_PATH"]), "node-ca.pem"),
-            "pexip_node_bootstrap_port": int(env.get("LAB_NODE_PORT") or 8443),
-            "pexip_node_bootstrap_timeout": 60,
-            "pexip_node_sync_poll": 1,
-            "pexip_node_sync_timeout": 120,
-            "pexip_locations": [{"name": DEPLOY_LOCATION, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}],
-        },
-        "children": {"conferencing_nodes": {"hosts": hosts}},
-    }}}}
+    return platform_inventory(env, DEPLOY_PREFIX + "-sg", {"conferencing_nodes": {"hosts": hosts}},
+                              pexip_node_domain="safety.example.com", pexip_node_ssh_password="saf-" + uuid.uuid4().hex,
+                              pexip_node_sync_poll=1,
+                              pexip_locations=[{"name": DEPLOY_LOCATION, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}])
 
 
 def test_deploy_takes_over_no_other_platforms_elastic_ip(lab_env, tmp_path):
