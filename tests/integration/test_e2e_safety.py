@@ -155,15 +155,27 @@ DEPLOY_PREFIX = "saf-dep-%s" % SUFFIX
 DEPLOY_LOCATION = "Safety deploy %s" % SUFFIX
 
 
-def deploy_inventory(env, node_names):
-    hosts = {node_name: {"pexip_node_name": node_name, "pexip_node_hostname": node_name, "pexip_node_role": "transcoding",
-                         "pexip_node_location": DEPLOY_LOCATION, "pexip_node_instance_type": "c5.2xlarge",
-                         "pexip_node_subnet_id": env["LAB_SUBNET_A"], "pexip_node_public_ip": "elastic"}
+DEPLOY_MANAGER_GROUP = DEPLOY_PREFIX + "-mgr-sg"
+
+
+def deploy_inventory(env, node_names, **host_vars):
+    hosts = {node_name: dict({"pexip_node_name": node_name, "pexip_node_hostname": node_name, "pexip_node_role": "transcoding",
+                              "pexip_node_location": DEPLOY_LOCATION, "pexip_node_instance_type": "c5.2xlarge",
+                              "pexip_node_subnet_id": env["LAB_SUBNET_A"], "pexip_node_public_ip": "elastic"}, **host_vars.get(node_name, {}))
              for node_name in node_names}
     return platform_inventory(env, DEPLOY_PREFIX + "-sg", {"conferencing_nodes": {"hosts": hosts}},
                               pexip_node_domain="safety.example.com", pexip_node_ssh_password="saf-" + uuid.uuid4().hex,
-                              pexip_node_sync_poll=1,
+                              pexip_node_sync_poll=1, pexip_manager_security_group_name=DEPLOY_MANAGER_GROUP,
                               pexip_locations=[{"name": DEPLOY_LOCATION, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}])
+
+
+def group_rules(ec2, group_name):
+    """{(protocol, from port, to port, source)} of the group's inbound rules (a source group by its name), and its id."""
+    group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [group_name]}])["SecurityGroups"][0]
+    names = {g["GroupId"]: g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+    rules = {(str(p["IpProtocol"]), p.get("FromPort"), p.get("ToPort"), source) for p in group["IpPermissions"]
+             for source in [r["CidrIp"] for r in p.get("IpRanges", [])] + [names.get(g["GroupId"]) for g in p.get("UserIdGroupPairs", [])]}
+    return rules, group["GroupId"]
 
 
 def test_deploy_takes_over_no_other_platforms_elastic_ip(lab_env, tmp_path):
@@ -171,7 +183,7 @@ def test_deploy_takes_over_no_other_platforms_elastic_ip(lab_env, tmp_path):
     pexip:node alone). Now the node gets a free address of its own platform, else a new one."""
     env = dict(lab_env)
     ec2, api = labenv.ec2_client(env), Api(env)
-    fresh, replacement = "%s-1" % DEPLOY_PREFIX, "%s-2" % DEPLOY_PREFIX
+    fresh, replacement, retired = "%s-1" % DEPLOY_PREFIX, "%s-2" % DEPLOY_PREFIX, "%s-3" % DEPLOY_PREFIX
     eips = {
         "fresh-other-vpc": allocate(ec2, fresh, platform=platform_tag(env, "vpc-0123456789abcdef0")),
         "fresh-untagged-platform": allocate(ec2, fresh),
@@ -179,11 +191,31 @@ def test_deploy_takes_over_no_other_platforms_elastic_ip(lab_env, tmp_path):
         "replacement-ours": allocate(ec2, replacement, platform=platform_tag(env)),
     }
     inventory_file = str(tmp_path / "inventory.yml")
+    # A standard instance for one node (pexip_instance_tenancy: default), the guide's dedicated one for the other; a
+    # third node was removed by terminate.yml and stays in the inventory, retired (pexip_node_retired).
     with open(inventory_file, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(deploy_inventory(env, [fresh, replacement]), handle, sort_keys=False)
+        yaml.safe_dump(deploy_inventory(env, [fresh, replacement, retired], **{replacement: {"pexip_instance_tenancy": "default"},
+                                                                               retired: {"pexip_node_retired": True}}), handle, sort_keys=False)
     try:
         proc, recap = run_playbook(env, inventory_file, playbook="playbooks/deploy.yml")
         assert proc.returncode == 0 and recap[fresh]["failed"] == 0 and recap[replacement]["failed"] == 0, output(proc)
+        # The retired node is neither checked nor launched, and the run says why.
+        assert recap[retired]["changed"] == 0 and instances(env, retired) == [] and api.node(retired) is None, output(proc)
+        assert "Conferencing Node %s is retired (pexip_node_retired: true)" % retired in folded(proc.stdout), output(proc)
+        assert labenv.instance_summary(env, name=fresh)["tenancy"] == "dedicated"
+        assert labenv.instance_summary(env, name=replacement)["tenancy"] == "default"
+
+        # The Management Node's restricted group (pexip_manager_security_group_name): no signalling or media port,
+        # TCP 443 from the management network only, IPsec with the nodes' group, which takes IPsec from it.
+        manager_rules, _manager_id = group_rules(ec2, DEPLOY_MANAGER_GROUP)
+        mgmt, nodes_group = "127.0.0.0/8", DEPLOY_PREFIX + "-sg"
+        assert manager_rules == {
+            ("tcp", 22, 22, mgmt), ("tcp", 443, 443, mgmt), ("icmp", -1, -1, mgmt),
+            ("udp", 500, 500, nodes_group), ("50", None, None, nodes_group),
+            ("udp", 500, 500, DEPLOY_MANAGER_GROUP), ("50", None, None, DEPLOY_MANAGER_GROUP),
+        }, sorted(manager_rules, key=str)
+        node_rules, _nodes_id = group_rules(ec2, nodes_group)
+        assert {("udp", 500, 500, DEPLOY_MANAGER_GROUP), ("50", None, None, DEPLOY_MANAGER_GROUP), ("udp", 40000, 49999, "0.0.0.0/0")} <= node_rules
 
         left = addresses(ec2, set(eips.values()))
         assert all(not left[eips[key]].get("AssociationId") for key in ("fresh-other-vpc", "fresh-untagged-platform")), left
@@ -196,15 +228,28 @@ def test_deploy_takes_over_no_other_platforms_elastic_ip(lab_env, tmp_path):
         assert tags["pexip:node"] == fresh and tags["pexip:platform"] == platform_tag(env), tags
         assert api.node(fresh)["static_nat_address"] == own[0]["PublicIp"]
 
+        # A node stopped in maintenance stays stopped under the next deploy, which says so (issue 29 §6: the deploy
+        # started it again, in maintenance mode, serving nothing and billed).
+        proc, recap = run_playbook(env, inventory_file, "-e", "nodes=%s" % replacement, "-e", "maintenance_poll_interval=1",
+                                   playbook="playbooks/maintenance_stop.yml")
+        assert proc.returncode == 0 and instances(env, replacement)[0]["State"]["Name"] == "stopped", output(proc)
+        proc, recap = run_playbook(env, inventory_file, playbook="playbooks/deploy.yml")
+        assert proc.returncode == 0 and recap[replacement]["changed"] == 0 and recap[fresh]["changed"] == 0, output(proc)
+        assert instances(env, replacement)[0]["State"]["Name"] == "stopped"
+        assert api.node(replacement)["maintenance_mode"] is True
+        text = folded(proc.stdout)
+        assert "Conferencing Node %s is stopped in maintenance mode (Temporarily removed (stopped) by Ansible)" % replacement in text, output(proc)
+        assert "playbooks/restart.yml -e nodes=%s" % replacement in text, output(proc)
+
         # Both removed: their own addresses go, the other platform's and the untagged one stay.
-        proc, recap = run_playbook(env, inventory_file, "-e", "nodes=conferencing_nodes", "-e", "decommission_confirm=2",
+        proc, recap = run_playbook(env, inventory_file, "-e", "nodes=%s,%s" % (fresh, replacement), "-e", "decommission_confirm=2",
                                    "-e", "decommission_poll_interval=1", playbook="playbooks/terminate.yml")
         assert proc.returncode == 0, output(proc)
         assert addresses(ec2, {own[0]["AllocationId"], eips["replacement-ours"]}) == {}
         assert set(addresses(ec2, set(eips.values()))) == {eips["fresh-other-vpc"], eips["fresh-untagged-platform"]}
     finally:
         release(ec2, set(eips.values()))
-        for node_name in (fresh, replacement):
+        for node_name in (fresh, replacement, retired):
             node = api.node(node_name)
             if node:
                 api.delete("configuration/v1/worker_vm/%d/" % node["id"])
@@ -215,7 +260,7 @@ def test_deploy_takes_over_no_other_platforms_elastic_ip(lab_env, tmp_path):
                 ec2.terminate_instances(InstanceIds=ids)
         for location_id in api.location_ids([DEPLOY_LOCATION]):
             api.delete("configuration/v1/system_location/%d/" % location_id)
-        for group in ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [DEPLOY_PREFIX + "-sg"]}])["SecurityGroups"]:
+        for group in ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [DEPLOY_PREFIX + "-sg", DEPLOY_MANAGER_GROUP]}])["SecurityGroups"]:
             try:
                 ec2.delete_security_group(GroupId=group["GroupId"])
             except Exception:  # pylint: disable=broad-except
