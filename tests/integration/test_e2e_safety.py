@@ -239,7 +239,7 @@ def test_deploy_takes_over_no_other_platforms_elastic_ip(lab_env, tmp_path):
         assert api.node(replacement)["maintenance_mode"] is True
         text = folded(proc.stdout)
         assert "Conferencing Node %s is stopped in maintenance mode (Temporarily removed (stopped) by Ansible)" % replacement in text, output(proc)
-        assert "playbooks/restart.yml -e nodes=%s" % replacement in text, output(proc)
+        assert "pexip.infinity.restart -e nodes=%s" % replacement in text, output(proc)
 
         # Both removed: their own addresses go, the other platform's and the untagged one stay.
         proc, recap = run_playbook(env, inventory_file, "-e", "nodes=%s,%s" % (fresh, replacement), "-e", "decommission_confirm=2",

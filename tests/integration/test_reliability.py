@@ -143,6 +143,19 @@ CASES = [
      {"pexip_dns_servers": ["dns.example.com"]}, ["dns.example.com", "not IPv4 addresses"]),
     ("manager-domain-label-too-long", ("pexip.infinity.management_node", "validate.yml"),
      {"pexip_manager_domain": "%s.example.com" % ("d" * 64)}, ["d" * 64, "labels of 1 to 63"]),
+    # Issue #29: the tenancy, the key pair, and a route out of the subnet for NTP/DNS servers outside the VPC.
+    ("tenancy-unknown", CN, node(pexip_instance_tenancy="host"), ["tenancy 'host'", "pexip_instance_tenancy"]),
+    ("key-pair-unknown", CN, node(pexip_key_name="no-such-key-pair"), ["'no-such-key-pair'", "does not exist"]),
+    ("manager-tenancy-unknown", ("pexip.infinity.management_node", "validate.yml"), {"pexip_manager_tenancy": "host"},
+     ["tenancy 'host'", "pexip_manager_tenancy"]),
+    ("manager-key-pair-unknown", ("pexip.infinity.management_node", "validate.yml"), {"pexip_key_name": "no-such-key-pair"},
+     ["'no-such-key-pair'", "does not exist"]),
+    ("location-ntp-no-route", CN, node(pexip_node_subnet_id="{isolated_subnet}",
+                                       pexip_locations=[{"name": LOCATION, "ntp_servers": ["169.254.169.123", "0.pool.ntp.org"]}]),
+     ["0.pool.ntp.org", "{isolated_subnet}", "no route to 0.0.0.0/0"]),
+    ("manager-ntp-no-route", ("pexip.infinity.management_node", "validate.yml"),
+     {"pexip_ntp_servers": ["169.254.169.123", "0.pool.ntp.org"], "pexip_manager_subnet_id": "{isolated_subnet}"},
+     ["0.pool.ntp.org", "{isolated_subnet}", "no route to 0.0.0.0/0"]),
 ]
 
 # Bursting validation runs parts of itself once per play (run_once): each of these cases gets a play of its own.
@@ -295,6 +308,17 @@ def subnet_addresses(env):
             "broadcast": str(network.broadcast_address)}
 
 
+def isolated_subnet(ec2, vpc_id, cidr="127.20.250.0/24"):
+    """A subnet of the lab's VPC with a route table of its own, without a route to 0.0.0.0/0 (kept for the next run)."""
+    found = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "cidr-block", "Values": [cidr]}])["Subnets"]
+    if found:
+        return found[0]["SubnetId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr)["Subnet"]["SubnetId"]
+    table_id = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=table_id, SubnetId=subnet_id)
+    return subnet_id
+
+
 def fill(value, case_id, addresses):
     if not isinstance(value, str):
         return value
@@ -442,7 +466,8 @@ def catalogue(lab, tmp_path_factory):
     inventory_file = str(directory / "inventory.yml")
     playbook = str(directory / "catalogue.yml")
     results_file = str(directory / "results.json")
-    addresses = subnet_addresses(lab.env)
+    # A subnet of the lab's VPC whose own route table has no route out (the lab's main table has one).
+    addresses = dict(subnet_addresses(lab.env), isolated_subnet=isolated_subnet(lab.ec2, lab.env["LAB_VPC_ID"]))
     with open(inventory_file, "w", encoding="utf-8") as handle:
         yaml.safe_dump(catalogue_inventory(lab.env, addresses), handle, sort_keys=False)
     with open(playbook, "w", encoding="utf-8") as handle:

@@ -104,6 +104,35 @@ def test_public_servers_need_a_route_out_of_the_subnet(tables, ok):
     assert result is ok
 
 
+def node_route_check(location, tables, subnet=SUBNET):
+    """(servers outside the VPC, whether the node's subnet has a route out) as conferencing_node's check works them out."""
+    note = task("conferencing_node", "validate.yml", "Note the node's subnet, key pair")
+    check = task("conferencing_node", "validate.yml", "Check that the subnet has a route out")
+    variables = with_task_vars(note, conferencing_node_declared_locations=[location, {"name": "Other", "ntp_servers": ["8.8.8.8"]}],
+                               conferencing_node_location="London")
+    outside = template(note["ansible.builtin.set_fact"]["_conferencing_node_outside_servers"], **variables)
+    variables = with_task_vars(check, _conferencing_node_outside_servers=outside, conferencing_node_subnet_id=subnet,
+                               _conferencing_node_subnet_check={"subnets": [{"subnet_id": SUBNET, "vpc_id": "vpc-1"}]},
+                               _conferencing_node_route_check={"route_tables": list(tables)})
+    return outside, template("{{ %s }}" % check["ansible.builtin.assert"]["that"], **variables)
+
+
+def vpc_table(routes, **association):
+    return dict(table(routes, **association), vpc_id="vpc-1")
+
+
+@pytest.mark.parametrize("location, tables, outside, ok", [
+    # The example inventory's location: the VPC's DNS and the Amazon Time Sync Service; nothing to read.
+    ({"name": "London", "dns_servers": ["10.0.0.2"], "ntp_servers": ["169.254.169.123"]}, [], [], True),
+    ({"name": "London"}, [], [], True),  # servers not declared here: not checked
+    ({"name": "London", "ntp_servers": ["0.pool.ntp.org"]}, [vpc_table([LOCAL], main=True)], ["0.pool.ntp.org"], False),
+    ({"name": "London", "ntp_servers": ["0.pool.ntp.org"]}, [vpc_table([LOCAL, OUT], main=True)], ["0.pool.ntp.org"], True),
+    ({"name": "London", "dns_servers": ["8.8.8.8"]}, [vpc_table([LOCAL, OUT], main=True), vpc_table([LOCAL], subnet=SUBNET)], ["8.8.8.8"], False),
+])
+def test_a_nodes_location_servers_outside_the_vpc_need_a_route_out(location, tables, outside, ok):
+    assert node_route_check(location, tables) == (outside, ok)
+
+
 def test_the_key_pair_is_checked_before_anything_is_created():
     read = task("management_node", "validate.yml", "Read the key pair")
     assert read["amazon.aws.ec2_key_info"] == {"filters": {"key-name": "{{ management_node_key_name }}"}}
