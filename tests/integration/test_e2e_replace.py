@@ -224,3 +224,12 @@ def test_a_node_terminated_behind_its_back_and_interrupted_is_finished_by_a_reru
     assert "new instance %s was launched by an earlier run: finishing the replacement" % half["instances"][0]["InstanceId"] in folded(proc.stdout)
     assert_replaced(platform, DEAD, before)
     assert instances(platform.env, DEAD)[0]["InstanceId"] == half["instances"][0]["InstanceId"]
+
+
+# The controller's IAM policy (docs/iam.md): the AWS calls of this file's runs, recorded by the lab from the file's
+# start (aws_calls_mark is an autouse module fixture).
+from aws_policy import assert_calls_allowed, aws_calls_mark  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
+
+
+def test_every_aws_call_is_in_the_controller_iam_policy(lab_env, platform, aws_calls_mark):  # noqa: F811  pylint: disable=redefined-outer-name
+    assert_calls_allowed(lab_env, aws_calls_mark)
