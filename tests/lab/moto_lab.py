@@ -237,8 +237,8 @@ def patch_private_ip_reuse():
     def terminate(self):
         result = original_terminate(self)
         for nic in self.nics.values():
-            if nic.subnet is not None and nic.private_ip_address in nic.subnet._subnet_ips:
-                nic.subnet.del_subnet_ip(nic.private_ip_address)
+            if nic.subnet is not None:
+                nic.subnet.del_subnet_ip(nic.private_ip_address)  # an address it does not hold is ignored
         return result
 
     instances.Instance.terminate = terminate
