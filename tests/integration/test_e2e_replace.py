@@ -211,7 +211,7 @@ def test_a_node_terminated_behind_its_back_and_interrupted_is_finished_by_a_reru
     before, proc = first_run["before"][DEAD], first_run["proc"]
     assert proc.returncode != 0 and first_run["counts"][DEAD]["failed"] == 1, output(proc)
     text = folded(proc.stdout)
-    assert "%s (%s, public %s): it has no live instance (terminated outside this collection)" % (
+    assert "%s (%s, public %s): it has no live instance (terminated by an earlier run, or outside this collection)" % (
         DEAD, before["node"]["address"], before["eips"][0]["PublicIp"]) in text, output(proc)
     # Stopped at the upload: the new instance is marked, the old record gone, its replacement not bootstrapped.
     half = platform.state(DEAD)
