@@ -214,6 +214,36 @@ def patch_elastic_ip_details():
     instances.Instance.terminate = terminate
 
 
+def patch_private_ip_reuse():
+    """A private address is the instance's while it lives, as on AWS (replace_node.yml relaunches at the same address).
+
+    - moto freed an instance's subnet address only when Python collected the instance, which it never does (it keeps
+      terminated instances): a new instance at a terminated one's address failed. AWS frees it with the termination.
+    - A launch at an address in use was a bare Exception (HTTP 500); AWS answers InvalidIPAddress.InUse.
+    """
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models import instances, subnets
+
+    original_request = subnets.Subnet.request_ip
+
+    def request_ip(self, ip, instance):
+        if ip in self._subnet_ips:
+            raise EC2ClientError("InvalidIPAddress.InUse", "Address %s is in use." % ip)
+        return original_request(self, ip, instance)
+
+    subnets.Subnet.request_ip = request_ip
+    original_terminate = instances.Instance.terminate
+
+    def terminate(self):
+        result = original_terminate(self)
+        for nic in self.nics.values():
+            if nic.subnet is not None:
+                nic.subnet.del_subnet_ip(nic.private_ip_address)  # an address it does not hold is ignored
+        return result
+
+    instances.Instance.terminate = terminate
+
+
 def patch_instance_attributes():
     """ModifyInstanceAttribute for InstanceType and EnaSupport, as AWS does it.
 
@@ -318,6 +348,7 @@ def apply_patches():
     patch_tenancy()
     patch_public_ips()
     patch_elastic_ip_details()
+    patch_private_ip_reuse()
     patch_instance_attributes()
     patch_ami_extras()
     patch_console_output()

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 
+import botocore.exceptions
 import pytest
 import yaml
 
@@ -375,6 +376,20 @@ def test_private_ips_in_lab_subnets_are_loopback(lab_ec2, run_instance, lab_run)
         private = describe(lab_ec2, run_instance(SubnetId=subnet))["PrivateIpAddress"]
         assert ipaddress.ip_address(private) in ipaddress.ip_network(network)
         assert ipaddress.ip_address(private).is_loopback
+
+
+def test_private_ip_is_reused_only_once_the_instance_is_terminated(lab_ec2, run_instance, lab_run):
+    """As on AWS (replace_node.yml relaunches a node at its address): InvalidIPAddress.InUse while the instance lives
+    (moto answered 500), free once it is terminated (moto never freed it)."""
+    subnet = lab_run["env"]["LAB_SUBNET_A"]
+    first = run_instance(SubnetId=subnet)
+    address = describe(lab_ec2, first)["PrivateIpAddress"]
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        run_instance(NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "PrivateIpAddress": address}])
+    assert refused.value.response["Error"]["Code"] == "InvalidIPAddress.InUse"
+    lab_ec2.terminate_instances(InstanceIds=[first])
+    second = run_instance(NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "PrivateIpAddress": address}])
+    assert describe(lab_ec2, second)["PrivateIpAddress"] == address
 
 
 def test_labenv_helpers(lab_run, run_instance):
