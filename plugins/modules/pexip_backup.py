@@ -88,7 +88,7 @@ options:
     type: path
   version:
     description:
-      - With O(state=restored), the Pexip Infinity version the backup was taken on (RV(backup.version) of the run that
+      - With O(state=restored), the Pexip Infinity version the backup was taken on (the C(version) of RV(backup) of the run that
         took it). Needed when the Management Node does not list the backup (a new Management Node after a disaster);
         when it does, the two must agree.
     type: str
@@ -259,8 +259,8 @@ def validate(module):
                 errors.append("%s is for state: restored; remove it or set state: restored" % name)
     if p["state"] in ("present", "restored"):
         if not p["passphrase"]:
-            errors.append("state: %s needs passphrase (%s)" % (p["state"], "the backup is encrypted with it, and a restore asks for it"
-                                                                if p["state"] == "present" else "the one the backup was taken with"))
+            why = "the backup is encrypted with it, and a restore asks for it" if p["state"] == "present" else "the one the backup was taken with"
+            errors.append("state: %s needs passphrase (%s)" % (p["state"], why))
         elif len(p["passphrase"]) > bk.PASSPHRASE_MAX:
             errors.append("passphrase may have at most %d characters, got %d" % (bk.PASSPHRASE_MAX, len(p["passphrase"])))
     if p["state"] == "restored":

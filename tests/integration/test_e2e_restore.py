@@ -4,11 +4,12 @@
 A small platform (a Management Node installed from nothing, one Conferencing Node) is deployed with
 management_node.yml and deploy.yml (site.yml's first two steps; the rest does nothing for this platform) and backed
 up with backup.yml. restore.yml on it is refused while a call is live, before any write (what confirms a restore is
-pinned without a lab by tests/unit/test_restore_playbook.py). Then the Management Node's instance is terminated behind the collection's back. management_node.yml
-launches a new one at the same address and runs its first boot: like a real new Management Node it is empty (the lab
-models one installed where an installed one was lost as a fresh install: pexsim/sshboot.py). restore.yml puts the
-backup back; the Conferencing Node syncs again without being redeployed (same instance, never stopped). That a second
-run restores nothing (the marker) is pinned by tests/unit/plugins/modules/test_pexip_backup_restore.py.
+pinned without a lab by tests/unit/test_restore_playbook.py). Then the Management Node's instance is terminated
+behind the collection's back. management_node.yml launches a new one at the same address and runs its first boot:
+like a real new Management Node it is empty (the lab models one installed where an installed one was lost as a fresh
+install: pexsim/sshboot.py). restore.yml puts the backup back; the Conferencing Node syncs again without being
+redeployed (same instance, never stopped). That a second run restores nothing (the marker) is pinned by
+tests/unit/plugins/modules/test_pexip_backup_restore.py.
 
 The lab has one platform model per worker: the fresh install empties it, the restore brings back all of it as it was
 at the backup; the fixture puts the primary Management Node's identity back for the worker's other files.
@@ -37,7 +38,9 @@ def free_address(env):
     """An address no instance has ever had (moto lists terminated ones too): the lab wipes its model only when a new
     Management Node takes the address of a lost one, as here on purpose."""
     used = {i.get("PrivateIpAddress") for r in labenv.ec2_client(env).describe_instances()["Reservations"] for i in r["Instances"]}
-    return next(a for a in ("127.20.2.%d" % n for n in random.sample(range(100, 250), 150)) if a not in used)
+    candidates = ["127.20.2.%d" % n for n in range(100, 250)]
+    random.shuffle(candidates)
+    return next(a for a in candidates if a not in used)
 
 
 def inventory(env, address, tmp):
