@@ -159,3 +159,19 @@ def test_fresh_install_forgets_the_configuration_but_not_the_nodes(api, pexsim):
     assert api.get('system_location/').json()['objects'] == []
     assert [vm['primary'] for vm in api.get('management_vm/').json()['objects']] == [True]
     assert pexsim.sim.store.nodes['i-1']['configured'] is True
+
+
+def test_restore_keeps_ids_going_and_orphans_the_nodes_the_backup_does_not_know(api, pexsim):
+    for name in ('One', 'Two', 'Three'):
+        api.post('system_location/', json={'name': name})
+    api.delete('system_location/3/')
+    blob = _take(api)
+    store = pexsim.sim.store
+    store.nodes['i-gone'] = {'instance_id': 'i-gone', 'configured': True, 'worker_vm_id': 7, 'private_ip': '127.0.0.9', 'state': 'terminated'}
+    pexsim.sim.fresh_install()
+    api.post('/_lab/timing', json={'restore_delay': 0})
+    assert _restore(api, blob).status_code == 202
+    # a fresh install started the ids again; the restore brings back the backup's: 3 is not handed out twice
+    assert api.post('system_location/', json={'name': 'Four'}).status_code == 201
+    assert sorted(loc['id'] for loc in api.get('system_location/').json()['objects']) == [1, 2, 4]
+    assert store.nodes['i-gone']['configured'] is True and store.nodes['i-gone']['worker_vm_id'] is None

@@ -91,7 +91,8 @@ def create(sim, data, now):
     stamp = status.iso(now).replace('-', '').replace(':', '').split('.')[0]
     secrets = {str(wid): meta['secret'] for wid, meta in sim.store.data['worker_meta'].items() if meta.get('secret')}
     payload = json.dumps({'format': 'pexsim-backup', 'version': sim.version, 'hostname': sim.mgmt_hostname, 'created': status.iso(now),
-                          'configuration': configuration(sim), 'worker_secrets': secrets}, sort_keys=True).encode('utf-8')
+                          'configuration': configuration(sim), 'worker_secrets': secrets, 'next_id': dict(sim.store.data['next_id'])},
+                         sort_keys=True).encode('utf-8')
     sim.backup_requests.append({'id': rid, 'created': now, 'filename': '%s_backup_%s_%d.pexbak' % (sim.mgmt_hostname, stamp, rid),
                                 'file': seal(payload, passphrase), 'done': False})
     return rid
@@ -192,9 +193,9 @@ def restore(sim, fields, now):
             continue  # files on this Management Node's disk, not configuration
         objects = {obj[resource.key]: obj for obj in content['configuration'].get(name, [])}
         data['objects'][name] = objects
+        # Ids go on from where the backup's platform was (its database sequences come back with it).
         ids = [key for key in objects if isinstance(key, int)]
-        if ids:
-            data['next_id'][name] = max(data['next_id'].get(name, 1), max(ids) + 1)
+        data['next_id'][name] = max([data['next_id'].get(name, 1), content.get('next_id', {}).get(name, 1)] + [i + 1 for i in ids])
     back = now + sim.timing['restore_delay']
     data['worker_meta'] = {}
     for wid in data['objects']['worker_vm']:
@@ -203,6 +204,10 @@ def restore(sim, fields, now):
         secret = content.get('worker_secrets', {}).get(str(wid))
         if secret:
             meta['secret'] = secret
+    for record in data['nodes'].values():
+        if record.get('worker_vm_id') is not None and record['worker_vm_id'] not in data['objects']['worker_vm']:
+            # A node the backup does not know stays configured but orphaned: it never reports, nor takes a later node's id.
+            record['worker_vm_id'] = None
     sim.restarting_until = back
     sim.store.save()
 
