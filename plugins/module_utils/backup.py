@@ -9,7 +9,11 @@ What the published API leaves open is decided here, once (docs/lab.md lists thes
 - ``SUCCEEDED`` / ``FAILED``: the request ``state`` values that end it (compared without case);
 - ``new_backup``: which configuration/v1/system_backup/ entry the request made: the one not listed before;
 - ``download_location``: where a backup's file is read: the finished request's ``download_uri`` (same server only);
-- ``backup_time``: a backup's ``date`` is an ISO 8601 time, UTC unless it says otherwise.
+- ``backup_time``: a backup's ``date`` is an ISO 8601 time, UTC unless it says otherwise;
+- ``send_restore``: how backup_restore takes the file: a multipart form, the file in the field ``package``
+  (``PACKAGE_FIELD``, the module's ``package_field``) and the ``passphrase`` as a plain field;
+- ``compatible``: a backup restores only on the version it was taken on (the same ``version`` string);
+- ``wait_back``: after a restore the Management Node restarts: its API is gone, then answers again.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,10 +25,15 @@ import hashlib
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.pexip.infinity.plugins.module_utils.api import API_ROOT, PexipConnectionError, PexipError
+from ansible_collections.pexip.infinity.plugins.module_utils.api import API_ROOT, PexipBusyError, PexipConnectionError, PexipError
 from ansible_collections.pexip.infinity.plugins.module_utils.nodes import write_private
 
 CREATE_COMMAND = ("platform", "backup_create")
+RESTORE_PATH = API_ROOT + "/command/v1/platform/backup_restore/"
+#: the form field backup_restore takes the file in (UNCONFIRMED: docs/lab.md)
+PACKAGE_FIELD = "package"
+#: seconds after a restore within which a Management Node that never went away counts as restarted (UNCONFIRMED)
+RESTART_GRACE = 60
 REQUESTS = "backup_request"
 #: request states that end a backup (UNCONFIRMED; compared in upper case); any other state is still running
 SUCCEEDED = ("COMPLETED", "COMPLETE", "SUCCEEDED", "SUCCESS", "DONE", "FINISHED")
@@ -158,3 +167,31 @@ def download(client, path, dest, sha256sum, chunk=CHUNK):
 
     write_private(dest, blocks(), check=matches)
     return size[0]
+
+
+def compatible(backup_version, running):
+    """Whether a backup taken on ``backup_version`` restores on a Management Node running ``running``: the same version."""
+    return str(backup_version or "").strip() == str(running or "").strip() != ""
+
+
+def send_restore(client, src, passphrase, field=PACKAGE_FIELD):
+    """The one place that knows how backup_restore takes the file (UNCONFIRMED): streamed as a multipart form."""
+    return client.upload(RESTORE_PATH, src, field=field, fields=dict(passphrase=passphrase))
+
+
+def wait_back(client, waiter, grace=RESTART_GRACE):
+    """Wait until the Management Node restarted after a restore: its API answered again after it was seen gone (or
+    after ``grace`` seconds in which it never went). Returns ``(back, seconds)``."""
+    seen = dict(down=False)
+
+    def probe():
+        try:
+            client.request("GET", "%s/status/v1/management_vm/" % API_ROOT, retry=False)
+            return "up"
+        except (PexipConnectionError, PexipBusyError):
+            seen["down"] = True
+            return "down"
+
+    started = waiter.clock()
+    back, dummy, elapsed = waiter.wait(probe, lambda state: state == "up" and (seen["down"] or waiter.clock() - started >= grace))
+    return back, elapsed

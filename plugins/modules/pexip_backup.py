@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: pexip_backup
-short_description: Take, download and prune backups of a Pexip Infinity Management Node
+short_description: Take, download, prune and restore backups of a Pexip Infinity Management Node
 version_added: 0.2.0
 author: pexip.infinity contributors (@pexip)
 description:
@@ -22,24 +22,38 @@ description:
     nothing and reports no change (set O(force) to take a new backup anyway). Without O(dest) every run takes a backup.
   - With O(state=absent), deletes backups from the Management Node (C(configuration/v1/system_backup/)) - those named
     by O(filename), and those beyond the O(keep) newest and/or older than O(older_than).
+  - With O(state=restored), restores the backup file O(src) (C(command/v1/platform/backup_restore/)) - the backup's
+    configuration replaces the Management Node's whole configuration, and the Management Node restarts. The file is
+    streamed from the host the module runs on, never read into memory. With O(wait) the module waits until the
+    Management Node answers again.
+  - B(Before a restore) the module checks that the backup was taken on the version the Management Node runs (Pexip
+    restores a backup only on that version). The file is encrypted, so its version is read from the Management Node's
+    list of backups (C(system_backup), the entry with the file's SHA-256), else taken from O(version); when neither
+    says it, the module refuses. Nothing is sent when a check fails.
+  - B(A restore is an action, not a state) - nothing on the Management Node says which backup it holds. O(creates)
+    names a marker file that a restore writes (the file's SHA-256 and the time) as soon as the Management Node accepted
+    it; when the marker exists the module restores nothing and reports no change. Without O(creates) every run
+    restores.
   - Every run returns the backups the Management Node lists (RV(backups)).
   - Which request a backup_create starts, the request's state values, and where a backup's file is downloaded from are
-    not published by Pexip; the module's choices are in C(module_utils/backup.py) and listed in the collection's
-    C(docs/lab.md).
+    not published by Pexip, nor how C(backup_restore) takes the file (see O(package_field)); the module's choices are in
+    C(module_utils/backup.py) and listed in the collection's C(docs/lab.md).
 extends_documentation_fragment:
   - pexip.infinity.api
   - pexip.infinity.attributes
 options:
   state:
     description:
-      - V(present) takes a backup (and downloads it with O(dest)); V(absent) deletes backups.
+      - V(present) takes a backup (and downloads it with O(dest)); V(absent) deletes backups; V(restored) restores
+        the backup file O(src).
     type: str
-    choices: [present, absent]
+    choices: [present, absent, restored]
     default: present
   passphrase:
     description:
       - Passphrase (at most 1000 characters) the backup is encrypted with; it is needed to restore the backup.
-        Required with O(state=present). Never returned or logged.
+        Required with O(state=present) and O(state=restored) (the passphrase the backup was taken with). Never
+        returned or logged.
     type: str
   dest:
     description:
@@ -67,10 +81,39 @@ options:
       - With O(state=absent), delete backups older than this age - a number and a unit, C(s), C(m), C(h), C(d) or
         C(w), for example V(30d). With O(keep), a backup is deleted only when it is older and beyond the O(keep) newest.
     type: str
+  src:
+    description:
+      - With O(state=restored), the backup file to restore (as O(state=present) downloaded it), on the host the module
+        runs on.
+    type: path
+  version:
+    description:
+      - With O(state=restored), the Pexip Infinity version the backup was taken on (the C(version) of RV(backup) of the run that
+        took it). Needed when the Management Node does not list the backup (a new Management Node after a disaster);
+        when it does, the two must agree.
+    type: str
+  creates:
+    description:
+      - With O(state=restored), a marker file on the host the module runs on; when it exists, nothing is restored. A
+        restore writes it (mode C(0600)) once the Management Node has accepted the file, so that a re-run after a
+        failed wait does not restore again. Delete it to restore once more.
+    type: path
+  package_field:
+    description:
+      - With O(state=restored), the multipart form field the file is sent in. Pexip does not publish how
+        C(backup_restore) takes the file; change this only if your Management Node expects another field.
+    type: str
+    default: package
+  wait:
+    description:
+      - With O(state=restored), wait until the Management Node has restarted and answers again (at most
+        O(wait_timeout) seconds).
+    type: bool
+    default: true
   wait_timeout:
     description:
-      - Seconds to wait for the backup request to end before the module fails (the backup may still finish; the
-        failure says how to find it).
+      - Seconds to wait for the backup request to end (the backup may still finish; the failure says how to find
+        it), or, with O(state=restored), for the Management Node to come back, before the module fails.
     type: int
     default: 900
   poll_interval:
@@ -80,7 +123,8 @@ options:
     default: 5
 notes:
   - Check mode sends no POST or DELETE and writes no file; it reports what would be done.
-  - Restoring a backup is not part of this module.
+  - A restore replaces the configuration of the whole platform and restarts the Management Node; run it when no calls
+    are live (C(playbooks/restore.yml) checks that, and asks for a confirmation).
 seealso:
   - module: pexip.infinity.pexip_autobackup
   - name: Backing up and restoring configuration
@@ -110,6 +154,14 @@ EXAMPLES = r"""
     keep: 3
     older_than: 30d
 
+- name: Restore a backup (once - the marker file says it was done)
+  pexip.infinity.pexip_backup:
+    state: restored
+    src: "{{ backup_dir }}/{{ inventory_hostname }}-latest.pexbak"
+    passphrase: "{{ vault_backup_passphrase }}"
+    creates: "{{ backup_dir }}/{{ inventory_hostname }}-latest.pexbak.restored"
+  register: restored
+
 - name: Delete one backup by name
   pexip.infinity.pexip_backup:
     state: absent
@@ -121,7 +173,9 @@ backup:
   description:
     - The backup taken (C(state=present)), or the listed backup O(dest) already matched. Empty in check mode when a
       backup would be taken.
-  returned: state is present
+    - With O(state=restored), the Management Node's listed backup with the SHA-256 of O(src) (empty when it lists
+      none).
+  returned: state is present or restored
   type: dict
   sample:
     filename: mgr01_backup_20261207T150000_1.pexbak
@@ -141,9 +195,18 @@ dest:
   returned: state is present and dest is given
   type: str
 sha256:
-  description: SHA-256 of the file at O(dest).
-  returned: state is present and dest holds the backup (not in check mode when one would be taken)
+  description: SHA-256 of the file at O(dest) (of O(src) with O(state=restored)).
+  returned: state is present and dest holds the backup (not in check mode when one would be taken), or state is restored
   type: str
+version:
+  description: The version the backup restored was taken on, and the version the Management Node runs.
+  returned: state is restored and the marker O(creates) did not exist
+  type: dict
+  sample: {backup: "34.0.0", running: "34.0.0", from: system_backup}
+restored:
+  description: Whether the backup was restored (false when O(creates) existed; true in check mode when it would be).
+  returned: state is restored
+  type: bool
 deleted:
   description: File names of the backups deleted (in check mode, that would be).
   returned: state is absent
@@ -156,23 +219,31 @@ backups:
   elements: dict
 """
 
+import datetime
+import json
 import os
 
 from ansible_collections.pexip.infinity.plugins.module_utils import backup as bk
-from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipError
+from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipConnectionError, PexipError
 from ansible_collections.pexip.infinity.plugins.module_utils.catalog import SYSTEM_BACKUP
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
+from ansible_collections.pexip.infinity.plugins.module_utils.nodes import write_private
 from ansible_collections.pexip.infinity.plugins.module_utils.resource import PAGE, Engine
 from ansible_collections.pexip.infinity.plugins.module_utils.waiter import Waiter, wait_errors
 
 ARGUMENT_SPEC = dict(
-    state=dict(type="str", default="present", choices=["present", "absent"]),
+    state=dict(type="str", default="present", choices=["present", "absent", "restored"]),
     passphrase=dict(type="str", no_log=True),
     dest=dict(type="path"),
     force=dict(type="bool", default=False),
     filename=dict(type="list", elements="str", default=[]),
     keep=dict(type="int", no_log=False),
     older_than=dict(type="str"),
+    src=dict(type="path"),
+    version=dict(type="str"),
+    creates=dict(type="path"),
+    package_field=dict(type="str", default=bk.PACKAGE_FIELD),
+    wait=dict(type="bool", default=True),
     wait_timeout=dict(type="int", default=900),
     poll_interval=dict(type="float", default=5),
 )
@@ -182,11 +253,19 @@ def validate(module):
     """Every input problem, before the first request."""
     p = module.params
     errors = wait_errors(p)
-    if p["state"] == "present":
+    if p["state"] != "restored":
+        for name in ("src", "version", "creates"):
+            if p[name] is not None:
+                errors.append("%s is for state: restored; remove it or set state: restored" % name)
+    if p["state"] in ("present", "restored"):
         if not p["passphrase"]:
-            errors.append("state: present needs passphrase (the backup is encrypted with it, and a restore asks for it)")
+            why = "the backup is encrypted with it, and a restore asks for it" if p["state"] == "present" else "the one the backup was taken with"
+            errors.append("state: %s needs passphrase (%s)" % (p["state"], why))
         elif len(p["passphrase"]) > bk.PASSPHRASE_MAX:
             errors.append("passphrase may have at most %d characters, got %d" % (bk.PASSPHRASE_MAX, len(p["passphrase"])))
+    if p["state"] == "restored":
+        errors.extend(restore_errors(p))
+    elif p["state"] == "present":
         for name in ("filename", "keep", "older_than"):
             if p[name] not in (None, []):
                 errors.append("%s is for state: absent (pruning); remove it or set state: absent" % name)
@@ -209,6 +288,33 @@ def validate(module):
             errors.append("older_than must be a number and a unit (s, m, h, d or w), for example 30d; got %r" % p["older_than"])
     if errors:
         module.fail("; ".join(errors) + ".")
+
+
+def restore_errors(p):
+    errors = []
+    for name in ("dest", "filename", "keep", "older_than"):
+        if p[name] not in (None, []):
+            errors.append("%s is not for state: restored; remove it" % name)
+    if p["force"]:
+        errors.append("force is not for state: restored (delete the creates marker to restore again)")
+    src = p["src"]
+    if not src:
+        errors.append("state: restored needs src, the backup file to restore")
+    elif not os.path.isfile(src):
+        errors.append("src %s is not a file: give the path of the backup file (as pexip_backup downloaded it)" % src)
+    elif not os.access(src, os.R_OK):
+        errors.append("src %s is not readable by this user" % src)
+    elif os.path.getsize(src) == 0:
+        errors.append("src %s is empty: it is no backup" % src)
+    if p["version"] is not None and not p["version"].strip():
+        errors.append("version must be the Pexip Infinity version the backup was taken on (for example 34.0.0), or left out")
+    if p["creates"]:
+        directory = os.path.dirname(os.path.abspath(p["creates"]))
+        if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+            errors.append("the directory of creates %s must exist and be writable (the marker is written there)" % p["creates"])
+    if not p["package_field"]:
+        errors.append("package_field must name a form field (default package)")
+    return errors
 
 
 def listed(engine):
@@ -289,9 +395,74 @@ def absent(module, engine):
                 diff=dict(before=dict(backups=names), after=dict(backups=sorted(b["filename"] for b in kept))))
 
 
+def running_version(client):
+    primary = [vm for vm in client.list("management_vm", api="status") if vm.get("primary")]
+    return str(primary[0].get("version") or "") if primary else ""
+
+
+def backup_version(module, src, listed_backup, running):
+    """The version ``src`` was taken on and where that came from; fails, naming the versions, when it is unknown,
+    contradicted or not the running one."""
+    p = module.params
+    said = (p["version"] or "").strip()
+    known = str((listed_backup or {}).get("version") or "").strip()
+    if known and said and known != said:
+        raise PexipError("The Management Node lists %s as backup %s of version %s, but version says %s: check which file this is." % (
+            src, listed_backup.get("filename"), known, said))
+    version, origin = (known, "system_backup") if known else (said, "version")
+    if not version:
+        raise PexipError("The version %s was taken on is unknown: the Management Node does not list it (no backup with its SHA-256) and "
+                         "the file is encrypted. Set version to the version the backup was taken on (backup.version of the run that took "
+                         "it); Pexip restores a backup only on that version. Nothing was restored." % src)
+    if not running:
+        raise PexipError("The Management Node reports no software version (status/v1/management_vm/): its version cannot be compared with "
+                         "the backup's %s. Nothing was restored." % version)
+    if not bk.compatible(version, running):
+        raise PexipError("%s was taken on version %s (from %s), but the Management Node runs %s: Pexip restores a backup only on the "
+                         "version it was taken on. Restore it on a Management Node of version %s (pexip_manager_version), or take a backup "
+                         "of this version. Nothing was restored." % (src, version, origin, running, version))
+    return dict(backup=version, running=running, **{"from": origin})
+
+
+def restored(module, engine):
+    p = module.params
+    client = engine.client
+    result = dict(changed=False, restored=False, src=p["src"])
+    if p["creates"] and os.path.exists(p["creates"]):
+        result["msg"] = "%s exists: the backup was restored before (delete it to restore again)." % p["creates"]
+        return result
+    sha256 = bk.file_sha256(p["src"])
+    backups = listed(engine)
+    match = next((b for b in backups if str(b.get("sha256sum") or "").lower() == sha256), None)
+    result.update(sha256=sha256, backup=engine.public(match) if match else {}, backups=public(engine, newest_first(backups)),
+                  version=backup_version(module, p["src"], match, running_version(client)))
+    result.update(changed=True, restored=True, diff=dict(before=dict(configuration="(current)"), after=dict(configuration="(backup %s, sha256 %s)" % (
+        os.path.basename(p["src"]), sha256))))
+    if module.check_mode:
+        return result
+    try:
+        bk.send_restore(client, p["src"], p["passphrase"], p["package_field"])
+    except PexipConnectionError as exc:
+        if not exc.sent:
+            raise
+        raise PexipError("The answer to the restore was lost (%s): the Management Node may be restoring %s. Wait until it answers again "
+                         "and check its configuration before you run the restore again." % (exc, p["src"]))
+    if p["creates"]:
+        marker = json.dumps(dict(sha256=sha256, src=p["src"], restored_at=datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                                 host=client.base), indent=1) + "\n"
+        write_private(p["creates"], marker)
+    if p["wait"]:
+        back, elapsed = bk.wait_back(client, Waiter(p["wait_timeout"], p["poll_interval"]))
+        if not back:
+            raise PexipError("The Management Node accepted the restore of %s but has not answered again after %d seconds (wait_timeout): "
+                             "it may still be restarting. Wait, then check it in the Administrator interface; the restore is not repeated "
+                             "while %s exists." % (p["src"], elapsed, p["creates"] or "the creates marker"))
+    return result
+
+
 def run(module):
     engine = Engine(module, SYSTEM_BACKUP)
-    return present(module, engine) if module.params["state"] == "present" else absent(module, engine)
+    return dict(present=present, absent=absent, restored=restored)[module.params["state"]](module, engine)
 
 
 def main():

@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import pytest
+import requests
 
 from conftest import wait_for
 from pexsim import backup
@@ -85,3 +86,92 @@ def test_autobackup_singleton_validates_and_never_returns_secrets(api):
     # the stored passphrase still counts: a later PATCH need not repeat it
     assert api.patch('autobackup/1/', json={'autobackup_interval': 12}).status_code == 202
     assert api.post('autobackup/', json={}).status_code == 405
+
+
+# -- restore ---------------------------------------------------------------------------------------------------------
+RESTORE = '/api/admin/command/v1/platform/backup_restore/'
+
+
+def _take(api, passphrase='pp'):
+    api.post('/_lab/timing', json={'backup_delay': 0})
+    api.post(CREATE, json={'passphrase': passphrase, 'request': True})
+    done = wait_for(lambda: _requests(api) and _requests(api)[-1]['state'] == 'COMPLETED' and _requests(api)[-1])
+    return api.get(done['download_uri']).content
+
+
+def _restore(api, blob, passphrase='pp'):
+    return api.post(RESTORE, files={'package': ('b.pexbak', blob, 'application/octet-stream')}, data={'passphrase': passphrase})
+
+
+def test_restore_replaces_the_configuration_then_the_management_node_restarts(api, pexsim):
+    assert api.post('system_location/', json={'name': 'Before'}).status_code == 201
+    blob = _take(api)
+    assert api.post('system_location/', json={'name': 'After'}).status_code == 201
+    api.delete('system_location/1/')
+    api.post('/_lab/timing', json={'restore_delay': 0.6})
+    answer = _restore(api, blob)
+    assert answer.status_code == 202 and answer.json() == {'status': 'success'}
+    # restarting: the connection drops, no answer at all
+    with pytest.raises(requests.exceptions.ConnectionError):
+        api.get('system_location/')
+    names = wait_for(lambda: _answers(api, 'system_location/'), timeout=5, interval=0.1)
+    assert [loc['name'] for loc in names] == ['Before']
+    # the backups on the Management Node's disk are not configuration: they stay
+    assert len(api.get('system_backup/').json()['objects']) == 1
+    # new objects do not reuse restored ids
+    assert api.post('system_location/', json={'name': 'Later'}).status_code == 201
+    assert sorted(loc['id'] for loc in api.get('system_location/').json()['objects']) == [1, 3]
+
+
+def _answers(api, path):
+    try:
+        return api.get(path).json()['objects']
+    except requests.exceptions.ConnectionError:
+        return None
+
+
+@pytest.mark.parametrize('case', ['wrong passphrase', 'other version', 'json body', 'no file', 'no passphrase'])
+def test_restore_refuses_and_changes_nothing(api, pexsim, case):
+    api.post('system_location/', json={'name': 'Kept'})
+    blob = _take(api)
+    api.post('system_location/', json={'name': 'Newer'})
+    if case == 'wrong passphrase':
+        answer = _restore(api, blob, 'nope')
+    elif case == 'other version':
+        pexsim.sim.version = '35.0.0'
+        answer = _restore(api, blob)
+    elif case == 'json body':
+        answer = api.post(RESTORE, json={'package': 'x', 'passphrase': 'pp'})
+    elif case == 'no file':
+        answer = api.post(RESTORE, files={'other': ('b', blob)}, data={'passphrase': 'pp'})
+    else:
+        answer = api.post(RESTORE, files={'package': ('b', blob)})
+    assert answer.status_code == 400, answer.text
+    assert {'other version': 'taken on version 34.0.0; this Management Node runs 35.0.0', 'wrong passphrase': 'could not be decrypted'}.get(
+        case, '') in answer.text
+    assert sorted(loc['name'] for loc in api.get('system_location/').json()['objects']) == ['Kept', 'Newer']
+
+
+def test_fresh_install_forgets_the_configuration_but_not_the_nodes(api, pexsim):
+    api.post('system_location/', json={'name': 'Gone'})
+    pexsim.sim.store.nodes['i-1'] = {'instance_id': 'i-1', 'configured': True, 'worker_vm_id': 1, 'private_ip': '127.0.0.9', 'state': 'running'}
+    pexsim.sim.fresh_install()
+    assert api.get('system_location/').json()['objects'] == []
+    assert [vm['primary'] for vm in api.get('management_vm/').json()['objects']] == [True]
+    assert pexsim.sim.store.nodes['i-1']['configured'] is True
+
+
+def test_restore_keeps_ids_going_and_orphans_the_nodes_the_backup_does_not_know(api, pexsim):
+    for name in ('One', 'Two', 'Three'):
+        api.post('system_location/', json={'name': name})
+    api.delete('system_location/3/')
+    blob = _take(api)
+    store = pexsim.sim.store
+    store.nodes['i-gone'] = {'instance_id': 'i-gone', 'configured': True, 'worker_vm_id': 7, 'private_ip': '127.0.0.9', 'state': 'terminated'}
+    pexsim.sim.fresh_install()
+    api.post('/_lab/timing', json={'restore_delay': 0})
+    assert _restore(api, blob).status_code == 202
+    # a fresh install started the ids again; the restore brings back the backup's: 3 is not handed out twice
+    assert api.post('system_location/', json={'name': 'Four'}).status_code == 201
+    assert sorted(loc['id'] for loc in api.get('system_location/').json()['objects']) == [1, 2, 4]
+    assert store.nodes['i-gone']['configured'] is True and store.nodes['i-gone']['worker_vm_id'] is None

@@ -8,17 +8,26 @@ Lab conventions for what the published API leaves open (docs/lab.md, UNCONFIRMED
 - the request's ``state`` goes QUEUED -> RUNNING -> COMPLETED over the ``backup_delay`` timing knob (a third queued);
 - the COMPLETED request's ``download_uri`` is the path of the backup's file on the Management Node (GET, admin
   credentials): ``<system_backup detail URI>download/``; the system_backup entry appears at completion;
-- the file is the platform's configuration at the command (every configuration object but the backups), sealed with
-  the passphrase (``unseal`` opens it; a restore would), ``type`` is ``manual``.
+- the file is the platform's configuration at the command (every configuration object but the backups, and the
+  Conferencing Nodes' bootstrap secrets), sealed with the passphrase (``unseal`` opens it), ``type`` is ``manual``;
+- ``command/v1/platform/backup_restore/`` takes a multipart/form-data form: the file in the field ``package``, the
+  ``passphrase`` as a plain field (``form``); a JSON body is refused. The file must open with the passphrase and be of
+  the version the Management Node runs (400 otherwise: nothing changes); then the answer is 202 ``{"status":
+  "success"}``, the backup's configuration replaces the whole configuration (the backups list stays), and the
+  Management Node restarts: for ``restore_delay`` seconds every API request has its connection dropped, and every
+  Conferencing Node the backup names syncs again afterwards (``sync_delay`` after the restart).
 """
 
 import base64
+import email.parser
+import email.policy
 import hashlib
 import hmac
 import json
 import os
 
 from . import status
+from .resources import CONFIG_RESOURCES
 from .sim import ApiError
 
 STATES = ('QUEUED', 'RUNNING', 'COMPLETED')
@@ -27,6 +36,8 @@ KDF_ROUNDS = 20000
 BUILD = '78930.0.0'
 DOWNLOAD = 'download'
 PASSPHRASE_MAX = 1000
+#: UNCONFIRMED (docs/lab.md): how backup_restore takes the file - a multipart form, the file in this field
+PACKAGE_FIELD = 'package'
 
 
 def _keystream(key, length):
@@ -78,8 +89,10 @@ def create(sim, data, now):
         raise ApiError(400, {'error': 'The lab runs backups only as background requests: send "request": true.'})
     rid = len(sim.backup_requests) + 1
     stamp = status.iso(now).replace('-', '').replace(':', '').split('.')[0]
+    secrets = {str(wid): meta['secret'] for wid, meta in sim.store.data['worker_meta'].items() if meta.get('secret')}
     payload = json.dumps({'format': 'pexsim-backup', 'version': sim.version, 'hostname': sim.mgmt_hostname, 'created': status.iso(now),
-                          'configuration': configuration(sim)}, sort_keys=True).encode('utf-8')
+                          'configuration': configuration(sim), 'worker_secrets': secrets, 'next_id': dict(sim.store.data['next_id'])},
+                         sort_keys=True).encode('utf-8')
     sim.backup_requests.append({'id': rid, 'created': now, 'filename': '%s_backup_%s_%d.pexbak' % (sim.mgmt_hostname, stamp, rid),
                                 'file': seal(payload, passphrase), 'done': False})
     return rid
@@ -135,3 +148,70 @@ def file_of(sim, filename):
     if backup is None:
         raise ApiError(404, None)
     return base64.b64decode(backup['file'])
+
+
+def form(request):
+    """The fields of a multipart/form-data body ({name: bytes}); ApiError 400 for anything else."""
+    content_type = request.headers.get('Content-Type', '')
+    if not content_type.startswith('multipart/form-data'):
+        raise ApiError(400, {'error': 'backup_restore takes a multipart/form-data form: the backup file in the field "%s" and '
+                                      'the "passphrase".' % PACKAGE_FIELD})
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b'Content-Type: ' + content_type.encode('latin-1') + b'\r\n\r\n' + request.body)
+    if not message.is_multipart():
+        raise ApiError(400, {'error': 'Malformed multipart/form-data body.'})
+    return {part.get_param('name', header='content-disposition'): part.get_payload(decode=True) or b'' for part in message.iter_parts()}
+
+
+def _field_error(field, text):
+    return ApiError(400, {'backup_restore': {field: [text]}})
+
+
+def restore(sim, fields, now):
+    """POST command/v1/platform/backup_restore/: check the file, replace the configuration, restart; the caller holds the lock."""
+    try:
+        passphrase = (fields.get('passphrase') or b'').decode('utf-8')
+    except UnicodeDecodeError:
+        raise _field_error('passphrase', 'Not valid UTF-8.') from None
+    if not passphrase:
+        raise _field_error('passphrase', 'This field is required.')
+    if len(passphrase) > PASSPHRASE_MAX:
+        raise _field_error('passphrase', 'Ensure this value has at most %d characters (it has %d).' % (PASSPHRASE_MAX, len(passphrase)))
+    package = fields.get(PACKAGE_FIELD)
+    if not package:
+        raise _field_error(PACKAGE_FIELD, 'No file was submitted.')
+    try:
+        content = json.loads(unseal(package, passphrase))
+    except ValueError:
+        raise ApiError(400, {'error': 'The backup could not be decrypted: the passphrase is wrong or the file is not a backup.'}) from None
+    if content.get('version') != sim.version:
+        raise ApiError(400, {'error': 'The backup was taken on version %s; this Management Node runs %s. A backup can only be restored '
+                                      'on the version it was taken on.' % (content.get('version'), sim.version)})
+    data = sim.store.data
+    for name, resource in CONFIG_RESOURCES.items():
+        if name == 'system_backup':
+            continue  # files on this Management Node's disk, not configuration
+        objects = {obj[resource.key]: obj for obj in content['configuration'].get(name, [])}
+        data['objects'][name] = objects
+        # Ids go on from where the backup's platform was (its database sequences come back with it).
+        ids = [key for key in objects if isinstance(key, int)]
+        data['next_id'][name] = max([data['next_id'].get(name, 1), content.get('next_id', {}).get(name, 1)] + [i + 1 for i in ids])
+    back = now + sim.timing['restore_delay']
+    data['worker_meta'] = {}
+    for wid in data['objects']['worker_vm']:
+        meta = sim.store.worker_meta(wid)
+        meta['changed_at'] = back  # the restarted Management Node pushes the configuration to every node again
+        secret = content.get('worker_secrets', {}).get(str(wid))
+        if secret:
+            meta['secret'] = secret
+    for record in data['nodes'].values():
+        if record.get('worker_vm_id') is not None and record['worker_vm_id'] not in data['objects']['worker_vm']:
+            # A node the backup does not know stays configured but orphaned: it never reports, nor takes a later node's id.
+            record['worker_vm_id'] = None
+    sim.restarting_until = back
+    sim.store.save()
+
+
+def restarting(sim, now):
+    """True while the Management Node restarts after a restore."""
+    return now < (sim.restarting_until or 0)

@@ -15,7 +15,7 @@ from .sim import ApiError, apply_fault, fault_kind
 from .tastypie import RESERVED_PARAMS, ListError, apply_list
 
 LOG = logging.getLogger('pexsim.mgmt')
-COMMANDS = {'platform': ('start_cloudnode', 'backup_create')}
+COMMANDS = {'platform': ('start_cloudnode', 'backup_create', 'backup_restore')}
 
 
 def _allow(methods):
@@ -72,6 +72,8 @@ class MgmtApp:
                 return Response.json(exc.status, exc.body)
         fault = self.sim.take_fault('mgmt', request.method, request.full_path)
         response = apply_fault(fault) if fault else None
+        if response is None and backup.restarting(self.sim, time.time()):
+            response = Response(reset=True)  # restarting after a restore: nothing answers
         if response is None:
             try:
                 response = self._api(request)
@@ -185,6 +187,11 @@ class MgmtApp:
             raise ApiError(404, None)
         if request.method != 'POST':
             return Response(405, headers=_allow(['post']))
+        if rest[1] == 'backup_restore':
+            fields = backup.form(request)
+            with self.sim.lock:
+                backup.restore(self.sim, fields, time.time())
+            return Response.json(202, {'status': 'success'})
         data = _json_body(request)
         if rest[1] == 'backup_create':
             with self.sim.lock:

@@ -44,6 +44,7 @@ DEFAULT_TIMING = {
     'minute_seconds': 60.0,  # length of a "minute" for bursting_min_lifetime
     'strict_fields': False,  # reject unknown fields in writes (real Tastypie ignores them)
     'backup_delay': 2.0,     # seconds a backup request takes (pexsim/backup.py)
+    'restore_delay': 2.0,    # seconds the Management Node restarts for after a restore (pexsim/backup.py)
 }
 
 
@@ -106,6 +107,7 @@ class Simulator:
         self.fields_named = collections.deque(maxlen=50000)  # requests that named fields (GET /_lab/fields)
         self.events = collections.deque(maxlen=5000)
         self.backup_requests = []  # status/v1/backup_request (runtime only; the backups persist as system_backup)
+        self.restarting_until = None  # the Management Node restarts after a restore until then (pexsim/backup.py)
         self._last_ts = 0.0
         self.ec2 = None           # set by the EC2 watcher when --aws-url is given
 
@@ -347,12 +349,23 @@ class Simulator:
             del self.store.objects(name)[oid]
             self.store.save()
 
+    def fresh_install(self):
+        """A new Management Node in place of a lost one: no configuration at all (seeded as a fresh install, self-signed);
+        the Conferencing Nodes are other machines and keep theirs, unknown to it until a restore."""
+        with self.lock:
+            nodes = self.store.data['nodes']
+            self.store.data = self.store.empty()
+            self.store.data['nodes'] = nodes
+            self.backup_requests = []
+            self.store.save()
+
     def reset(self):
         with self.lock:
             self.store.reset()
             self.calls = []
             self.faults = []
             self.backup_requests = []
+            self.restarting_until = None
 
     # ----- nodes --------------------------------------------------------------------------------------------
     def worker_by_address(self, address):

@@ -273,6 +273,7 @@ class FirstBoot:
         self.settings = dict(DEFAULT_SETTINGS)
         self.settings.update(settings or {})
         self.nodes = {}
+        self.lost = set()                 # addresses of installed Management Nodes whose instance is gone
         self.images = {}
         self.lock = threading.RLock()
         self._public_key = None
@@ -313,8 +314,11 @@ class FirstBoot:
                     LOG.info('management node %s: rebooted, API up', iid)
                 self._listen(node)
             for iid in [i for i in self.nodes if i not in snapshot]:
-                self.nodes[iid].running = False
-                self._listen(self.nodes.pop(iid))
+                gone = self.nodes.pop(iid)
+                gone.running = False
+                self._listen(gone)
+                if gone.state in ('rebooting', 'installed'):
+                    self.lost.add(gone.ip)
         for node in printing:
             self.print_host_keys(node)
         return rest
@@ -496,6 +500,13 @@ class FirstBoot:
             node.state = 'rebooting'
             node.last_error = None
             node.reboot_at = time.time() + settings['reboot_delay']
+            replacing = node.ip in self.lost
+            self.lost.discard(node.ip)
+        if replacing:
+            # A new Management Node where one was lost (disaster recovery): it starts empty, as a real one does; the lab's
+            # other new instances join its one platform model (a lab shortcut: docs/lab.md).
+            LOG.info('management node %s: replaces a lost one at %s, empty configuration', node.iid, node.ip)
+            self.sim.fresh_install()
         self.add_servers(answers)
         self.sim.install_management_node(answers)
         term.write('Configuration complete. The system will now reboot.\n')
