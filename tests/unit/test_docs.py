@@ -161,3 +161,21 @@ def test_the_vault_check_reads_commands(monkeypatch, tmp_path, command, flagged)
             test_every_documented_run_on_your_inventory_unlocks_the_vault()
     else:
         test_every_documented_run_on_your_inventory_unlocks_the_vault()
+
+
+# --- The docs site ------------------------------------------------------------------------------------------------
+def test_the_docs_site_lists_every_guide_once_users_first():
+    """docs/site/index.rst: the guides in the order a user meets them, the development pages in a section of their own
+    (issue #26); a page of docs/ in neither list would break `make docs` (Sphinx: not in any toctree)."""
+    text = read(os.path.join(ROOT, "docs", "site", "index.rst"))
+    sections = {}
+    for caption, body in re.findall(r":caption: (\w+)\n\n((?:   \S+\n)+)", text):
+        sections[caption] = [line.strip()[len("guides/"):] for line in body.splitlines() if line.strip().startswith("guides/")]
+    pages = sorted(os.path.basename(path)[:-3] for path in DOCS if os.path.dirname(path).endswith("docs"))
+    listed = sections.get("Guides", []) + sections.get("Development", [])
+    assert sorted(listed) == pages, "add the page to a toctree of docs/site/index.rst (Guides or Development)"
+    guides = sections["Guides"]
+    assert guides[0] == "deploy"
+    order = [page for page in ("deploy", "initial_configuration", "operations", "day2", "bursting", "awx") if page in guides]
+    assert [page for page in guides if page in order] == order
+    assert {"lab", "molecule", "bench"} <= set(sections["Development"])
