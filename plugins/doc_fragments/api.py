@@ -61,6 +61,14 @@ options:
       - Deliberately not read from the environment, as it weakens security; a task sets it explicitly.
     type: bool
     default: false
+  allow_loopback_addresses:
+    description:
+      - Accept a loopback address (C(127.0.0.0/8)) as a node's address or gateway, which no real node has.
+      - Only for a test lab whose VPC is on loopback; the playbooks set it from the inventory variable
+        C(pexip_allow_loopback_addresses).
+      - Deliberately not read from the environment; a task or the inventory sets it explicitly.
+    type: bool
+    default: false
 requirements:
   - requests
 notes:

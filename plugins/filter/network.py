@@ -15,6 +15,7 @@ import ipaddress
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.pexip.infinity.plugins.module_utils import nodes
 
@@ -46,11 +47,12 @@ def first_usable(value):
     return str(network.network_address + 1)
 
 
-def host_address_problem(address, cidr):
+def host_address_problem(address, cidr, allow_loopback=False):
     """'' when address is a host AWS lets an instance have in subnet cidr, else why not ('10.0.1.255', '10.0.1.0/24'
     -> 'is the broadcast address of 10.0.1.0/24'). AWS reserves the network address, the next three (router, DNS,
     future use) and the broadcast address of every subnet. The rule is pexip_node's (module_utils/nodes.py)."""
-    return nodes.host_address_problem(to_text(address), _network(cidr, "host_address_problem"), reserved=nodes.AWS_RESERVED)
+    return nodes.host_address_problem(to_text(address), _network(cidr, "host_address_problem"), reserved=nodes.AWS_RESERVED,
+                                      allow_loopback=boolean(allow_loopback, strict=False))
 
 
 class FilterModule(object):

@@ -24,6 +24,7 @@ def pexip_argument_spec():
         timeout=dict(type="int", default=30, fallback=(env_fallback, ["PEXIP_TIMEOUT"])),
         retries=dict(type="int", default=5),
         allow_http=dict(type="bool", default=False),
+        allow_loopback_addresses=dict(type="bool", default=False),
     )
 
 

@@ -64,7 +64,13 @@ def normalize_netmask(value):
     return value
 
 
-#: addresses no host has, whatever its subnet (loopback is left out: the test lab gives its nodes 127.20.x.y)
+#: No real node has a loopback address, but the test lab's VPC is 127.20.0.0/16 (docs/lab.md): the lab says so
+#: explicitly, with the modules' allow_loopback_addresses (inventory: pexip_allow_loopback_addresses).
+LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
+LOOPBACK_PROBLEM = ("is a loopback address, which no real node has: give the instance's address in its VPC subnet "
+                    "(only a test lab on loopback sets allow_loopback_addresses, pexip_allow_loopback_addresses: true)")
+
+#: addresses no host has, whatever its subnet (loopback: see LOOPBACK)
 SPECIAL_NETWORKS = (
     (ipaddress.IPv4Network("0.0.0.0/8"), "is in 0.0.0.0/8 ('this network'), not a host address"),
     (ipaddress.IPv4Network("169.254.0.0/16"), "is a link-local address"),
@@ -76,24 +82,27 @@ SPECIAL_NETWORKS = (
 AWS_RESERVED = {1: "is the gateway (router) address of %s", 2: "is reserved by AWS (DNS) in %s", 3: "is reserved by AWS in %s"}
 
 
-def special_problem(host):
+def special_problem(host, allow_loopback=False):
+    if host in LOOPBACK and not allow_loopback:
+        return LOOPBACK_PROBLEM
     for network, problem in SPECIAL_NETWORKS:
         if host in network:
             return problem
     return ""
 
 
-def host_address_problem(address, network, shown=None, reserved=None):
+def host_address_problem(address, network, shown=None, reserved=None, allow_loopback=False):
     """'' when ``address`` is a usable host address of ``network`` (an ``IPv4Network``), else why not, as a phrase
     ("is the broadcast address of 10.0.1.0/24"). ``shown``: how the phrase names the network; ``reserved``:
-    {offset from the network address: phrase} of more addresses it keeps (AWS_RESERVED). The one rule behind
-    pexip_node's validation and the ``host_address_problem`` filter."""
+    {offset from the network address: phrase} of more addresses it keeps (AWS_RESERVED); ``allow_loopback``: the
+    test lab's permission for 127.0.0.0/8. The one rule behind pexip_node's validation and the ``host_address_problem``
+    filter."""
     try:
         host = ipaddress.IPv4Address(str(address).strip())
     except ValueError:
         return "is not an IPv4 address"
-    if special_problem(host):
-        return special_problem(host)
+    if special_problem(host, allow_loopback):
+        return special_problem(host, allow_loopback)
     if host not in network:
         return "is not in the subnet %s" % network
     shown = shown or str(network)
@@ -103,7 +112,7 @@ def host_address_problem(address, network, shown=None, reserved=None):
     return reserved[offset] % shown if offset in reserved else ""
 
 
-def subnet_errors(address, gateway, netmask):
+def subnet_errors(address, gateway, netmask, allow_loopback=False):
     """The address must be a usable host of its subnet, and the gateway another one in it."""
     network = ipaddress.IPv4Interface("%s/%s" % (address, netmask)).network
     if ipaddress.IPv4Address(gateway) not in network:
@@ -113,14 +122,14 @@ def subnet_errors(address, gateway, netmask):
     shown = "the subnet %s" % network
     return ["%s %s %s" % (field, value, problem)
             for field, value in (("address", address), ("gateway", gateway))
-            for problem in [host_address_problem(value, network, shown)] if problem]
+            for problem in [host_address_problem(value, network, shown, allow_loopback=allow_loopback)] if problem]
 
 
 def static_nat_problem(value):
     """'' when ``value`` can be a node's public (static NAT) address, else why not."""
     host = ipaddress.IPv4Address(value)
-    if special_problem(host):
-        return special_problem(host)
+    if special_problem(host, allow_loopback=True):  # loopback: refused below as a private address
+        return special_problem(host, allow_loopback=True)
     if is_private_address(value):
         return "is a private address; the static NAT address is the node's public address (such as its Elastic IP)"
     return ""
@@ -160,7 +169,7 @@ def validate_node(params):
         errors.append("static_nat_address %s %s" % (nat, static_nat_problem(nat)))
     address, gateway = params.get("address"), params.get("gateway")
     if is_ipv4(address) and is_ipv4(gateway) and netmask_prefix(netmask) is not None:
-        errors.extend(subnet_errors(address, gateway, netmask))
+        errors.extend(subnet_errors(address, gateway, netmask, bool(params.get("allow_loopback_addresses"))))
     return errors
 
 

@@ -94,6 +94,11 @@ options:
     description:
       - Ignored (accepted so that group C(module_defaults) apply).
     type: str
+  allow_loopback_addresses:
+    description:
+      - Ignored (accepted so that group C(module_defaults) apply).
+    type: bool
+    default: false
   timeout:
     description:
       - Seconds to wait for each HTTP response.
@@ -214,6 +219,7 @@ def main():
         host=dict(type="str"),
         username=dict(type="str"),
         password=dict(type="str", no_log=True),
+        allow_loopback_addresses=dict(type="bool", default=False),
         timeout=dict(type="int", default=30),
         retries=dict(type="int", default=5),
     )

@@ -66,6 +66,7 @@ def inventory(env, size):
             "pexip_key_name": env["LAB_KEY_NAME"],
             "pexip_security_group_name": "bench",
             "pexip_management_cidr": "127.0.0.0/8",
+            "pexip_allow_loopback_addresses": True,
             "pexip_node_domain": "bench.example.com",
             "pexip_node_role": "transcoding",
             "pexip_node_public_ip": "none",

@@ -33,6 +33,8 @@ def platform_vars(env, security_group, **variables):
         "pexip_key_name": env["LAB_KEY_NAME"],
         "pexip_security_group_name": security_group,
         "pexip_management_cidr": "127.0.0.0/8",
+        # The lab's VPC is on loopback: its node addresses are accepted only where the inventory says so.
+        "pexip_allow_loopback_addresses": True,
         # The lab's nodes serve certificates of their own CA, as real nodes serve self-signed ones.
         "pexip_node_bootstrap_ca_path": os.path.join(os.path.dirname(env["PEXIP_CA_PATH"]), "node-ca.pem"),
         # The lab serves the nodes' bootstrap pages on LAB_NODE_PORT (8443 unless another lab holds it).

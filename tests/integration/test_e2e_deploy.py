@@ -93,7 +93,7 @@ def half_deploy(env):
     # The document is returned and thrown away: the node can never use it.
     ansible_module(env, "pexip.infinity.pexip_node",
                    "name=%s hostname=%s domain=e2e.example.com address=%s netmask=255.255.255.0 gateway=127.20.1.1 "
-                   "system_location='%s' ssh_password=%s" % (node_name, node_name, private_ip, LOCATION_A, SSH_PASSWORD))
+                   "system_location='%s' ssh_password=%s allow_loopback_addresses=true" % (node_name, node_name, private_ip, LOCATION_A, SSH_PASSWORD))
     return instance_id
 
 

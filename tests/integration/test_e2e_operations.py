@@ -69,6 +69,7 @@ SETUP_PLAYBOOK = """
         static_nat_address: "{{ test_instance.instances[0].public_ip_address }}"
         ssh_password: lab-ssh-password
         config_dest: "{{ test_dir }}/{{ pexip_node_name }}.xml"
+        allow_loopback_addresses: true  # the lab's VPC is on loopback
 
     - name: Upload the configuration to the instance
       pexip.infinity.pexip_config_upload:

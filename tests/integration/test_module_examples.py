@@ -534,6 +534,8 @@ def run(lab_env, tmp_path_factory):
         # The lab's bootstrap pages and SSH listen on ports of their own (8443 and 22 on AWS); the first boot must not
         # touch ~/.ssh/known_hosts.
         "pexip.infinity.pexip_config_upload": {"port": int(env["LAB_NODE_PORT"])},
+        # The lab's VPC is on loopback: its instances' addresses are node addresses there.
+        "pexip.infinity.pexip_node": {"allow_loopback_addresses": True},
         "pexip.infinity.pexip_management_node_first_boot": {
             "ssh_port": int(env["LAB_SSH_PORT"]), "known_hosts_file": str(tmp / "known_hosts")},
     }

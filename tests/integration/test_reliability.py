@@ -196,6 +196,10 @@ MODULE_CASES = [
      {"case_args": {"system_location": "Nowhere R", "gateway": "127.20.1.255"}}, ["127.20.1.255", "broadcast"]),
     ("node-nat-private", ("pexip.infinity.pexip_node", None),
      {"case_args": {"system_location": "Nowhere R", "static_nat_address": "10.1.2.3"}}, ["10.1.2.3", "private address"]),
+    # Issue #27: a loopback node address, where the inventory does not say it is a lab on loopback.
+    ("node-address-loopback", ("pexip.infinity.pexip_node", None),
+     {"case_args": {"system_location": "Nowhere R"}, "pexip_allow_loopback_addresses": False},
+     ["127.20.1.200", "is a loopback address", "pexip_allow_loopback_addresses"]),
 ]
 
 # The whole inventory, checked once (conferencing_node's validate_platform.yml): two hosts share a node name, and one
@@ -405,6 +409,8 @@ def base_vars(env):
         "pexip_vpc_id": env["LAB_VPC_ID"],
         "pexip_key_name": env["LAB_KEY_NAME"],
         "lab_subnet": env["LAB_SUBNET_A"],
+        # The lab's VPC is on loopback (a case below takes the permission away).
+        "pexip_allow_loopback_addresses": True,
         # The Management Node role's required settings (management_node cases).
         "pexip_manager_subnet_id": env["LAB_SUBNET_A"],
         "pexip_manager_hostname": "mgr",

@@ -102,6 +102,22 @@ def test_rolling_maintenance_schedule_is_disabled_and_spares_bursting_nodes(play
     assert schedule["extra_data"] == {"nodes": "conferencing_nodes"}
 
 
+def test_certificate_check_schedule_is_disabled_and_on_the_certificates_template(play):
+    """Issue #26 §3: the certificate check (certificates.yml) runs on a schedule, created disabled like the others."""
+    templates = {"%s - %s" % (play["vars"]["awx_setup_prefix"], item["name"]): item["playbook"] for item in play["vars"]["awx_setup_templates"]}
+    schedules = [task["awx.awx.schedule"] for task in tasks(play, "awx.awx.schedule")]
+    rendered = [dict(s, unified_job_template=s["unified_job_template"].replace("{{ awx_setup_prefix }}", play["vars"]["awx_setup_prefix"]))
+                for s in schedules]
+    certificates = [s for s in rendered if templates.get(s["unified_job_template"]) == "playbooks/certificates.yml"]
+    assert len(certificates) == 1, rendered
+    assert certificates[0]["enabled"] == "{{ awx_setup_certificates_schedule_enabled | bool }}"
+    assert play["vars"]["awx_setup_certificates_schedule_enabled"] is False
+    # Every schedule this playbook creates is disabled unless its variable says otherwise.
+    for schedule in schedules:
+        variable = schedule["enabled"].strip("{} ").split("|")[0].strip()
+        assert play["vars"][variable] is False, schedule["name"]
+
+
 INVENTORY = """
 all:
   hosts:

@@ -64,3 +64,21 @@ def test_one_rule_for_the_filter_and_the_module():
 
 def test_filters_registered():
     assert set(network.FilterModule().filters()) == {"netmask", "first_usable", "host_address_problem"}
+
+
+def test_a_loopback_node_address_is_refused_unless_the_lab_says_so():
+    """Issue #27: no real node has a loopback address; the lab (VPC 127.20.0.0/16) says so explicitly, with the modules'
+    allow_loopback_addresses and the roles' pexip_allow_loopback_addresses (never the environment, which harnesses strip)."""
+    problem = network.host_address_problem("127.20.1.10", "127.20.1.0/24")
+    assert problem.startswith("is a loopback address") and "pexip_allow_loopback_addresses: true" in problem
+    assert "give the instance's address in its VPC subnet" in problem
+    assert network.host_address_problem("127.20.1.10", "127.20.1.0/24", True) == ""
+    assert network.host_address_problem("127.20.1.10", "127.20.1.0/24", "true") == ""  # as a template may pass it
+    assert network.host_address_problem("127.20.1.10", "127.20.1.0/24", False) == problem
+    # pexip_node's validation: the address and the gateway, the option as the module's parameters carry it.
+    params = {"address": "127.20.1.10", "gateway": "127.20.1.1", "netmask": "255.255.255.0"}
+    errors = nodes.validate_node(params)
+    assert errors == ["address 127.20.1.10 " + nodes.LOOPBACK_PROBLEM, "gateway 127.20.1.1 " + nodes.LOOPBACK_PROBLEM]
+    assert nodes.validate_node(dict(params, allow_loopback_addresses=True)) == []
+    # A loopback static NAT address stays refused as a private one.
+    assert "private address" in nodes.static_nat_problem("127.0.0.2")
