@@ -9,7 +9,7 @@ import logging
 import time
 
 from .httpbase import Response
-from . import backup, documents, status
+from . import backup, documents, status, upgrade
 from .resources import COMMAND_BASE, RESOURCES
 from .sim import ApiError, apply_fault, fault_kind
 from .tastypie import RESERVED_PARAMS, ListError, apply_list
@@ -65,6 +65,7 @@ class MgmtApp:
         self.watcher = watcher
 
     def dispatch(self, request):
+        upgrade.tick(self.sim, time.time())
         if request.path == '/_lab' or request.path.startswith('/_lab/'):
             try:
                 return self._lab(request)
@@ -72,6 +73,8 @@ class MgmtApp:
                 return Response.json(exc.status, exc.body)
         fault = self.sim.take_fault('mgmt', request.method, request.full_path)
         response = apply_fault(fault) if fault else None
+        if response is None and self.sim.upgrade.mgmt_down(time.time()):
+            response = Response(reset=True)  # rebooting into the new version
         if response is None:
             try:
                 response = self._api(request)
@@ -112,6 +115,8 @@ class MgmtApp:
         resource = resources.get(rest[0])
         if api == 'configuration' and len(rest) == 3 and rest[0] == 'system_backup' and rest[2] == backup.DOWNLOAD:
             return self._backup_file(request, rest[1])
+        if api == 'configuration' and rest[0] == 'upgrade_request':
+            return self._upgrade_request(request, rest[1:])
         if resource is None or len(rest) > 2:
             raise ApiError(404, None)
         if len(rest) == 1:
@@ -175,12 +180,45 @@ class MgmtApp:
             blob = backup.file_of(self.sim, filename)
         return Response(200, blob, 'application/octet-stream', {'Content-Disposition': 'attachment; filename=%s' % filename})
 
+    def _upgrade_request(self, request, rest):
+        """configuration/v1/upgrade_request/ (pexsim/upgrade.py): list, detail, and the upload/finish/cancel sub-paths."""
+        rollout = self.sim.upgrade
+        if rest and not rest[0].isdigit():
+            raise ApiError(404, None)
+        with self.sim.lock:
+            if len(rest) == 2 and rest[1] in ('upload', 'finish', 'cancel'):
+                if request.method != 'POST':
+                    return Response(405, headers=_allow(['post']))
+                code, body = rollout.action(request, int(rest[0]), rest[1], time.time())
+                return Response.json(code, body)
+            if len(rest) > 1:
+                raise ApiError(404, None)
+            if request.method == 'DELETE' and rest:
+                rollout.delete(int(rest[0]))
+                return Response(204)
+            if request.method != 'GET':
+                return Response(405, headers=_allow(['get', 'delete'] if rest else ['get']))
+            rows = rollout.requests()
+        if rest:
+            row = next((r for r in rows if r['id'] == int(rest[0])), None)
+            if row is None:
+                raise ApiError(404, None)
+            return Response.json(200, row)
+        return Response.json(200, {'meta': {'limit': 20, 'next': None, 'offset': 0, 'previous': None, 'total_count': len(rows)}, 'objects': rows})
+
     def _command(self, request, rest):
         if not rest:
             if request.method != 'GET':
                 return Response(405, headers=_allow(['get']))
-            return Response.json(200, {action: {'list_endpoint': '%s%s/%s/' % (COMMAND_BASE, scope, action)}
-                                       for scope, actions in COMMANDS.items() for action in actions})
+            listed = {action: {'list_endpoint': '%s%s/%s/' % (COMMAND_BASE, scope, action)} for scope, actions in COMMANDS.items() for action in actions}
+            listed['upgrade'] = {'list_endpoint': '%splatform/upgrade/' % COMMAND_BASE}
+            return Response.json(200, listed)
+        if rest == ['platform', 'upgrade']:
+            if request.method != 'POST':
+                return Response(405, headers=_allow(['post']))
+            with self.sim.lock:
+                code, body = self.sim.upgrade.command(request, time.time())
+            return Response.json(code, body)
         if len(rest) != 2 or rest[1] not in COMMANDS.get(rest[0], ()):
             raise ApiError(404, None)
         if request.method != 'POST':
@@ -231,6 +269,8 @@ class MgmtApp:
             ('/_lab/poll', 'POST'): self._lab_poll,
             ('/_lab/firstboot', 'GET'): lambda r: Response.json(200, self._firstboot().view()),
             ('/_lab/firstboot', 'POST'): lambda r: Response.json(200, self._firstboot().configure(_json_body(r))),
+            ('/_lab/upgrade', 'GET'): lambda r: Response.json(200, self.sim.upgrade.view()),
+            ('/_lab/upgrade', 'POST'): lambda r: Response.json(200, self.sim.upgrade.configure(_json_body(r))),
         }
         handler = handlers.get((route, method))
         if handler is None:
@@ -249,7 +289,7 @@ class MgmtApp:
     def _lab_index(self, _request):
         return Response.json(200, {
             'endpoints': ['/_lab/calls', '/_lab/faults', '/_lab/requests', '/_lab/requests/mark', '/_lab/fields', '/_lab/timing',
-                          '/_lab/reset', '/_lab/nodes', '/_lab/events', '/_lab/poll', '/_lab/firstboot'],
+                          '/_lab/reset', '/_lab/nodes', '/_lab/events', '/_lab/poll', '/_lab/firstboot', '/_lab/upgrade'],
             'timing': dict(self.sim.timing),
             'mgmt_hostname': self.sim.mgmt_hostname,
             'ec2': self.watcher is not None,

@@ -44,6 +44,9 @@ DEFAULT_TIMING = {
     'minute_seconds': 60.0,  # length of a "minute" for bursting_min_lifetime
     'strict_fields': False,  # reject unknown fields in writes (real Tastypie ignores them)
     'backup_delay': 2.0,     # seconds a backup request takes (pexsim/backup.py)
+    'upgrade_reboot_delay': 2.0,  # seconds the Management Node is away rebooting into a new version (pexsim/upgrade.py)
+    'upgrade_node_delay': 1.0,    # seconds a node installs a new version before it reboots (then boot_delay)
+    'upgrade_call_wait': 10.0,    # Pexip's hour: a node whose calls have not cleared leaves maintenance and is re-queued
 }
 
 
@@ -108,6 +111,8 @@ class Simulator:
         self.backup_requests = []  # status/v1/backup_request (runtime only; the backups persist as system_backup)
         self._last_ts = 0.0
         self.ec2 = None           # set by the EC2 watcher when --aws-url is given
+        from .upgrade import Rollout  # pylint: disable=import-outside-toplevel  # upgrade imports this module
+        self.upgrade = Rollout(self)
 
     def _seed(self, data):
         """A freshly installed Management Node: its own management_vm (primary) on a self-signed default certificate."""
@@ -353,6 +358,7 @@ class Simulator:
             self.calls = []
             self.faults = []
             self.backup_requests = []
+            self.upgrade.reset()
 
     # ----- nodes --------------------------------------------------------------------------------------------
     def worker_by_address(self, address):
