@@ -25,7 +25,7 @@ TIMING = {"upgrade_reboot_delay": 1.0, "upgrade_node_delay": 1.0, "upgrade_call_
 
 
 class Platform:
-    """Two nodes deployed straight through moto and the APIs (no playbook: seconds), a Management Node instance in moto
+    """Three nodes deployed straight through moto and the APIs (no playbook: seconds), a Management Node instance in moto
     (tag pexip:manager) whose volume the playbook snapshots, and the playbook's runs."""
 
     def __init__(self, env, tmp):
@@ -34,7 +34,7 @@ class Platform:
         self.api = e2e.Api(env)
         self.control = e2e.lab_control(env)
         tag = uuid.uuid4().hex[:6]
-        self.names = ["upg%s-%d" % (tag, i + 1) for i in range(2)]
+        self.names = ["upg%s-%d" % (tag, i + 1) for i in range(3)]
         self.manager = "mgr-upgrade-%s" % tag
         self.backups = os.path.join(self.dir, "backups")
         os.makedirs(self.backups, mode=0o700)
@@ -121,7 +121,11 @@ def platform(lab_env, tmp_path_factory):
 
 
 def test_upgrade_waits_for_a_live_call_and_a_second_run_writes_nothing(platform):
-    busy = platform.names[0]
+    busy, stopped = platform.names[0], platform.names[2]
+    # the operator's node in maintenance mode, its instance stopped: reported as not upgraded, not waited for
+    platform.api.session.patch(platform.api.url(platform.api.node(stopped)["resource_uri"]), json={"maintenance_mode": True}, timeout=30)
+    platform.ec2.stop_instances(InstanceIds=[platform.instance_ids[3]])
+    platform.control.poll()
     platform.control.place_calls(platform.addresses[busy], count=1)
 
     def hang_up():
@@ -145,9 +149,10 @@ def test_upgrade_waits_for_a_live_call_and_a_second_run_writes_nothing(platform)
     started = time.time()
     _rc, output, counts = platform.run("35.0.0")
     caller.join()
-    print("upgrade of %d nodes (one with a live call): %.1f s" % (len(platform.names), time.time() - started))
-    assert platform.manager_version() == "35.0.0" and platform.versions() == dict.fromkeys(platform.names, "35.0.0")
-    assert not any(platform.api.node(name)["maintenance_mode"] for name in platform.names)
+    print("upgrade of %d nodes (one with a live call, one stopped): %.1f s" % (len(platform.names), time.time() - started))
+    assert platform.manager_version() == "35.0.0" and platform.versions() == {busy: "35.0.0", platform.names[1]: "35.0.0", stopped: "34.0.0"}
+    assert [platform.api.node(name)["maintenance_mode"] for name in platform.names] == [False, False, True]
+    assert "1 not upgraded (stopped) (%s)" % stopped in output and "%s: 34.0.0 -> 34.0.0, not upgraded" % stopped in output
     assert counts["localhost"]["failed"] == 0 and counts["localhost"]["changed"] == 3  # backup, snapshot, upgrade
     assert "waiting on live calls (%s)" % busy in output
     assert "%s: 34.0.0 -> 35.0.0, upgraded" % busy in output
@@ -171,7 +176,7 @@ def test_a_node_that_never_finishes_fails_the_play_naming_it(platform):
         assert "Conferencing Node(s) %s have been upgrading for more than 3 seconds" % stuck in " ".join(output.replace("'", " ").split())
         # consistent: the Management Node and the other node on 36, the stuck one in maintenance mode (no calls) on 35
         assert platform.manager_version() == "36.0.0"
-        assert platform.versions() == {platform.names[0]: "36.0.0", stuck: "35.0.0"}
+        assert platform.versions() == {platform.names[0]: "36.0.0", stuck: "35.0.0", platform.names[2]: "34.0.0"}
         assert platform.api.node(stuck)["maintenance_mode"] is True
     finally:
         platform.control.set_upgrade(stall_nodes=[])
