@@ -112,11 +112,11 @@ EXAMPLES = r"""
     version: "35.0.0"
     wait_for: management_node
     wait_timeout: 50
-  register: manager
+  register: manager_back
   loop: "{{ range(0, 1800, 50) | list }}"
   loop_control:
-    break_when: manager.done
-    label: "{{ manager.summary | default('') }}"
+    break_when: manager_back.done
+    label: "{{ manager_back.summary | default('') }}"
   when: upgrade is changed
 
 - name: Watch the Conferencing Nodes, one line of progress a step

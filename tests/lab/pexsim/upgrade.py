@@ -222,6 +222,7 @@ class Rollout:
         if self.busy():
             raise ApiError(400, {'error': 'An upgrade to %s is already in progress.' % self.target})
         self.target, self.from_version = target, self.sim.version
+        self.bursting, self.started = None, set()
         for wid in self.sim.store.objects('worker_vm'):
             self.versions.setdefault(wid, self.sim.version)
         self.phase = 'mgmt'
@@ -299,10 +300,12 @@ class Rollout:
             self._bursting_nodes(now)
 
     def _bursting_nodes(self, now):
-        """After the always-on nodes: start the stopped bursting nodes and queue them as they report."""
+        """After the always-on nodes: start the stopped bursting nodes of the upgrade and queue them as they report."""
+        if self.bursting is None:  # once per upgrade: the bursting nodes on the old version then
+            self.bursting = [w['id'] for _i, w in status.cloud_nodes(self.sim) if self.node_version(w['id']) != self.target]
         for inst, worker in status.cloud_nodes(self.sim):
             wid = worker['id']
-            if self.node_version(wid) == self.target or wid in self.active or wid in self.queue:
+            if wid not in self.bursting or self.node_version(wid) == self.target or wid in self.active or wid in self.queue:
                 continue
             if self._reporting(wid, now):
                 self.skipped.discard(wid)
