@@ -24,7 +24,7 @@ description:
   - B(Watch) (O(wait_for)) - no write. V(management_node) waits until the Management Node answers again on
     O(version). V(nodes) reads the whole fleet's status (C(status/v1/worker_vm), one request per poll) until every
     node but O(stopped_nodes) runs O(version), and returns each node's state (RV(nodes)) and a one-line RV(summary).
-    A watch that runs out of O(wait_timeout) is not a failure (RV(done=false)): a playbook waits in bounded steps,
+    A watch that runs out of O(wait_timeout) is not a failure (RV(done=false)); a playbook waits in bounded steps,
     printing RV(summary) at each. It fails when a node stays in progress longer than O(stall_timeout) or the run
     passes O(deadline), naming the nodes and what to do.
   - How the package is uploaded (the order of the upgrade request's calls) is not published by Pexip; the module's
@@ -63,7 +63,7 @@ options:
     default: []
   progress:
     description:
-      - With O(wait_for=nodes), RV(progress) of the previous watch step: since when each node is in its state, for
+      - With O(wait_for=nodes), RV(progress) of the previous watch step (since when each node is in its state), for
         O(stall_timeout) across steps.
     type: dict
     default: {}
