@@ -144,6 +144,12 @@ def test_upgrade_waits_for_a_live_call_and_a_second_run_writes_nothing(platform)
                                               if e["path"].startswith("/api/admin/status/v1/worker_vm/?limit=")]) < 8:
             time.sleep(0.5)
         platform.control.end_calls(address=platform.addresses[busy])
+    # three older upgrade snapshots of the Management Node's volume: with the new one, one of them goes (retention 3)
+    volume = platform.ec2.describe_instances(InstanceIds=[platform.instance_ids[0]])["Reservations"][0]["Instances"][0][
+        "BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
+    old = [platform.ec2.create_snapshot(VolumeId=volume, TagSpecifications=[{"ResourceType": "snapshot", "Tags": [
+        {"Key": "pexip:deployment", "Value": platform.manager}, {"Key": "pexip:upgrade-to", "Value": "34.0.%d" % i}]}])["SnapshotId"]
+        for i in range(3)]
     caller = threading.Thread(target=hang_up, daemon=True)
     caller.start()
     started = time.time()
@@ -153,13 +159,16 @@ def test_upgrade_waits_for_a_live_call_and_a_second_run_writes_nothing(platform)
     assert platform.manager_version() == "35.0.0" and platform.versions() == {busy: "35.0.0", platform.names[1]: "35.0.0", stopped: "34.0.0"}
     assert [platform.api.node(name)["maintenance_mode"] for name in platform.names] == [False, False, True]
     assert "1 not upgraded (stopped) (%s)" % stopped in output and "%s: 34.0.0 -> 34.0.0, not upgraded" % stopped in output
-    assert counts["localhost"]["failed"] == 0 and counts["localhost"]["changed"] == 3  # backup, snapshot, upgrade
+    assert counts["localhost"]["failed"] == 0 and counts["localhost"]["changed"] == 4  # backup, snapshot, pruning, upgrade
     assert "waiting on live calls (%s)" % busy in output
     assert "%s: 34.0.0 -> 35.0.0, upgraded" % busy in output
     backups = os.listdir(platform.backups)
     assert len(backups) == 1 and backups[0].startswith("pexip-before-35.0.0-")
     snaps = platform.ec2.describe_snapshots(Filters=[{"Name": "tag:pexip:deployment", "Values": [platform.manager]}])["Snapshots"]
-    assert len(snaps) == 1 and {t["Key"]: t["Value"] for t in snaps[0]["Tags"]}["pexip:upgrade-to"] == "35.0.0"
+    tags = [{t["Key"]: t["Value"] for t in snap["Tags"]} for snap in snaps]
+    # moto's start times have whole seconds: the three old ones tie, and one of them goes
+    assert len(snaps) == 3 and len(set(old) - set(snap["SnapshotId"] for snap in snaps)) == 1
+    assert {"pexip:upgrade-from": "34.0.0", "pexip:upgrade-to": "35.0.0"}.items() <= next(t for t in tags if t["pexip:upgrade-to"] == "35.0.0").items()
 
     mark = platform.control.last_ts()
     _rc, output, counts = platform.run("35.0.0")
