@@ -26,6 +26,7 @@ WEIGHTS = {
     "test_alarm_report.py": 85, "test_module_examples.py": 90, "test_reliability.py": 80, "test_e2e_deploy_cost.py": 60,
     "test_molecule_scenario[conferencing_node]": 90, "test_target[pexip_node]": 80,
     "test_molecule_scenario[maintenance_reinstate]": 55, "test_molecule_scenario[decommission]": 50,
+    "test_e2e_upgrade.py": 90,
 }
 DEFAULT_WEIGHT = 25
 
