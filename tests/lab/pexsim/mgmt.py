@@ -55,6 +55,10 @@ def _fields_named(request):
     return sorted(names)
 
 
+# A multipart form or JSON: pexsim/upgrade.py routes it (before the JSON body of the other commands is read).
+COMMANDS['platform'] += ('upgrade',)
+
+
 class MgmtApp:
     """Routes one request; every API request is checked for faults and logged, /_lab/ requests are not."""
 
@@ -116,7 +120,7 @@ class MgmtApp:
         if api == 'configuration' and len(rest) == 3 and rest[0] == 'system_backup' and rest[2] == backup.DOWNLOAD:
             return self._backup_file(request, rest[1])
         if api == 'configuration' and rest[0] == 'upgrade_request':
-            return self._upgrade_request(request, rest[1:])
+            return upgrade.route_request(self.sim, request, rest[1:])
         if resource is None or len(rest) > 2:
             raise ApiError(404, None)
         if len(rest) == 1:
@@ -180,45 +184,14 @@ class MgmtApp:
             blob = backup.file_of(self.sim, filename)
         return Response(200, blob, 'application/octet-stream', {'Content-Disposition': 'attachment; filename=%s' % filename})
 
-    def _upgrade_request(self, request, rest):
-        """configuration/v1/upgrade_request/ (pexsim/upgrade.py): list, detail, and the upload/finish/cancel sub-paths."""
-        rollout = self.sim.upgrade
-        if rest and not rest[0].isdigit():
-            raise ApiError(404, None)
-        with self.sim.lock:
-            if len(rest) == 2 and rest[1] in ('upload', 'finish', 'cancel'):
-                if request.method != 'POST':
-                    return Response(405, headers=_allow(['post']))
-                code, body = rollout.action(request, int(rest[0]), rest[1], time.time())
-                return Response.json(code, body)
-            if len(rest) > 1:
-                raise ApiError(404, None)
-            if request.method == 'DELETE' and rest:
-                rollout.delete(int(rest[0]))
-                return Response(204)
-            if request.method != 'GET':
-                return Response(405, headers=_allow(['get', 'delete'] if rest else ['get']))
-            rows = rollout.requests()
-        if rest:
-            row = next((r for r in rows if r['id'] == int(rest[0])), None)
-            if row is None:
-                raise ApiError(404, None)
-            return Response.json(200, row)
-        return Response.json(200, {'meta': {'limit': 20, 'next': None, 'offset': 0, 'previous': None, 'total_count': len(rows)}, 'objects': rows})
-
     def _command(self, request, rest):
         if not rest:
             if request.method != 'GET':
                 return Response(405, headers=_allow(['get']))
-            listed = {action: {'list_endpoint': '%s%s/%s/' % (COMMAND_BASE, scope, action)} for scope, actions in COMMANDS.items() for action in actions}
-            listed['upgrade'] = {'list_endpoint': '%splatform/upgrade/' % COMMAND_BASE}
-            return Response.json(200, listed)
+            return Response.json(200, {action: {'list_endpoint': '%s%s/%s/' % (COMMAND_BASE, scope, action)}
+                                       for scope, actions in COMMANDS.items() for action in actions})
         if rest == ['platform', 'upgrade']:
-            if request.method != 'POST':
-                return Response(405, headers=_allow(['post']))
-            with self.sim.lock:
-                code, body = self.sim.upgrade.command(request, time.time())
-            return Response.json(code, body)
+            return upgrade.route_command(self.sim, request)
         if len(rest) != 2 or rest[1] not in COMMANDS.get(rest[0], ()):
             raise ApiError(404, None)
         if request.method != 'POST':

@@ -30,9 +30,11 @@ platform back on the version the lab started with.
 import email.parser
 import email.policy
 import logging
+import time
 import uuid
 
 from . import status
+from .httpbase import Response
 from .sim import ApiError
 
 LOG = logging.getLogger('pexsim.upgrade')
@@ -322,3 +324,43 @@ class Rollout:
 def tick(sim, now):
     with sim.lock:
         sim.upgrade.tick(now)
+
+
+def _allow(methods):
+    return {'Allow': ', '.join(m.upper() for m in methods)}
+
+
+def route_command(sim, request):
+    """POST command/v1/platform/upgrade/."""
+    if request.method != 'POST':
+        return Response(405, headers=_allow(['post']))
+    with sim.lock:
+        code, body = sim.upgrade.command(request, time.time())
+    return Response.json(code, body)
+
+
+def route_request(sim, request, rest):
+    """configuration/v1/upgrade_request/: list, detail, and the upload/finish/cancel sub-paths."""
+    rollout = sim.upgrade
+    if rest and not rest[0].isdigit():
+        raise ApiError(404, None)
+    with sim.lock:
+        if len(rest) == 2 and rest[1] in ('upload', 'finish', 'cancel'):
+            if request.method != 'POST':
+                return Response(405, headers=_allow(['post']))
+            code, body = rollout.action(request, int(rest[0]), rest[1], time.time())
+            return Response.json(code, body)
+        if len(rest) > 1:
+            raise ApiError(404, None)
+        if request.method == 'DELETE' and rest:
+            rollout.delete(int(rest[0]))
+            return Response(204)
+        if request.method != 'GET':
+            return Response(405, headers=_allow(['get', 'delete'] if rest else ['get']))
+        rows = rollout.requests()
+    if rest:
+        row = next((r for r in rows if r['id'] == int(rest[0])), None)
+        if row is None:
+            raise ApiError(404, None)
+        return Response.json(200, row)
+    return Response.json(200, {'meta': {'limit': 20, 'next': None, 'offset': 0, 'previous': None, 'total_count': len(rows)}, 'objects': rows})
