@@ -80,8 +80,8 @@ class Platform:
             handle.write(upgrade.make_package(version, size=4096))
         inventory = os.path.join(self.dir, "inventory.yml")
         with open(inventory, "w", encoding="utf-8") as handle:
-            yaml.safe_dump({"all": {"hosts": {"localhost": {"ansible_connection": "local",
-                                                             "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}, handle)
+            localhost = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+            yaml.safe_dump({"all": {"hosts": {"localhost": localhost}}}, handle)
         args = ["pexip_upgrade_package=%s" % package, "pexip_upgrade_version=%s" % version, "pexip_upgrade_backup_passphrase=upgrade-pp",
                 "pexip_upgrade_backup_dir=%s" % self.backups, "pexip_manager_name=%s" % self.manager, "pexip_region=%s" % self.env["AWS_REGION"],
                 "upgrade_poll_interval=1", "upgrade_timeout=120"] + list(extra)
