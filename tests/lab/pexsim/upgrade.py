@@ -61,7 +61,7 @@ def version_key(version):
 
 
 def version_info(version):
-    return {'version': version, 'pseudo_version': version, 'major': str(version).split('.')[0], 'build_date': None}
+    return {'version': version, 'pseudo_version': version, 'major': str(version).split('.', maxsplit=1)[0], 'build_date': None}
 
 
 def package_version(blob, current):
