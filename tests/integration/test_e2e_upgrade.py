@@ -189,3 +189,22 @@ def test_a_node_that_never_finishes_fails_the_play_naming_it(platform):
         assert platform.api.node(stuck)["maintenance_mode"] is True
     finally:
         platform.control.set_upgrade(stall_nodes=[])
+
+
+def test_restart_takes_a_stopped_node_out_of_maintenance_only_once_upgraded(platform):
+    """The node the operator stopped before the upgrade (test 1): started by restart.yml, Pexip upgrades it first."""
+    stopped = platform.names[2]
+    assert platform.api.status(stopped)["version"] == "34.0.0" and platform.manager_version() == "36.0.0"
+    inventory = os.path.join(platform.dir, "nodes.yml")
+    with open(inventory, "w", encoding="utf-8") as handle:
+        yaml.safe_dump({"all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                                         "pexip_region": platform.env["AWS_REGION"], "pexip_vpc_id": platform.env["LAB_VPC_ID"]},
+                                "hosts": {stopped: {}}}}, handle)
+    proc, counts = e2e.run_playbook(platform.env, inventory, "-e", "nodes=%s" % stopped, "-e", "reinstate_poll_interval=1",
+                                    "-e", "reinstate_update_nat=false", playbook="playbooks/restart.yml", tmp=platform.dir, result_format="yaml")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-8000:]
+    waited = output.split("Wait until the node runs the Management Node's version", 1)[1].split("TASK [", 1)[0]
+    assert "ok: [%s]" % stopped in waited  # not skipped: it reported on 34.0.0 first
+    assert platform.api.status(stopped)["version"] == "36.0.0" and platform.api.node(stopped)["maintenance_mode"] is False
+    assert counts[stopped]["failed"] == 0
