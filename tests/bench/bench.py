@@ -1,10 +1,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""`make bench`: what deploy.yml and rolling maintenance cost the controller, the Management Node and AWS per node.
+"""`make bench`: what deploy.yml, an upgrade and rolling maintenance cost the controller, the Management Node and AWS per node.
 
 For each fleet size N (BENCH_SIZES, default 1,10,50) on a fresh lab of its own (LAB_DIR=tests/output/bench-lab,
 ports BENCH_LAB_MOTO_PORT, BENCH_LAB_MGMT_PORT, BENCH_LAB_NODE_PORT, BENCH_LAB_SSH_PORT, default 45555, 49443, 48443,
 42222: never the ports of the developer's own lab or of the test workers' labs): deploy.yml over N transcoding nodes (public_ip none), the no-op re-run,
---check, a hand-written drift check (baseline_drift.py), and rolling maintenance of min(N, BENCH_MAINT_NODES) nodes
+--check, a hand-written drift check (baseline_drift.py), an upgrade of the fleet (upgrade.yml with a lab package,
+no EBS snapshot: Management Node requests per poll of the fleet watch), and rolling maintenance of min(N, BENCH_MAINT_NODES) nodes
 with serial 1 and serial 5. Per run: wall time, controller CPU (user+sys of the whole process tree:
 getrusage(RUSAGE_CHILDREN) around the subprocess), Management Node and bootstrap-page requests and writes (the
 simulator's request log), and AWS calls (moto's request recorder, only requests whose User-Agent is Ansible's or
@@ -30,12 +31,14 @@ sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
 
 import labctl  # noqa: E402  pylint: disable=wrong-import-position
 import labenv  # noqa: E402  pylint: disable=wrong-import-position
+from pexsim import upgrade  # noqa: E402  pylint: disable=wrong-import-position
 
 OUTPUT = os.environ.get("BENCH_OUTPUT") or os.path.join(REPO, "tests", "output")
 LAB_DIR = os.path.join(OUTPUT, "bench-lab")
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1,10,50").split(",") if n.strip()]
 FORKS = int(os.environ.get("BENCH_FORKS", "10"))
 MAINT_NODES = int(os.environ.get("BENCH_MAINT_NODES", "5"))
+UPGRADE_POLL = int(os.environ.get("BENCH_UPGRADE_POLL", "5"))
 BOOT_DELAY = float(os.environ.get("LAB_BOOT_DELAY", "1"))
 SYNC_DELAY = float(os.environ.get("LAB_SYNC_DELAY", "1"))
 BASELINE_UA = "pexip-bench-baseline"
@@ -124,6 +127,18 @@ def playbook_cmd(inventory_file, playbook, *args):
             os.path.join(REPO, playbook)] + list(args)
 
 
+FLEET_POLL = "/api/admin/status/v1/worker_vm/?limit="  # pexip_upgrade's fleet watch: one request per poll
+
+
+def watch_figures(log):
+    """The upgrade's fleet watch: its polls, and the Management Node requests per poll from its first poll to its last."""
+    mgmt = [e for e in log if e["target"] == "mgmt"]
+    polls = [i for i, e in enumerate(mgmt) if e["method"] == "GET" and e["path"].startswith(FLEET_POLL)]
+    if not polls:
+        return dict(polls=0, per_poll=0.0)
+    return dict(polls=len(polls), per_poll=(polls[-1] - polls[0] + 1) / float(len(polls)))
+
+
 def measure(label, size, cmd, env, control, offset):
     """Run ``cmd``; wall, CPU of its process tree, requests and AWS calls it caused."""
     since = control.last_ts()
@@ -143,6 +158,8 @@ def measure(label, size, cmd, env, control, offset):
                api_writes=sum(1 for e in log if e["method"] in WRITES),
                aws=calls, aws_writes=aws_writes, aws_actions=actions,
                changed=sum(recap.values()))
+    if label == "upgrade":
+        row.update(watch_figures(log))
     print("  %-22s wall %6.1f s  cpu %6.1f s  mgmt req %5d  writes %4d  aws %5d  changed %4d  rc %d"
           % (label, wall, cpu, row["mgmt"], row["writes"], calls, row["changed"], proc.returncode), flush=True)
     if proc.returncode != 0:
@@ -173,6 +190,18 @@ def run_size(size):
     cmd = [sys.executable, os.path.join(HERE, "baseline_drift.py"), inventory_file]
     base_env = dict(run_env, BENCH_USER_AGENT=BASELINE_UA)
     row, offset = measure("baseline drift check", size, cmd, base_env, control, offset)
+    rows.append(row)
+    # The upgrade of the whole fleet (the simulator's rolling upgrade, waves of 10), while every node is synced: after
+    # rolling maintenance the last node may still be resyncing, which the upgrade refuses.
+    package = os.path.join(OUTPUT, "bench-upgrade-35.0.0.tar")
+    with open(package, "wb") as handle:
+        handle.write(upgrade.make_package("35.0.0", size=1 << 20))
+    backups = os.path.join(OUTPUT, "bench-upgrade-backups")
+    os.makedirs(backups, mode=0o700, exist_ok=True)
+    cmd = playbook_cmd(inventory_file, "playbooks/upgrade.yml", "-e", "pexip_upgrade_package=" + package, "-e", "pexip_upgrade_version=35.0.0",
+                       "-e", "pexip_upgrade_backup_passphrase=bench", "-e", "pexip_upgrade_backup_dir=" + backups, "-e", "upgrade_snapshot=false",
+                       "-e", "upgrade_poll_interval=%d" % UPGRADE_POLL)
+    row, offset = measure("upgrade", size, cmd, run_env, control, offset)
     rows.append(row)
     maint = ",".join(node_name(i) for i in range(1, min(size, MAINT_NODES) + 1))
     for serial in (1, 5):
@@ -226,6 +255,11 @@ def table(rows):
             lines.append("- N=%d, %s over %d nodes: %d batches, %.1f s per batch, %.1f s beyond the simulated "
                          "boot+sync wait (%.0f s)" % (row["n"], row["phase"], row["nodes"], row["batches"],
                                                       row["wall"] / row["batches"], overhead, simulated))
+    for row in rows:
+        if row["phase"] == "upgrade" and row.get("polls"):
+            lines.append("- N=%d, upgrade: %d polls of the fleet (every %d s at most), %.2f Management Node requests per poll "
+                         "during the watch, controller CPU %.1f s (%.2f s per node)" % (
+                             row["n"], row["polls"], UPGRADE_POLL, row["per_poll"], row["cpu"], row["cpu"] / row["n"]))
     for size in sorted({r["n"] for r in rows}):
         noop = next(r for r in rows if r["n"] == size and r["phase"] == "no-op re-run")
         base = next(r for r in rows if r["n"] == size and r["phase"] == "baseline drift check")

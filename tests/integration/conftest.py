@@ -27,6 +27,7 @@ WEIGHTS = {
     "test_e2e_replace.py": 70, "test_e2e_restore.py": 60,
     "test_molecule_scenario[conferencing_node]": 90, "test_target[pexip_node]": 80,
     "test_molecule_scenario[maintenance_reinstate]": 55, "test_molecule_scenario[decommission]": 50,
+    "test_e2e_upgrade.py": 90,
 }
 DEFAULT_WEIGHT = 25
 

@@ -282,6 +282,29 @@ SETUP_CONSOLE_HOST_KEYS_OFF = """
     body: {console_host_keys: false}
 """
 
+SETUP_UPGRADE_PACKAGE = """
+- name: "setup: an upgrade package for 35.0.0 (the lab reads the version from the first line: docs/lab.md)"
+  ansible.builtin.copy:
+    content: "PEXSIM-UPGRADE 35.0.0\\n"
+    dest: "{{ secure_dir }}/pexip-upgrade-35.0.0.tar"
+    mode: "0600"
+
+- name: "setup: upgrade_package"
+  ansible.builtin.set_fact:
+    upgrade_package: "{{ secure_dir }}/pexip-upgrade-35.0.0.tar"
+"""
+
+SETUP_UPGRADE_RESET = """
+- name: "setup: the lab back on its first version (the rest of the examples and the other tests expect it)"
+  ansible.builtin.uri:
+    url: "{{ lab_control_url }}/upgrade"
+    ca_path: "{{ lab_ca_path }}"
+    use_proxy: false
+    method: POST
+    body_format: json
+    body: {reset: true}
+"""
+
 # ---- the order ---------------------------------------------------------------------------------------------------
 
 # A module name: all its examples; (module, [indexes]): some of them; a string with a newline: the test's own tasks.
@@ -324,6 +347,9 @@ PLAN = [
     "pexip_tls_certificate_info",
     "pexip_certificate_signing_request",   # renews the Management Node's certificate again, through a CSR
     "pexip_alarm_info",
+    SETUP_UPGRADE_PACKAGE,
+    "pexip_upgrade",                       # 34.0.0 -> 35.0.0 and the nodes' rolling upgrade, watched
+    SETUP_UPGRADE_RESET,
     SETUP_OVERFLOW_NODES_JOINED,
     "pexip_burst_settings",                # enables bursting, tags the overflow instances, ..., disables bursting
     SETUP_STOP_OVERFLOW_NODES,

@@ -113,6 +113,16 @@ class LabControl:
         wizard_delay, reboot_delay."""
         return self._call('POST', '/_lab/firstboot', settings)
 
+    # Software upgrade (pexsim/upgrade.py)
+    def upgrade(self):
+        """The upgrade's phase, target, queue, nodes in progress and per-node versions."""
+        return self._call('GET', '/_lab/upgrade')
+
+    def set_upgrade(self, **settings):
+        """Faults: stall_nodes (names of nodes that never finish upgrading), mgmt_extra_delay (a slow Management Node);
+        reset=True: back to the lab's first version, no upgrade running."""
+        return self._call('POST', '/_lab/upgrade', settings)
+
     def management_node(self, private_ip):
         """The lab's record of the Management Node instance at ``private_ip`` (None if there is none)."""
         return next((n for n in self.firstboot()['nodes'] if n['private_ip'] == private_ip), None)

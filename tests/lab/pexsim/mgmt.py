@@ -9,7 +9,7 @@ import logging
 import time
 
 from .httpbase import Response
-from . import backup, documents, status
+from . import backup, documents, status, upgrade
 from .resources import COMMAND_BASE, RESOURCES
 from .sim import ApiError, apply_fault, fault_kind
 from .tastypie import RESERVED_PARAMS, ListError, apply_list
@@ -55,6 +55,10 @@ def _fields_named(request):
     return sorted(names)
 
 
+# A multipart form or JSON: pexsim/upgrade.py routes it (before the JSON body of the other commands is read).
+COMMANDS['platform'] += ('upgrade',)
+
+
 class MgmtApp:
     """Routes one request; every API request is checked for faults and logged, /_lab/ requests are not."""
 
@@ -65,6 +69,7 @@ class MgmtApp:
         self.watcher = watcher
 
     def dispatch(self, request):
+        upgrade.tick(self.sim, time.time())
         if request.path == '/_lab' or request.path.startswith('/_lab/'):
             try:
                 return self._lab(request)
@@ -74,6 +79,8 @@ class MgmtApp:
         response = apply_fault(fault) if fault else None
         if response is None and backup.restarting(self.sim, time.time()):
             response = Response(reset=True)  # restarting after a restore: nothing answers
+        if response is None and self.sim.upgrade.mgmt_down(time.time()):
+            response = Response(reset=True)  # rebooting into the new version
         if response is None:
             try:
                 response = self._api(request)
@@ -114,6 +121,8 @@ class MgmtApp:
         resource = resources.get(rest[0])
         if api == 'configuration' and len(rest) == 3 and rest[0] == 'system_backup' and rest[2] == backup.DOWNLOAD:
             return self._backup_file(request, rest[1])
+        if api == 'configuration' and rest[0] == 'upgrade_request':
+            return upgrade.route_request(self.sim, request, rest[1:])
         if resource is None or len(rest) > 2:
             raise ApiError(404, None)
         if len(rest) == 1:
@@ -183,6 +192,8 @@ class MgmtApp:
                 return Response(405, headers=_allow(['get']))
             return Response.json(200, {action: {'list_endpoint': '%s%s/%s/' % (COMMAND_BASE, scope, action)}
                                        for scope, actions in COMMANDS.items() for action in actions})
+        if rest == ['platform', 'upgrade']:
+            return upgrade.route_command(self.sim, request)
         if len(rest) != 2 or rest[1] not in COMMANDS.get(rest[0], ()):
             raise ApiError(404, None)
         if request.method != 'POST':
@@ -238,6 +249,8 @@ class MgmtApp:
             ('/_lab/poll', 'POST'): self._lab_poll,
             ('/_lab/firstboot', 'GET'): lambda r: Response.json(200, self._firstboot().view()),
             ('/_lab/firstboot', 'POST'): lambda r: Response.json(200, self._firstboot().configure(_json_body(r))),
+            ('/_lab/upgrade', 'GET'): lambda r: Response.json(200, self.sim.upgrade.view()),
+            ('/_lab/upgrade', 'POST'): lambda r: Response.json(200, self.sim.upgrade.configure(_json_body(r))),
         }
         handler = handlers.get((route, method))
         if handler is None:
@@ -256,7 +269,7 @@ class MgmtApp:
     def _lab_index(self, _request):
         return Response.json(200, {
             'endpoints': ['/_lab/calls', '/_lab/faults', '/_lab/requests', '/_lab/requests/mark', '/_lab/fields', '/_lab/timing',
-                          '/_lab/reset', '/_lab/nodes', '/_lab/events', '/_lab/poll', '/_lab/firstboot'],
+                          '/_lab/reset', '/_lab/nodes', '/_lab/events', '/_lab/poll', '/_lab/firstboot', '/_lab/upgrade'],
             'timing': dict(self.sim.timing),
             'mgmt_hostname': self.sim.mgmt_hostname,
             'ec2': self.watcher is not None,

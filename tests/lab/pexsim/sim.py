@@ -45,6 +45,9 @@ DEFAULT_TIMING = {
     'strict_fields': False,  # reject unknown fields in writes (real Tastypie ignores them)
     'backup_delay': 2.0,     # seconds a backup request takes (pexsim/backup.py)
     'restore_delay': 2.0,    # seconds the Management Node restarts for after a restore (pexsim/backup.py)
+    'upgrade_reboot_delay': 2.0,  # seconds the Management Node is away rebooting into a new version (pexsim/upgrade.py)
+    'upgrade_node_delay': 1.0,    # seconds a node installs a new version before it reboots (then boot_delay)
+    'upgrade_call_wait': 10.0,    # Pexip's hour: a node whose calls have not cleared leaves maintenance and is re-queued
 }
 
 
@@ -110,6 +113,8 @@ class Simulator:
         self.restarting_until = None  # the Management Node restarts after a restore until then (pexsim/backup.py)
         self._last_ts = 0.0
         self.ec2 = None           # set by the EC2 watcher when --aws-url is given
+        from .upgrade import Rollout  # pylint: disable=import-outside-toplevel  # upgrade imports this module
+        self.upgrade = Rollout(self)
 
     def _seed(self, data):
         """A freshly installed Management Node: its own management_vm (primary) on a self-signed default certificate."""
@@ -366,6 +371,7 @@ class Simulator:
             self.faults = []
             self.backup_requests = []
             self.restarting_until = None
+            self.upgrade.reset()
 
     # ----- nodes --------------------------------------------------------------------------------------------
     def worker_by_address(self, address):
