@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import requests
 
@@ -164,3 +165,27 @@ def instances(env, node_name, states=LIVE):
         {"Name": "tag:pexip:node", "Values": [node_name]},
         {"Name": "instance-state-name", "Values": list(states)}])["Reservations"]
     return [i for r in reservations for i in r["Instances"]]
+
+
+def upload_bootstrap(env, address, document, ca_path):
+    """A node's bootstrap document to its instance's bootstrap page, once the lab serves it (it follows moto within a
+    poll): what pexip_config_upload does, for tests that set their platform up without a playbook."""
+    url = "https://%s:%s/configuration/bootstrap" % (address, env.get("LAB_NODE_PORT") or 8443)
+    for _attempt in range(60):
+        try:
+            answer = requests.post(url, data=document.encode("utf-8"), headers={"Content-Type": "text/xml"}, verify=ca_path, timeout=10)
+        except requests.ConnectionError:
+            time.sleep(0.5)
+            continue
+        assert answer.status_code == 200, answer.text
+        return
+    raise AssertionError("no bootstrap page at %s" % url)
+
+
+def wait_synced(api, names):
+    """Until every node of ``names`` has reported and synced its configuration."""
+    for _attempt in range(120):
+        if all((api.status(n) or {}).get("sync_status") == "SYNCED" for n in names):
+            return
+        time.sleep(0.5)
+    raise AssertionError("nodes %s did not sync" % names)

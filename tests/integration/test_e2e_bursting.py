@@ -3,8 +3,9 @@
 
 One platform with unique names (the lab is shared with other tests):
 
-- ``a1``, ``a2``: always-on Transcoding Conferencing Nodes in location ALWAYS (deployed by playbooks/deploy.yml as the
-  working platform the guide starts from);
+- ``a1``, ``a2``: always-on Transcoding Conferencing Nodes in location ALWAYS, the working platform the guide starts
+  from: set up as playbooks/deploy.yml leaves them but straight through boto3 and the API (deploy_always_on), which
+  costs the controller next to nothing (test_e2e_deploy and test_e2e_platform test the deploy itself);
 - ``b1`` (Elastic IP) and ``b2`` (no public address): bursting nodes (group ``bursting_nodes``), deployed by
   playbooks/bursting.yml into the overflow location OVERFLOW, which it creates, with its IAM user, policy and key.
 
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.xdist_group("test_e2e_bursting")
 import e2e  # noqa: E402  pylint: disable=wrong-import-position
 import labenv  # noqa: E402  pylint: disable=wrong-import-position
 from e2e import REPO, WRITES, instances, lab_control, output, platform_inventory, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.pexip.infinity.plugins.module_utils.sha512_crypt import sha512_crypt  # noqa: E402  pylint: disable=wrong-import-position
 
 SUFFIX = uuid.uuid4().hex[:6]
 PREFIX = "e2e-bur-%s" % SUFFIX
@@ -193,6 +195,40 @@ def clean_up(env, api, saved_global):
             iam.delete_policy(PolicyArn=policy["Arn"])
 
 
+def deploy_always_on(env, api):
+    """The always-on nodes as deploy.yml leaves them: the nodes' security group, location ALWAYS, a dedicated instance
+    per node tagged pexip:node (no public address), the node (configuration-only deployment) bootstrapped and synced."""
+    ec2 = labenv.ec2_client(env)
+    group = ec2.create_security_group(GroupName=name("sg"), Description="e2e bursting", VpcId=env["LAB_VPC_ID"])["GroupId"]
+    servers = {}
+    for kind, address in (("dns_server", "127.0.0.53"), ("ntp_server", "127.0.0.123")):
+        path = "configuration/v1/%s/" % kind
+        found = [o["resource_uri"] for o in api.get(path) if o["address"] == address]
+        if not found:
+            api.session.post(api.url(path), json={"address": address}, timeout=30).raise_for_status()
+            found = [o["resource_uri"] for o in api.get(path) if o["address"] == address]
+        servers[kind + "s"] = found[:1]
+    api.session.post(api.url("configuration/v1/system_location/"), json=dict(servers, name=ALWAYS, description="e2e always-on"),
+                     timeout=30).raise_for_status()
+    location = api.location(ALWAYS)["resource_uri"]
+    images = ec2.describe_images(Owners=["686087431763"], Filters=[{"Name": "name", "Values": ["Pexip Infinity Conferencing Node 34 build *"]}])
+    image_id = max(images["Images"], key=lambda i: i["CreationDate"])["ImageId"]
+    for short, subnet in ALWAYS_ON.items():
+        instance = ec2.run_instances(
+            ImageId=image_id, InstanceType="c5.2xlarge", MinCount=1, MaxCount=1, KeyName=env["LAB_KEY_NAME"], Placement={"Tenancy": "dedicated"},
+            NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": env[subnet], "Groups": [group]}],
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name(short)}, {"Key": "pexip:node", "Value": name(short)}]}],
+        )["Instances"][0]
+        address = instance["PrivateIpAddress"]
+        created = api.session.post(api.url("configuration/v1/worker_vm/"), timeout=30, json={
+            "name": name(short), "hostname": name(short), "domain": "e2e.example.com", "address": address, "netmask": "255.255.255.0",
+            "gateway": address.rsplit(".", 1)[0] + ".1", "system_location": location, "node_type": "CONFERENCING",
+            "deployment_type": "MANUAL-PROVISION-ONLY", "password": sha512_crypt(SSH_PASSWORD)})
+        created.raise_for_status()
+        e2e.upload_bootstrap(env, address, created.text, os.path.join(env["LAB_DIR"], "tls", "node-ca.pem"))
+    e2e.wait_synced(api, [name(short) for short in ALWAYS_ON])
+
+
 @pytest.fixture(scope="module")
 def platform(lab_env, tmp_path_factory, request):
     env = dict(lab_env)
@@ -218,8 +254,7 @@ def platform(lab_env, tmp_path_factory, request):
     request.addfinalizer(finish)
 
     # The working platform the guide starts from: always-on nodes in ALWAYS.
-    proc, _recap = run_playbook(env, inventory_file, playbook="playbooks/deploy.yml")
-    assert proc.returncode == 0, output(proc)
+    deploy_always_on(env, api)
 
     # Nothing of bursting exists yet.
     assert api.location(OVERFLOW) is None

@@ -17,77 +17,13 @@ import yaml
 
 import e2e  # pylint: disable=wrong-import-order
 import labenv  # pylint: disable=wrong-import-order
+from ansible_collections.pexip.infinity.plugins.module_utils.sha512_crypt import sha512_crypt  # pylint: disable=wrong-import-order
 
 # The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
 pytestmark = pytest.mark.xdist_group("test_e2e_operations")
 
 PEXIP_AMI = "ami-0e1a34c0788000001"  # "Pexip Infinity Conferencing Node 34 build 78800" in the lab's moto
 LOCATION = "Operations Lab"
-
-# Deploys the nodes of the inventory directly (ec2_instance + pexip_node + pexip_config_upload), so that these tests do
-# not depend on the deploy playbook. Instances carry the tag pexip:node=<node name>, as the deploy role sets it.
-SETUP_PLAYBOOK = """
-- name: Set up a location
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Location for the operations tests
-      pexip.infinity.pexip_location:
-        name: "%(location)s"
-        dns_servers: [127.0.0.53]
-        ntp_servers: [127.0.0.123]
-
-- name: Deploy Conferencing Nodes for the operations tests
-  hosts: conferencing_nodes
-  gather_facts: false
-  tasks:
-    - name: Launch the instance
-      amazon.aws.ec2_instance:
-        name: "{{ pexip_node_name }}"
-        image_id: "{{ test_image }}"
-        instance_type: "{{ pexip_node_instance_type }}"
-        vpc_subnet_id: "{{ pexip_node_subnet_id }}"
-        key_name: "{{ test_key_name }}"
-        network_interfaces:
-          - assign_public_ip: true
-        tags:
-          "pexip:node": "{{ test_tag_node | default(pexip_node_name) }}"
-        state: running
-        wait: true
-      register: test_instance
-
-    - name: Create the Conferencing Node (configuration-only deployment)
-      pexip.infinity.pexip_node:
-        name: "{{ pexip_node_name }}"
-        hostname: "{{ pexip_node_hostname }}"
-        domain: "{{ pexip_node_domain }}"
-        address: "{{ test_instance.instances[0].private_ip_address }}"
-        netmask: 255.255.255.0
-        gateway: "{{ test_instance.instances[0].private_ip_address | regex_replace('[.][0-9]+$', '.1') }}"
-        role: "{{ pexip_node_role }}"
-        system_location: "%(location)s"
-        static_nat_address: "{{ test_instance.instances[0].public_ip_address }}"
-        ssh_password: lab-ssh-password
-        config_dest: "{{ test_dir }}/{{ pexip_node_name }}.xml"
-        allow_loopback_addresses: true  # the lab's VPC is on loopback
-
-    - name: Upload the configuration to the instance
-      pexip.infinity.pexip_config_upload:
-        address: "{{ test_instance.instances[0].private_ip_address }}"
-        port: "{{ test_node_port | int }}"
-        src: "{{ test_dir }}/{{ pexip_node_name }}.xml"
-        ca_path: "{{ test_node_ca }}"
-        wait_timeout: 60
-
-    - name: Wait until the node reports
-      pexip.infinity.pexip_node_info:
-        name: "{{ pexip_node_name }}"
-      register: test_status
-      until: test_status.nodes[0].reported and test_status.nodes[0].last_updated
-      retries: 60
-      delay: 1
-""" % {"location": LOCATION}
-
 
 # ----- helpers ---------------------------------------------------------------------------------------------------
 
@@ -166,12 +102,6 @@ class Platform:
                 "ansible_python_interpreter": "{{ ansible_playbook_python }}",
                 "pexip_region": env["AWS_REGION"],
                 "pexip_vpc_id": env["LAB_VPC_ID"],
-                "test_dir": self.dir,
-                "test_image": PEXIP_AMI,
-                "test_key_name": env["LAB_KEY_NAME"],
-                "test_node_port": env["LAB_NODE_PORT"],
-                # New nodes' self-signed certificates: the lab signs them with its node CA.
-                "test_node_ca": os.path.join(env["LAB_DIR"], "tls", "node-ca.pem"),
             },
             "hosts": {"localhost": {"ansible_connection": "local",
                                     "ansible_python_interpreter": "{{ ansible_playbook_python }}"}},
@@ -190,11 +120,41 @@ class Platform:
             assert proc.returncode == 0, output[-8000:]
         return proc.returncode, output, counts
 
-    def deploy(self, **extra):
-        path = os.path.join(self.dir, "setup.yml")
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(SETUP_PLAYBOOK)
-        self.run(path, *("%s=%s" % kv for kv in extra.items()))
+    def deploy(self):
+        """The nodes straight through boto3 and the API (no playbook: these tests do not depend on the deploy playbook,
+        and it costs the controller next to nothing): an instance with a public address tagged pexip:node=<node name>
+        as the deploy role tags it, the node (configuration-only deployment) with that address as static NAT, its
+        bootstrap document uploaded, synced."""
+        ec2, api = self.lab.ec2, self.lab.pexip
+        location = api.location(LOCATION)
+        if location is None:
+            servers = {}
+            for kind, address in (("dns_server", "127.0.0.53"), ("ntp_server", "127.0.0.123")):
+                path = "configuration/v1/%s/" % kind
+                found = [o["resource_uri"] for o in api.get(path) if o["address"] == address]
+                if not found:
+                    api.session.post(api.url(path), json={"address": address}, timeout=30).raise_for_status()
+                    found = [o["resource_uri"] for o in api.get(path) if o["address"] == address]
+                servers[kind + "s"] = found[:1]
+            api.session.post(api.url("configuration/v1/system_location/"), json=dict(servers, name=LOCATION), timeout=30).raise_for_status()
+            location = api.location(LOCATION)
+        for name in self.names:
+            instance = ec2.run_instances(
+                ImageId=PEXIP_AMI, InstanceType="c5.2xlarge", MinCount=1, MaxCount=1, KeyName=self.lab.env["LAB_KEY_NAME"],
+                NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": self.lab.env["LAB_SUBNET_A"], "AssociatePublicIpAddress": True}],
+                TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}, {"Key": "pexip:node", "Value": name}]}],
+            )["Instances"][0]
+            ec2.get_waiter("instance_running").wait(InstanceIds=[instance["InstanceId"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
+            instance = self.lab.instance_by_id(instance["InstanceId"])
+            address = instance["PrivateIpAddress"]
+            created = api.session.post(api.url("configuration/v1/worker_vm/"), timeout=30, json={
+                "name": name, "hostname": name, "domain": "lab.example.com", "address": address, "netmask": "255.255.255.0",
+                "gateway": address.rsplit(".", 1)[0] + ".1", "system_location": location["resource_uri"],
+                "static_nat_address": instance["PublicIpAddress"], "node_type": "CONFERENCING", "deployment_type": "MANUAL-PROVISION-ONLY",
+                "password": sha512_crypt("lab-ssh-password")})
+            created.raise_for_status()
+            e2e.upload_bootstrap(self.lab.env, address, created.text, os.path.join(self.lab.env["LAB_DIR"], "tls", "node-ca.pem"))
+        e2e.wait_synced(api, self.names)
 
     def cleanup(self):
         """Terminate what is left of the test's instances and nodes (best effort)."""

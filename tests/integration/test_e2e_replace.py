@@ -13,12 +13,12 @@ import time
 import uuid
 
 import pytest
-import requests
 import yaml
 
 import labenv  # pylint: disable=wrong-import-order
 from ansible_collections.pexip.infinity.plugins.module_utils.sha512_crypt import sha512_crypt  # pylint: disable=wrong-import-order
 from e2e import WRITES, Api, instances, lab_control, output, platform_inventory, run_playbook  # pylint: disable=wrong-import-order
+from e2e import upload_bootstrap, wait_synced  # pylint: disable=wrong-import-order
 
 # The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
 pytestmark = pytest.mark.xdist_group("test_e2e_replace")
@@ -83,28 +83,8 @@ class Replacement:
                 "node_type": "CONFERENCING", "deployment_type": "MANUAL-PROVISION-ONLY", "password": sha512_crypt("e2e-" + SUFFIX),
                 "description": "replaced in place"})
             created.raise_for_status()
-            self.upload(address, created.text)
-        self.wait_synced(NAMES)
-
-    def upload(self, address, document):
-        """The document to the node's bootstrap page, once the lab serves it (it follows moto within a poll)."""
-        url = "https://%s:%s/configuration/bootstrap" % (address, self.env.get("LAB_NODE_PORT") or 8443)
-        for _attempt in range(60):
-            try:
-                answer = requests.post(url, data=document.encode("utf-8"), headers={"Content-Type": "text/xml"}, verify=self.node_ca, timeout=10)
-            except requests.ConnectionError:
-                time.sleep(0.5)
-                continue
-            assert answer.status_code == 200, answer.text
-            return
-        raise AssertionError("no bootstrap page at %s" % url)
-
-    def wait_synced(self, names):
-        for _attempt in range(120):
-            if all((self.api.status(n) or {}).get("sync_status") == "SYNCED" for n in names):
-                return
-            time.sleep(0.5)
-        raise AssertionError("nodes %s did not sync" % names)
+            upload_bootstrap(env, address, created.text, self.node_ca)
+        wait_synced(self.api, NAMES)
 
     def replace(self, nodes, confirm=None):
         args = ["nodes=%s" % nodes, "replace_node_confirm=%s" % (confirm or nodes), "replace_node_poll_interval=1"]
