@@ -1,6 +1,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """pexip.infinity.batch_facts: the facts the hosts of a batch noted, for one run_once read or write."""
 
+import os
+import re
+
 import pytest
 
 from ansible.errors import AnsibleFilterError
@@ -39,3 +42,21 @@ def test_several_facts_fact_by_fact_and_missing_ones_left_out():
 def test_a_bad_fact_name_is_refused(fact):
     with pytest.raises(AnsibleFilterError, match="batch_facts"):
         batch_facts(["a"], HOSTVARS, fact)
+
+
+def test_roles_and_playbooks_take_a_batch_s_facts_through_batch_facts():
+    """The one batch idiom (issue 25). A template whose value is a list of hostvars is turned into text and parsed
+    back, templating every variable of every host of the batch, the batch-wide reads included: a no-op deploy.yml
+    cost more per node at 100 nodes than at 30 (issue 28, docs/bench.md)."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    found = []
+    for top in ("roles", "playbooks"):
+        for folder, _dirs, files in os.walk(os.path.join(repo, top)):
+            for name in files:
+                if name.endswith((".yml", ".yaml")):
+                    path = os.path.join(folder, name)
+                    with open(path, encoding="utf-8") as handle:
+                        text = handle.read()
+                    if re.search(r"ansible_play_(batch|hosts)\s*\|\s*map\('extract',\s*hostvars\)", text):
+                        found.append(os.path.relpath(path, repo))
+    assert found == []
