@@ -39,6 +39,9 @@ SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1,10,50").split(",") if 
 FORKS = int(os.environ.get("BENCH_FORKS", "10"))
 MAINT_NODES = int(os.environ.get("BENCH_MAINT_NODES", "5"))
 UPGRADE_POLL = int(os.environ.get("BENCH_UPGRADE_POLL", "5"))
+# The runs after the first deploy (which every other run needs): BENCH_PHASES=noop for the no-op re-run alone, the
+# quick way to a 100-node figure (BENCH_SIZES=30,100 BENCH_PHASES=noop).
+PHASES = set(os.environ.get("BENCH_PHASES", "noop,check,baseline,maintenance,upgrade").replace(" ", "").split(","))
 BOOT_DELAY = float(os.environ.get("LAB_BOOT_DELAY", "1"))
 SYNC_DELAY = float(os.environ.get("LAB_SYNC_DELAY", "1"))
 BASELINE_UA = "pexip-bench-baseline"
@@ -182,29 +185,32 @@ def run_size(size):
     offset = os.path.getsize(RECORDING) if os.path.exists(RECORDING) else 0
     rows = []
     deploy = playbook_cmd(inventory_file, "playbooks/deploy.yml")
-    for label, cmd in (("deploy", deploy), ("no-op re-run", deploy), ("check", deploy + ["--check"])):
-        row, offset = measure(label, size, cmd, run_env, control, offset)
-        rows.append(row)
+    for label, cmd, phase in (("deploy", deploy, "deploy"), ("no-op re-run", deploy, "noop"), ("check", deploy + ["--check"], "check")):
+        if phase == "deploy" or phase in PHASES:
+            row, offset = measure(label, size, cmd, run_env, control, offset)
+            rows.append(row)
     # The yardstick checks the fleet the no-op run just checked. After maintenance it would race the last node's
     # resync: taking a node out of maintenance mode is a configuration change, and the node syncs again a moment later.
     cmd = [sys.executable, os.path.join(HERE, "baseline_drift.py"), inventory_file]
     base_env = dict(run_env, BENCH_USER_AGENT=BASELINE_UA)
-    row, offset = measure("baseline drift check", size, cmd, base_env, control, offset)
-    rows.append(row)
-    # The upgrade of the whole fleet (the simulator's rolling upgrade, waves of 10), while every node is synced: after
-    # rolling maintenance the last node may still be resyncing, which the upgrade refuses.
-    package = os.path.join(OUTPUT, "bench-upgrade-35.0.0.tar")
-    with open(package, "wb") as handle:
-        handle.write(upgrade.make_package("35.0.0", size=1 << 20))
-    backups = os.path.join(OUTPUT, "bench-upgrade-backups")
-    os.makedirs(backups, mode=0o700, exist_ok=True)
-    cmd = playbook_cmd(inventory_file, "playbooks/upgrade.yml", "-e", "pexip_upgrade_package=" + package, "-e", "pexip_upgrade_version=35.0.0",
-                       "-e", "pexip_upgrade_backup_passphrase=bench", "-e", "pexip_upgrade_backup_dir=" + backups, "-e", "upgrade_snapshot=false",
-                       "-e", "upgrade_poll_interval=%d" % UPGRADE_POLL)
-    row, offset = measure("upgrade", size, cmd, run_env, control, offset)
-    rows.append(row)
+    if "baseline" in PHASES:
+        row, offset = measure("baseline drift check", size, cmd, base_env, control, offset)
+        rows.append(row)
+    if "upgrade" in PHASES:
+        # The upgrade of the whole fleet (the simulator's rolling upgrade, waves of 10), while every node is synced: after
+        # rolling maintenance the last node may still be resyncing, which the upgrade refuses.
+        package = os.path.join(OUTPUT, "bench-upgrade-35.0.0.tar")
+        with open(package, "wb") as handle:
+            handle.write(upgrade.make_package("35.0.0", size=1 << 20))
+        backups = os.path.join(OUTPUT, "bench-upgrade-backups")
+        os.makedirs(backups, mode=0o700, exist_ok=True)
+        cmd = playbook_cmd(inventory_file, "playbooks/upgrade.yml", "-e", "pexip_upgrade_package=" + package, "-e", "pexip_upgrade_version=35.0.0",
+                           "-e", "pexip_upgrade_backup_passphrase=bench", "-e", "pexip_upgrade_backup_dir=" + backups, "-e", "upgrade_snapshot=false",
+                           "-e", "upgrade_poll_interval=%d" % UPGRADE_POLL)
+        row, offset = measure("upgrade", size, cmd, run_env, control, offset)
+        rows.append(row)
     maint = ",".join(node_name(i) for i in range(1, min(size, MAINT_NODES) + 1))
-    for serial in (1, 5):
+    for serial in ((1, 5) if "maintenance" in PHASES else ()):
         cmd = playbook_cmd(inventory_file, "playbooks/rolling_maintenance.yml", "-e", "nodes=" + maint,
                            "-e", "rolling_maintenance_serial=%d" % serial)
         row, offset = measure("maintenance serial %d" % serial, size, cmd, run_env, control, offset)
@@ -261,10 +267,11 @@ def table(rows):
                          "during the watch, controller CPU %.1f s (%.2f s per node)" % (
                              row["n"], row["polls"], UPGRADE_POLL, row["per_poll"], row["cpu"], row["cpu"] / row["n"]))
     for size in sorted({r["n"] for r in rows}):
-        noop = next(r for r in rows if r["n"] == size and r["phase"] == "no-op re-run")
-        base = next(r for r in rows if r["n"] == size and r["phase"] == "baseline drift check")
-        lines.append("- N=%d: no-op re-run over the hand-written drift check: wall ×%.1f, CPU ×%.1f"
-                     % (size, noop["wall"] / base["wall"], noop["cpu"] / max(base["cpu"], 0.01)))
+        noop = next((r for r in rows if r["n"] == size and r["phase"] == "no-op re-run"), None)
+        base = next((r for r in rows if r["n"] == size and r["phase"] == "baseline drift check"), None)
+        if noop and base:
+            lines.append("- N=%d: no-op re-run over the hand-written drift check: wall ×%.1f, CPU ×%.1f"
+                         % (size, noop["wall"] / base["wall"], noop["cpu"] / max(base["cpu"], 0.01)))
     return "\n".join(lines) + "\n"
 
 

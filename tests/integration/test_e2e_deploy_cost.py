@@ -35,6 +35,11 @@ AWS_READ = re.compile(r"^(Describe|Get|List)")
 # DescribeAddresses. Anything per node would add 3 or more at N=3.
 AWS_CALLS_MAX = 8
 MGMT_REQUESTS_PER_NODE_MAX = 3
+# A node's own tasks in a no-op run (ok + skipped; the first node also runs the play's run_once reads). Each costs the
+# controller 25-50 ms per node, module or not: issue 25's renovation added five (role node_instance in fleet.yml) and
+# the no-op's CPU grew by 40 % (docs/bench.md).
+TASKS_PER_NODE_MAX = 20
+RECAP_TASKS = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s.*\sskipped=(\d+)", re.M)
 
 
 class AwsCounter:
@@ -136,6 +141,10 @@ def assert_fleet_cost(run):
     print("%d nodes: %d Management Node requests %s, %d AWS calls %s" % (
         len(NODES), len(mgmt), [e["method"] + " " + e["path"] for e in mgmt], len(aws), [action for action, _params in aws]))
     assert len(mgmt) <= MGMT_REQUESTS_PER_NODE_MAX * len(NODES), [e["path"] for e in mgmt]
+    tasks = {m.group(1): int(m.group(2)) + int(m.group(3)) for m in RECAP_TASKS.finditer(proc.stdout)}
+    print("tasks per node (ok + skipped): %s" % tasks)
+    first = sorted(NODES)[0]
+    assert {node: n for node, n in tasks.items() if node != first and n > TASKS_PER_NODE_MAX} == {}, tasks
     # No request about one node: neither a name filter nor a node's own resource, nor its bootstrap page.
     single = [e["path"] for e in mgmt if "worker_vm" in e["path"] and re.search(r"name=|worker_vm/\d+/", e["path"])]
     assert single == [], single
