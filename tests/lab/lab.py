@@ -501,7 +501,7 @@ def render_inventory(lab_dir, env, mgmt_port):
     subnet = {"a": env["LAB_SUBNET_A"], "b": env["LAB_SUBNET_B"]}
     nodes = [dict(node, subnet_id=subnet[node["subnet"]]) for node in NODES]
     return template.render(lab_dir=lab_dir, region=env["AWS_REGION"], vpc_id=env["LAB_VPC_ID"], key_name=env["LAB_KEY_NAME"],
-                           mgmt_port=mgmt_port, ca_path=env["PEXIP_CA_PATH"], nodes=nodes, ssh_port=env["LAB_SSH_PORT"],
+                           mgmt_port=mgmt_port, nodes=nodes, ssh_port=env["LAB_SSH_PORT"],
                            subnet_a=env["LAB_SUBNET_A"], cert_dir=env["LAB_CERT_DIR"], mgmt_address=MGMT_ADDRESS)
 
 
