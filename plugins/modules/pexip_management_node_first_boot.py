@@ -187,8 +187,9 @@ options:
         verifies. With this set, when the certificate at O(host) does not verify, the one it presents is trusted on
         first use - its SHA-256 fingerprint is pinned for the rest of the module run and returned as RV(tls_fingerprint),
         for the next tasks to pin (O(fingerprint)) until the real certificate is uploaded.
-      - Only for a O(host) that is a private IP address (RFC 1918, loopback, IPv6 ULA), that is over the VPC or a
-        VPN; any other O(host) is refused before anything is done. Without it, pin the certificate with O(fingerprint).
+      - Only for a O(host) that is a private IP address (RFC 1918, loopback, IPv6 ULA) or a name that resolves to private
+        addresses only, that is over the VPC or a VPN; any other O(host) is refused before anything is done. Otherwise
+        pin the certificate with O(fingerprint).
     type: bool
     default: false
   wait:
@@ -268,6 +269,7 @@ api_ready:
   sample: true
 """
 
+import socket
 import ssl
 from urllib.parse import urlsplit
 
@@ -286,6 +288,15 @@ from ansible_collections.pexip.infinity.plugins.module_utils.first_boot import (
 from ansible_collections.pexip.infinity.plugins.module_utils.module import PexipModule
 from ansible_collections.pexip.infinity.plugins.module_utils.ssh import HAS_PARAMIKO, PARAMIKO_IMPORT_ERROR, SshLogin, ssh_address
 from ansible_collections.pexip.infinity.plugins.module_utils.waiter import Waiter, wait_argument_spec, wait_errors
+
+
+def private_host(host):
+    """Whether ``host`` is a private address, or a name that resolves to private addresses only."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return False
+    return bool(addresses) and all(is_private_address(address.split("%")[0]) for address in addresses)
 
 
 def served_fingerprint(base, timeout):
@@ -386,9 +397,9 @@ def first_boot(module):
     if len(p["os_password"]) < 8:
         errors.append("os_password must have at least 8 characters (the node's password rules)")
     errors.extend(answer_errors(p))
-    if p["trust_on_first_use"] and not is_private_address(urlsplit(module.client.base).hostname):
-        errors.append("trust_on_first_use trusts only a private address (the VPC), and host %s is not one: pin the certificate "
-                      "(fingerprint) or give its CA (ca_path)" % p["host"])
+    if p["trust_on_first_use"] and not private_host(urlsplit(module.client.base).hostname):
+        errors.append("trust_on_first_use trusts only a private address (the VPC), and host %s is not one (or does not resolve "
+                      "to private addresses only): pin the certificate (fingerprint) or give its CA (ca_path)" % p["host"])
     if errors:
         module.fail("; ".join(errors) + ".")
     module.tls_trust = "pinned" if p["fingerprint"] else "verified" if p["validate_certs"] else "not_verified"

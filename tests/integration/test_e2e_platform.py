@@ -7,7 +7,9 @@ through the NEW node's API, with the web administration password its wizard set 
 PEXIP_PASSWORD). Checked through the API: an active licence, the Management Node and every Conferencing Node on a
 certificate signed by the lab's operator CA, the Management Node's own DNS/NTP servers, one VMR with its alias, the
 bursting nodes tagged with the Management Node's hostname; then a second run changes nothing and a --check run writes
-nothing. Separately, no private key, passphrase, entitlement ID or SNMP password appears in -vvv output.
+nothing. The lab is as unkind as the real thing at first boot: the new Management Node and the nodes start on
+self-signed certificates, the one run trusts the first contact on first use over the private address, uploads the real
+certificate and verifies from then on. Separately, no private key, passphrase, entitlement ID or SNMP password appears in -vvv output.
 
 The tests run in file order and share the demo run (module-scoped fixture).
 """

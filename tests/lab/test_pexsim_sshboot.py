@@ -134,8 +134,8 @@ def test_first_boot_then_the_api_with_the_chosen_credentials(boot, tmp_path):
         requests.get(url, auth=('web', 'web-secret'), verify=boot['ca'], timeout=5)
     served = x509.load_pem_x509_certificate(ssl.get_server_certificate((address, boot['sim'].port)).encode())
     assert served.issuer == served.subject and served.subject.rfc4514_string() == 'CN=mgr01.example.com'
-    cert_id, cert_pem = boot['sim'].sim.management_certificate()[:2]
-    assert cert_id == 1 and x509.load_pem_x509_certificate(cert_pem.encode()) == served  # the API's tls_certificate 1
+    cert_pem = boot['sim'].sim.management_certificate()[1]
+    assert x509.load_pem_x509_certificate(cert_pem.encode()) == served  # the primary management_vm's tls_certificate
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         assert requests.get(url, auth=('web', 'web-secret'), verify=False, timeout=5).json()['objects'][0]['address'] == '127.0.0.123'

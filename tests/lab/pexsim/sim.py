@@ -111,7 +111,7 @@ class Simulator:
 
     @staticmethod
     def _default_certificate(hostname, domain):
-        """The self-signed default certificate of a newly installed Management Node (a new key at each install)."""
+        """The self-signed default certificate of a newly installed Management Node (a new one at each install)."""
         fqdn = '%s.%s' % (hostname, domain)
         cert_pem, key_pem = certs.self_signed(fqdn, [fqdn, hostname])
         cert = {'id': DEFAULT_CERTIFICATE_ID, 'certificate': cert_pem, 'private_key': key_pem, 'private_key_passphrase': '',
@@ -152,8 +152,9 @@ class Simulator:
             primary.update(hostname=answers['hostname'], name=answers['hostname'][:32], domain=answers['domain'],
                            address=answers['ip_address'], netmask=answers['netmask'], gateway=answers['gateway'], **server_ids)
             # A new install is on its own self-signed default certificate until a real one is assigned to it.
-            self.store.objects('tls_certificate')[DEFAULT_CERTIFICATE_ID] = self._default_certificate(answers['hostname'], answers['domain'])
-            primary['tls_certificate'] = DEFAULT_CERTIFICATE_ID
+            cid = self.store.new_id('tls_certificate')
+            self.store.objects('tls_certificate')[cid] = dict(self._default_certificate(answers['hostname'], answers['domain']), id=cid)
+            primary['tls_certificate'] = cid
             self.store.save()
 
     def management_certificate(self):

@@ -5,8 +5,8 @@
 As unkind as the real thing at first boot:
 
 - a Management Node that the installation wizard installed (sshboot.py) serves the certificate its primary
-  ``management_vm`` is on: the self-signed default one the wizard leaves (``tls_certificate`` 1, made anew by each
-  install) until a real one is uploaded and assigned to it, then that one (``InstalledContext``);
+  ``management_vm`` is on: the self-signed default one each install makes (a new ``tls_certificate``) until a real
+  one is uploaded and assigned to it, then that one (``InstalledContext``);
 - each Conferencing Node's bootstrap page (:8443) serves a self-signed certificate of its own (``nodes/<ip>.pem``,
   SAN = its IP), which no CA verifies.
 
