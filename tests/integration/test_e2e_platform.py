@@ -83,8 +83,8 @@ def test_first_contact_trusted_on_first_use_then_verified(demo):
     ca_path = os.path.join(env["LAB_CERT_DIR"], "ca.pem")
     served = x509.load_pem_x509_certificate(ssl.get_server_certificate((demo["manager_address"], int(env["LAB_MGMT_PORT"]))).encode())
     assert served.issuer.rfc4514_string() == "CN=" + CA_NAME
-    proc = run_module(env, "pexip.infinity.pexip_alarm_info", dict(host=host, username="admin", password=env["LAB_MANAGER_PASSWORD"],
-                                                                      validate_certs=True, ca_path=ca_path))
+    args = dict(host=host, username="admin", password=env["LAB_MANAGER_PASSWORD"], validate_certs=True, ca_path=ca_path)
+    proc = run_module(env, "pexip.infinity.pexip_alarm_info", args)
     assert proc.returncode == 0 and "SUCCESS" in proc.stdout, output(proc)
 
 
@@ -92,8 +92,8 @@ def test_a_self_signed_peer_is_refused_with_verification_on(demo):
     """A node's bootstrap page serves its own self-signed certificate: with verification on and no pin, nothing is sent."""
     env = demo["env"]
     address = labenv.instance_summary(env, name="cn-lon-1")["private_ip"]
-    proc = run_module(env, "pexip.infinity.pexip_config_upload", dict(address=address, port=int(env["LAB_NODE_PORT"]), content="<x/>",
-                                                                        validate_certs=True, wait_timeout=10))
+    args = dict(address=address, port=int(env["LAB_NODE_PORT"]), content="<x/>", validate_certs=True, wait_timeout=10)
+    proc = run_module(env, "pexip.infinity.pexip_config_upload", args)
     assert proc.returncode != 0 and "could not be verified" in proc.stdout and "nothing was sent" in proc.stdout, output(proc)
 
 
