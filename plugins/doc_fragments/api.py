@@ -42,6 +42,14 @@ options:
       - PEM file of the CA (or the self-signed certificate) that signed the Management Node's certificate.
       - If not set, the E(PEXIP_CA_PATH) environment variable is used.
     type: path
+  fingerprint:
+    description:
+      - SHA-256 fingerprint of the Management Node's certificate (64 hexadecimal digits, colons allowed) - only that
+        certificate is accepted, whoever signed it and whatever host name it names; O(ca_path) and O(validate_certs)
+        are then not used.
+      - For a new Management Node, whose self-signed certificate no CA verifies, until its real certificate is
+        uploaded (M(pexip.infinity.pexip_tls_certificate)); the certificate changes then, and so must this.
+    type: str
   timeout:
     description:
       - Seconds to wait for each HTTP response.

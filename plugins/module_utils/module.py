@@ -9,9 +9,11 @@ __metaclass__ = type
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import (
+    PexipApiError,
     PexipError,
     PexipClient,
 )
+from ansible_collections.pexip.infinity.plugins.module_utils.bootstrap import normalize_fingerprint, page_verify
 
 
 def pexip_argument_spec():
@@ -21,6 +23,7 @@ def pexip_argument_spec():
         password=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["PEXIP_PASSWORD"])),
         validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["PEXIP_VALIDATE_CERTS"])),
         ca_path=dict(type="path", fallback=(env_fallback, ["PEXIP_CA_PATH"])),
+        fingerprint=dict(type="str"),
         timeout=dict(type="int", default=30, fallback=(env_fallback, ["PEXIP_TIMEOUT"])),
         retries=dict(type="int", default=5),
         allow_http=dict(type="bool", default=False),
@@ -45,7 +48,14 @@ class PexipModule(AnsibleModule):
         settings = dict(username=p.get("username"), password=p.get("password"), validate_certs=p["validate_certs"],
                         ca_path=p["ca_path"], timeout=p["timeout"], retries=p["retries"], allow_http=p.get("allow_http", False))
         settings.update(kwargs)
-        return PexipClient(host or p["host"], **settings)
+        client = PexipClient(host or p["host"], **settings)
+        if p.get("fingerprint") and not host:
+            # The one certificate of that fingerprint, whoever signed it and whatever it names: a new Management Node's
+            # self-signed one, until the real certificate is uploaded.
+            if not normalize_fingerprint(p["fingerprint"]):
+                raise PexipApiError("fingerprint '%s' is not a SHA-256 fingerprint (64 hexadecimal digits, colons allowed)." % p["fingerprint"])
+            client.session.verify = page_verify(True, None, p["fingerprint"])
+        return client
 
     @property
     def client(self):

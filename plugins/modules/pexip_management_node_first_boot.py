@@ -181,6 +181,17 @@ options:
         shell, sending an answer, reading). An operation that does not complete in time fails the task with its name.
     type: int
     default: 60
+  trust_on_first_use:
+    description:
+      - A new Management Node serves a self-signed certificate until its real one is uploaded, which no O(ca_path)
+        verifies. With this set, when the certificate at O(host) does not verify, the one it presents is trusted on
+        first use - its SHA-256 fingerprint is pinned for the rest of the module run and returned as RV(tls_fingerprint),
+        for the next tasks to pin (O(fingerprint)) until the real certificate is uploaded.
+      - Only for a O(host) that is a private IP address (RFC 1918, loopback, IPv6 ULA) or a name that resolves to private
+        addresses only, that is over the VPC or a VPN; any other O(host) is refused before anything is done. Otherwise
+        pin the certificate with O(fingerprint).
+    type: bool
+    default: false
   wait:
     description: After the wizard, wait until the API accepts O(username) and O(password) (the node reboots first).
     default: true
@@ -202,7 +213,8 @@ EXAMPLES = r"""
     host: "{{ mgr_private_ip }}"
     username: admin
     password: "{{ vault_web_admin_password }}"
-    validate_certs: false  # the new node's self-signed certificate
+    ca_path: "{{ mgr_ca_file }}"  # the CA of the certificate uploaded next; until then the self-signed one:
+    trust_on_first_use: true  # pinned over the private address, returned as tls_fingerprint
     private_key_file: "{{ mgr_key_file }}"  # the private key of the instance's key pair
     os_password: "{{ vault_mgr_os_password }}"
     hostname: mgr01
@@ -215,6 +227,7 @@ EXAMPLES = r"""
     host: "{{ mgr_private_ip }}"
     password: "{{ vault_web_admin_password }}"
     ca_path: "{{ mgr_ca_file }}"
+    trust_on_first_use: true
     private_key: "{{ vault_pexip_key }}"
     os_password: "{{ vault_mgr_os_password }}"
     host_key_fingerprint: "{{ mgr_host_key_fingerprint }}"  # SHA256:...
@@ -237,6 +250,18 @@ host_key_fingerprint:
   returned: when SSH was used
   type: str
   sample: SHA256:Ew1ZtbUoKzo3rrSjHqx2m9XuYkyIeJbV5Mw9zyXbb5M
+tls_trust:
+  description:
+    - How the API's certificate was trusted - V(verified) (O(ca_path) or the system's CAs), V(pinned) (O(fingerprint)),
+      V(trust_on_first_use) (O(trust_on_first_use)) or V(not_verified) (O(validate_certs=false)).
+  returned: always
+  type: str
+  sample: trust_on_first_use
+tls_fingerprint:
+  description: SHA-256 fingerprint (hexadecimal) of the certificate pinned, given or trusted on first use.
+  returned: when a certificate was pinned
+  type: str
+  sample: 9f2c4a0d1e5b7c3a8f6e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a
 api_ready:
   description: Whether the API accepts the web administration credentials at the end of the run.
   returned: always
@@ -244,9 +269,14 @@ api_ready:
   sample: true
 """
 
+import socket
+import ssl
+from urllib.parse import urlsplit
+
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipApiError, PexipResponseError, PexipTLSError, resource_path
+from ansible_collections.pexip.infinity.plugins.module_utils.bootstrap import certificate_fingerprint, is_private_address, normalize_fingerprint
 from ansible_collections.pexip.infinity.plugins.module_utils.first_boot import (
     FirstBootError,
     answer_errors,
@@ -260,14 +290,46 @@ from ansible_collections.pexip.infinity.plugins.module_utils.ssh import HAS_PARA
 from ansible_collections.pexip.infinity.plugins.module_utils.waiter import Waiter, wait_argument_spec, wait_errors
 
 
+def private_host(host):
+    """Whether ``host`` is a private address, or a name that resolves to private addresses only."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return False
+    return bool(addresses) and all(is_private_address(address.split("%")[0]) for address in addresses)
+
+
+def served_fingerprint(base, timeout):
+    """SHA-256 of the certificate the server at ``base`` presents, not verified (trust on first use)."""
+    parts = urlsplit(base)
+    pem = ssl.get_server_certificate((parts.hostname, parts.port or 443), timeout=timeout)
+    return certificate_fingerprint(ssl.PEM_cert_to_DER_cert(pem))
+
+
+def trust_on_first_use(module, client, exc):
+    """With trust_on_first_use, a certificate that does not verify on a private address is pinned for the rest of the
+    run (and returned); anything else fails the module, saying what to set."""
+    p = module.params
+    if not p["trust_on_first_use"] or p["fingerprint"]:
+        module.fail("%s A new Management Node serves a self-signed certificate until its real one is uploaded: pin it "
+                    "(fingerprint) or, over its private address, trust it on first use (trust_on_first_use: true)." % exc.msg)
+    try:
+        p["fingerprint"] = served_fingerprint(client.base, min(p["timeout"], 10))
+    except (OSError, ValueError) as error:
+        module.fail("could not read the certificate %s presents, to trust it on first use: %s" % (client.base, error))
+    module.tls_trust = "trust_on_first_use"
+
+
 def api_state(module):
     """'accepted' (the API's JSON list), 'refused' (401: installed with other credentials), 'foreign' (a 2xx that is not
-    the API's JSON: something else answers at host) or 'down'. A TLS failure fails the module."""
+    the API's JSON: something else answers at host) or 'down'. A TLS failure fails the module, unless it is trusted on
+    first use (then the certificate is pinned and asked again)."""
     client = module.new_client(timeout=min(module.params["timeout"], 10), retries=0)
     try:
         body = client.json(client.request("GET", resource_path("system_location"), params={"limit": 1}))
     except PexipTLSError as exc:
-        module.fail(exc.msg)
+        trust_on_first_use(module, client, exc)
+        return api_state(module)
     except PexipResponseError as exc:
         module.foreign = exc.msg
         return "foreign"
@@ -319,6 +381,7 @@ def main():
         usage_statistics=dict(type="bool", default=False),
         connect_timeout=dict(type="int", default=300),
         prompt_timeout=dict(type="int", default=60),
+        trust_on_first_use=dict(type="bool", default=False),
     )
     argument_spec.update(wait_argument_spec(wait=True, wait_timeout=900, poll_interval=10))
     module = PexipModule(argument_spec=argument_spec, mutually_exclusive=[("private_key_file", "private_key")])
@@ -334,17 +397,22 @@ def first_boot(module):
     if len(p["os_password"]) < 8:
         errors.append("os_password must have at least 8 characters (the node's password rules)")
     errors.extend(answer_errors(p))
+    if p["trust_on_first_use"] and not private_host(urlsplit(module.client.base).hostname):
+        errors.append("trust_on_first_use trusts only a private address (the VPC), and host %s is not one (or does not resolve "
+                      "to private addresses only): pin the certificate (fingerprint) or give its CA (ca_path)" % p["host"])
     if errors:
         module.fail("; ".join(errors) + ".")
+    module.tls_trust = "pinned" if p["fingerprint"] else "verified" if p["validate_certs"] else "not_verified"
 
     state = api_state(module)
     if state == "accepted":
-        return dict(changed=False, steps=[], api_ready=True)
+        return dict(changed=False, steps=[], api_ready=True, **tls_result(module))
     if state == "refused":
         module.fail("the Management Node at %s is installed already but refuses user '%s': its web administration credentials "
                     "were set to something else. Give those (username/password); the wizard cannot be run again." % (p["host"], p["username"]))
     if module.check_mode:
-        return dict(changed=True, steps=[], api_ready=False, msg="would set the UNIX password and run the installation wizard over SSH")
+        return dict(changed=True, steps=[], api_ready=False, msg="would set the UNIX password and run the installation wizard over SSH",
+                    **tls_result(module))
 
     login = SshLogin(module)
     try:
@@ -359,7 +427,15 @@ def first_boot(module):
     if p["wait"]:
         wait_for_api(module)
         steps.append("api_ready")
-    return dict(changed=changed, steps=steps, host_key_fingerprint=login.fingerprint, api_ready=p["wait"])
+    return dict(changed=changed, steps=steps, host_key_fingerprint=login.fingerprint, api_ready=p["wait"], **tls_result(module))
+
+
+def tls_result(module):
+    """How the API's certificate was trusted, and the pinned fingerprint (for the rest of the run) if one was."""
+    result = dict(tls_trust=module.tls_trust)
+    if module.params["fingerprint"]:
+        result.update(tls_fingerprint=normalize_fingerprint(module.params["fingerprint"]))
+    return result
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import yaml
 # The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
 pytestmark = pytest.mark.xdist_group("test_e2e_management_node")
 
+import labcerts  # noqa: E402  pylint: disable=wrong-import-position
 import labenv  # noqa: E402  pylint: disable=wrong-import-position
 from e2e import Api, lab_control, output, platform_inventory, run_module, run_playbook, writable  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -83,6 +84,8 @@ def first_boot(env, address, tmp_path, verbose=False, **overrides):
         "hostname": "mgr-" + SUFFIX, "domain": "e2e.example.com", "dns_servers": ["127.0.0.53"],
         "ntp_servers": ["127.0.0.123", "127.0.0.124", "127.0.0.125"], "connect_timeout": 20, "prompt_timeout": 10,
         "wait_timeout": 60,
+        # A new Management Node serves a self-signed certificate (the lab as a real one); its address is private.
+        "trust_on_first_use": True,
     }
     args.update(overrides)
     proc = run_module(env, "pexip.infinity.pexip_management_node_first_boot", args, *(["-vvv"] if verbose else []), timeout=240)
@@ -136,6 +139,8 @@ def instance(lab_env):
 
 def site_inventory(env, manager_address, tmp, manager_name=None):
     location = "E2E mgr %s" % SUFFIX
+    # The new node's real certificate, from the operator CA, naming the address the API is reached by.
+    labcerts.issue(labcerts.load_or_make_ca(env["LAB_CERT_DIR"]), "mgr-%s.e2e.example.com" % SUFFIX, [manager_address]).write(str(tmp), "mgr")
     children = {
         "management_node": {"hosts": {manager_name or "e2e-mgr-%s" % SUFFIX: {
             "pexip_manager_hostname": "mgr-" + SUFFIX,
@@ -161,8 +166,10 @@ def site_inventory(env, manager_address, tmp, manager_name=None):
         pexip_manager_host="%s:%s" % (manager_address, env["LAB_MGMT_PORT"]),
         pexip_manager_username=WEB_USER,
         pexip_manager_password=WEB_PASSWORD,
-        pexip_manager_ca_path=env["PEXIP_CA_PATH"],
+        pexip_manager_ca_path=os.path.join(env["LAB_CERT_DIR"], "ca.pem"),
         pexip_manager_validate_certs=True,
+        pexip_manager_tls_trust_on_first_use=True,
+        pexip_manager_tls_certificate={"certificate_file": str(tmp / "mgr.pem"), "private_key_file": str(tmp / "mgr.key")},
         pexip_dns_servers=["127.0.0.53"],
         pexip_ntp_servers=["127.0.0.123", "127.0.0.124", "127.0.0.125"],
         pexip_node_domain="e2e.example.com",

@@ -7,21 +7,25 @@ through the NEW node's API, with the web administration password its wizard set 
 PEXIP_PASSWORD). Checked through the API: an active licence, the Management Node and every Conferencing Node on a
 certificate signed by the lab's operator CA, the Management Node's own DNS/NTP servers, one VMR with its alias, the
 bursting nodes tagged with the Management Node's hostname; then a second run changes nothing and a --check run writes
-nothing. Separately, no private key, passphrase, entitlement ID or SNMP password appears in -vvv output.
+nothing. The lab is as unkind as the real thing at first boot: the new Management Node and the nodes start on
+self-signed certificates, the one run trusts the first contact on first use over the private address, uploads the real
+certificate and verifies from then on. Separately, no private key, passphrase, entitlement ID or SNMP password appears in -vvv output.
 
 The tests run in file order and share the demo run (module-scoped fixture).
 """
 
 import os
+import ssl
 import uuid
 
 import pytest
 import requests
 import yaml
+from cryptography import x509
 
 import labcerts
 import labenv
-from e2e import WRITES, Api, changed, lab_control, output, run_playbook
+from e2e import WRITES, Api, changed, lab_control, output, run_module, run_playbook
 
 # The tests of this file share module-scoped fixtures: they stay on one worker (make integration: --dist loadfile).
 pytestmark = pytest.mark.xdist_group("test_e2e_platform")
@@ -49,7 +53,7 @@ def new_node_get(demo, path, username, password):
     session = requests.Session()
     session.trust_env = False
     return session.get("https://%s:%s/api/admin/%s" % (demo["manager_address"], demo["env"]["LAB_MGMT_PORT"], path),
-                       auth=(username, password), verify=demo["env"]["PEXIP_CA_PATH"], timeout=10)
+                       auth=(username, password), verify=os.path.join(demo["env"]["LAB_CERT_DIR"], "ca.pem"), timeout=10)
 
 
 def inventory_nodes(api):
@@ -67,6 +71,47 @@ def test_site_installs_the_management_node_from_nothing(demo):
     answers = node["answers"]
     assert (answers["hostname"], answers["domain"], answers["ip_address"], answers["gateway"]) == (MANAGER, DOMAIN, address, "127.20.1.1")
     assert answers["ntp_servers"] == ["127.0.0.123", "127.0.0.124", "127.0.0.125"] and answers["dns_servers"] == ["127.0.0.53"]
+
+
+# ---- trust: the lab's Management Node and nodes start self-signed, as real ones do (docs/lab.md) ------------------
+
+def test_first_contact_trusted_on_first_use_then_verified(demo):
+    """The one run trusted the new Management Node's self-signed certificate on first use over its private address,
+    uploaded the real one, and verified from then on: a later module run with the CA (and the host name) succeeds."""
+    env = demo["env"]
+    host = "%s:%s" % (demo["manager_address"], env["LAB_MGMT_PORT"])
+    ca_path = os.path.join(env["LAB_CERT_DIR"], "ca.pem")
+    served = x509.load_pem_x509_certificate(ssl.get_server_certificate((demo["manager_address"], int(env["LAB_MGMT_PORT"]))).encode())
+    assert served.issuer.rfc4514_string() == "CN=" + CA_NAME
+    args = dict(host=host, username="admin", password=env["LAB_MANAGER_PASSWORD"], validate_certs=True, ca_path=ca_path)
+    proc = run_module(env, "pexip.infinity.pexip_alarm_info", args)
+    assert proc.returncode == 0 and "SUCCESS" in proc.stdout, output(proc)
+
+
+def test_a_self_signed_peer_is_refused_with_verification_on(demo):
+    """A node's bootstrap page serves its own self-signed certificate: with verification on and no pin, nothing is sent."""
+    env = demo["env"]
+    address = labenv.instance_summary(env, name="cn-lon-1")["private_ip"]
+    args = dict(address=address, port=int(env["LAB_NODE_PORT"]), content="<x/>", validate_certs=True, wait_timeout=10)
+    proc = run_module(env, "pexip.infinity.pexip_config_upload", args)
+    assert proc.returncode != 0 and "could not be verified" in proc.stdout and "nothing was sent" in proc.stdout, output(proc)
+
+
+def test_unverifiable_first_contact_refused_before_any_launch(demo, tmp_path):
+    """Verification on, and neither trust on first use nor a pin for a new Management Node: refused before anything is
+    created, saying what to set."""
+    with open(demo["inventory"], encoding="utf-8") as handle:
+        inventory = yaml.safe_load(handle)
+    platform = inventory["all"]["children"]["pexip_platform"]
+    del platform["vars"]["pexip_manager_tls_trust_on_first_use"]
+    platform["children"]["management_node"]["hosts"] = {"mgr-untrusted": dict(
+        platform["children"]["management_node"]["hosts"][MANAGER], pexip_manager_name="mgr-untrusted", pexip_manager_private_ip="127.20.1.249")}
+    inventory_file = str(tmp_path / "inventory.yml")
+    with open(inventory_file, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(inventory, handle)
+    proc, dummy = run_playbook(demo["env"], inventory_file, "--limit", "mgr-untrusted", timeout=300)
+    assert proc.returncode != 0 and "pexip_manager_tls_trust_on_first_use: true" in proc.stdout, output(proc)
+    assert "Nothing was created" in proc.stdout and labenv.instance_summary(demo["env"], name="mgr-untrusted") is None
 
 
 def test_new_management_node_takes_only_its_wizards_credentials(demo):

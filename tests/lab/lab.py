@@ -53,6 +53,7 @@ ENV_KEYS = [
 ]
 LAB_DOMAIN = "lab.example.com"
 MGMT_HOSTNAME = "mgr-lab"
+MGMT_ADDRESS = "127.20.1.250"  # the private address of the Management Node site.yml launches (inventory.yml.j2)
 # One of the entitlement ids the simulator's licence server knows (pexsim/sim.py LAB_ENTITLEMENTS): 50 ports.
 LAB_ENTITLEMENT = "LAB-PORT-0050-1C8E"
 
@@ -267,7 +268,10 @@ class Lab:
         }
         # An operator's CA and a certificate for each lab FQDN (the initial configuration's TLS step), kept across down.
         import labcerts  # pylint: disable=import-outside-toplevel
-        labcerts.ensure(env["LAB_CERT_DIR"], ["%s.%s" % (name, LAB_DOMAIN) for name in [MGMT_HOSTNAME] + [n["name"] for n in NODES]])
+        # The Management Node's also names the address the inventory reaches it by (pexip_manager_host), as the host
+        # name is checked once its certificate is uploaded.
+        labcerts.ensure(env["LAB_CERT_DIR"], ["%s.%s" % (name, LAB_DOMAIN) for name in [MGMT_HOSTNAME] + [n["name"] for n in NODES]],
+                        extra_names={"%s.%s" % (MGMT_HOSTNAME, LAB_DOMAIN): [MGMT_ADDRESS]})
         self.write_private(self.env_file, "".join("export %s=%s\n" % (k, sh_quote(env[k])) for k in ENV_KEYS))
         self.write_private(self.inventory_file, render_inventory(self.dir, env, mgmt_port))
         state["env"] = {k: v for k, v in env.items() if "PASSWORD" not in k and "ENTITLEMENT" not in k}
@@ -499,8 +503,8 @@ def render_inventory(lab_dir, env, mgmt_port):
     subnet = {"a": env["LAB_SUBNET_A"], "b": env["LAB_SUBNET_B"]}
     nodes = [dict(node, subnet_id=subnet[node["subnet"]]) for node in NODES]
     return template.render(lab_dir=lab_dir, region=env["AWS_REGION"], vpc_id=env["LAB_VPC_ID"], key_name=env["LAB_KEY_NAME"],
-                           mgmt_port=mgmt_port, ca_path=env["PEXIP_CA_PATH"], nodes=nodes, ssh_port=env["LAB_SSH_PORT"],
-                           subnet_a=env["LAB_SUBNET_A"], cert_dir=env["LAB_CERT_DIR"])
+                           mgmt_port=mgmt_port, nodes=nodes, ssh_port=env["LAB_SSH_PORT"],
+                           subnet_a=env["LAB_SUBNET_A"], cert_dir=env["LAB_CERT_DIR"], mgmt_address=MGMT_ADDRESS)
 
 
 def main(argv=None):

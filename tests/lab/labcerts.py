@@ -3,6 +3,7 @@
 """Certificates an operator would bring: a CA and server certificates for the lab FQDNs (lab.py, tests)."""
 
 import datetime
+import ipaddress
 import os
 
 from cryptography import x509
@@ -47,15 +48,22 @@ def make_ca(common_name='Pexip lab operator CA'):
     return Pair(cert, key)
 
 
+def _san(name):
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
+
+
 def issue(ca, fqdn, extra_names=(), days=825, not_before_days=1, passphrase=None):
     """A server certificate for ``fqdn`` (CN and first SAN) signed by ``ca``, valid from ``not_before_days`` ago for
-    ``days`` from now (negative: expired)."""
+    ``days`` from now (negative: expired); ``extra_names`` are more SANs (DNS names or IP addresses)."""
     key = ec.generate_private_key(ec.SECP256R1())
     start = _now() - datetime.timedelta(days=not_before_days)
     cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, fqdn)]))
             .issuer_name(ca.cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(start).not_valid_after(_now() + datetime.timedelta(days=days))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in (fqdn,) + tuple(extra_names)]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([_san(n) for n in (fqdn,) + tuple(extra_names)]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
@@ -91,12 +99,25 @@ def load_or_make_ca(directory):
     return ca
 
 
-def ensure(directory, fqdns, days=825, passphrase=None):
-    """<fqdn>.pem / <fqdn>.key in ``directory`` for each FQDN (signed by its CA), kept when present."""
+def _names(path):
+    with open(path, 'rb') as handle:
+        cert = x509.load_pem_x509_certificate(handle.read())
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return set()
+    return set(san.get_values_for_type(x509.DNSName)) | {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
+
+
+def ensure(directory, fqdns, days=825, passphrase=None, extra_names=None):
+    """<fqdn>.pem / <fqdn>.key in ``directory`` for each FQDN (signed by its CA), kept when present and naming
+    ``extra_names[fqdn]`` (more SANs: the address a client reaches the host by, for example)."""
     ca = load_or_make_ca(directory)
     for fqdn in fqdns:
-        if not os.path.exists(os.path.join(directory, fqdn + '.pem')):
-            issue(ca, fqdn, days=days, not_before_days=max(1, 1 - days), passphrase=passphrase).write(directory, fqdn)
+        extra = tuple((extra_names or {}).get(fqdn, ()))
+        path = os.path.join(directory, fqdn + '.pem')
+        if not os.path.exists(path) or not set(extra) <= _names(path):
+            issue(ca, fqdn, extra, days=days, not_before_days=max(1, 1 - days), passphrase=passphrase).write(directory, fqdn)
 
 
 def main(argv=None):

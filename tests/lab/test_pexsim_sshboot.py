@@ -3,12 +3,17 @@
 
 import re
 import socket
+import ssl
 import time
+import warnings
+from urllib.parse import urlsplit
 
 import paramiko
 import pytest
 import requests
+from cryptography import x509
 
+import labcerts
 from conftest import FAST, free_port, wait_for
 from labctl import LabControl, LabError
 from pexsim.server import PexSim
@@ -105,7 +110,7 @@ WIZARD = [('IP address', ''), ('Network mask', ''), ('Gateway', ''), ('Hostname'
           ('Enable incident reporting', 'no'), ('Send deployment and usage statistics', 'no')]
 
 
-def test_first_boot_then_the_api_with_the_chosen_credentials(boot):
+def test_first_boot_then_the_api_with_the_chosen_credentials(boot, tmp_path):
     address = boot['launch']()
     shell = set_os_password(boot, address)
     assert 'password updated successfully' in shell.out
@@ -124,11 +129,35 @@ def test_first_boot_then_the_api_with_the_chosen_credentials(boot):
 
     url = 'https://%s:%d/api/admin/configuration/v1/ntp_server/' % (address, boot['sim'].port)
     wait_for(lambda: boot['lab'].poll() and boot['lab'].management_node(address)['api_listening'], timeout=10)
-    assert requests.get(url, auth=('web', 'web-secret'), verify=boot['ca'], timeout=5).json()['objects'][0]['address'] == '127.0.0.123'
-    assert requests.get(url, auth=('admin', 'pexsim'), verify=boot['ca'], timeout=5).status_code == 401
+    # A new install serves its self-signed default certificate: the lab CA does not verify it.
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(url, auth=('web', 'web-secret'), verify=boot['ca'], timeout=5)
+    served = x509.load_pem_x509_certificate(ssl.get_server_certificate((address, boot['sim'].port)).encode())
+    assert served.issuer == served.subject and served.subject.rfc4514_string() == 'CN=mgr01.example.com'
+    cert_pem = boot['sim'].sim.management_certificate()[1]
+    assert x509.load_pem_x509_certificate(cert_pem.encode()) == served  # the primary management_vm's tls_certificate
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        assert requests.get(url, auth=('web', 'web-secret'), verify=False, timeout=5).json()['objects'][0]['address'] == '127.0.0.123'
+        assert requests.get(url, auth=('admin', 'pexsim'), verify=False, timeout=5).status_code == 401
     node = boot['lab'].management_node(address)
     assert node['state'] == 'installed' and node['answers']['gateway'] == address.rsplit('.', 1)[0] + '.1'
     assert 'web-secret' not in str(node) and OS_PASSWORD not in str(node)
+
+    # A real certificate uploaded and assigned to the Management Node: new connections get it, and it verifies.
+    ca = labcerts.make_ca()
+    pair = labcerts.issue(ca, 'mgr01.example.com', [address])
+    api = 'https://%s:%d/api/admin/configuration/v1/' % (address, boot['sim'].port)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        created = requests.post(api + 'tls_certificate/', json={'certificate': pair.cert_pem, 'private_key': pair.key_pem},
+                                auth=('web', 'web-secret'), verify=False, timeout=5)
+        assert created.status_code == 201, created.text
+        assert requests.patch(api + 'management_vm/1/', json={'tls_certificate': urlsplit(created.headers['Location']).path},
+                              auth=('web', 'web-secret'), verify=False, timeout=5).status_code in (200, 202, 204)
+    ca_file = tmp_path / 'operator-ca.pem'
+    ca_file.write_text(ca.cert_pem)
+    assert requests.get(url, auth=('web', 'web-secret'), verify=str(ca_file), timeout=5).status_code == 200
 
 
 def test_only_the_instances_key_pair(boot):

@@ -60,7 +60,7 @@ def validation_problems(**facts):
     variables = dict(conferencing_node_name="cn-1", conferencing_node_hostname="cn-1", conferencing_node_domain="example.com",
                      conferencing_node_role="transcoding", conferencing_node_public_ip="elastic", conferencing_node_bootstrap_address="private",
                      conferencing_node_bootstrap_validate_certs=True, conferencing_node_bootstrap_fingerprint="",
-                     conferencing_node_tenancy="dedicated")
+                     conferencing_node_tenancy="dedicated", conferencing_node_bootstrap_ca_path="")
     variables.update(facts)
     variables.update((k, trust_as_template(v)) for k, v in task["vars"].items())
     return Templar(loader=DataLoader(), variables=variables).template(trust_as_template("{{ _problems }}"))
@@ -70,7 +70,7 @@ def validation_problems(**facts):
     (dict(conferencing_node_bootstrap_address="public", conferencing_node_bootstrap_validate_certs=False), True),
     (dict(conferencing_node_bootstrap_address="public", conferencing_node_bootstrap_validate_certs=False,
           conferencing_node_bootstrap_fingerprint="ab" * 32), False),
-    (dict(conferencing_node_bootstrap_address="public"), False),  # verified: a CA (ca_path) or the system's
+    (dict(conferencing_node_bootstrap_address="public", conferencing_node_bootstrap_ca_path="/etc/pki/node.pem"), False),  # verified
     (dict(conferencing_node_bootstrap_validate_certs=False), False),  # private: trusts the VPC
 ])
 def test_an_unverified_public_upload_is_refused_before_anything_is_launched(facts, refused):
@@ -78,6 +78,15 @@ def test_an_unverified_public_upload_is_refused_before_anything_is_launched(fact
     assert bool(problems) is refused, problems
     if refused:
         assert "pexip_node_bootstrap_fingerprint" in problems[0] and "not sent unverified to a public address" in problems[0]
+
+
+@pytest.mark.parametrize("address", ["private", "public"])
+def test_verification_that_cannot_succeed_is_refused_before_anything_is_launched(address):
+    """A new instance's self-signed certificate: verification on with neither a pin nor a file that holds it would
+    fail only once the instance runs."""
+    problems = validation_problems(conferencing_node_bootstrap_address=address)
+    assert len(problems) == 1 and "serves a self-signed certificate" in problems[0], problems
+    assert "pexip_node_bootstrap_validate_certs: false" in problems[0] and "pexip_node_bootstrap_fingerprint" in problems[0]
 
 
 def test_the_fingerprint_reaches_the_probe_and_the_upload():

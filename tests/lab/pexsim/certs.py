@@ -4,6 +4,7 @@
 
 import datetime
 import hashlib
+import ipaddress
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -90,7 +91,7 @@ def describe(cert):
     }
 
 
-def self_signed(common_name, dns_names, days=365):
+def self_signed(common_name, dns_names, days=365, ip_addresses=()):
     """(certificate PEM, key PEM) of a self-signed server certificate, like a new node's default one."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
@@ -99,7 +100,8 @@ def self_signed(common_name, dns_names, days=365):
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]
+                                                   + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )

@@ -50,7 +50,8 @@ class PexSim:
 
     def _serve_installed(self, ip, username, password):
         """The API of a Management Node installed by the wizard: same platform model, its own web credentials."""
-        server = TlsServer((ip, self.port), MgmtApp(self.sim, username, password, self.watcher), self.tls.mgmt_context_for(ip))
+        server = TlsServer((ip, self.port), MgmtApp(self.sim, username, password, self.watcher),
+                           self.tls.installed_context(self.sim.management_certificate))
         server.start('mgmt-%s' % ip)
         LOG.info('Management Node API on https://%s:%d (installed by the wizard)', ip, self.port)
         return server

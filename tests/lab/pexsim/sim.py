@@ -116,14 +116,19 @@ class Simulator:
         from .upgrade import Rollout  # pylint: disable=import-outside-toplevel  # upgrade imports this module
         self.upgrade = Rollout(self)
 
-    def _seed(self, data):
-        """A freshly installed Management Node: its own management_vm (primary) on a self-signed default certificate."""
-        fqdn = '%s.%s' % (self.mgmt_hostname, self.mgmt_domain)
-        cert_pem, key_pem = certs.self_signed(fqdn, [fqdn, self.mgmt_hostname])
+    @staticmethod
+    def _default_certificate(hostname, domain):
+        """The self-signed default certificate of a newly installed Management Node (a new one at each install)."""
+        fqdn = '%s.%s' % (hostname, domain)
+        cert_pem, key_pem = certs.self_signed(fqdn, [fqdn, hostname])
         cert = {'id': DEFAULT_CERTIFICATE_ID, 'certificate': cert_pem, 'private_key': key_pem, 'private_key_passphrase': '',
                 'parameters': '', 'nodes': []}
         cert.update(certs.describe(certs.load_chain(cert_pem)[0]))
-        data['objects']['tls_certificate'][DEFAULT_CERTIFICATE_ID] = cert
+        return cert
+
+    def _seed(self, data):
+        """A freshly installed Management Node: its own management_vm (primary) on a self-signed default certificate."""
+        data['objects']['tls_certificate'][DEFAULT_CERTIFICATE_ID] = self._default_certificate(self.mgmt_hostname, self.mgmt_domain)
         data['next_id']['tls_certificate'] = DEFAULT_CERTIFICATE_ID + 1
         resource = CONFIG_RESOURCES['management_vm']
         mgmt = {name: field.initial() for name, field in resource.fields.items() if not field.readonly or name in ('initializing', 'primary')}
@@ -153,7 +158,19 @@ class Simulator:
                 server_ids[key] = [by_address[a] for a in answers[key] if a in by_address]
             primary.update(hostname=answers['hostname'], name=answers['hostname'][:32], domain=answers['domain'],
                            address=answers['ip_address'], netmask=answers['netmask'], gateway=answers['gateway'], **server_ids)
+            # A new install is on its own self-signed default certificate until a real one is assigned to it.
+            cid = self.store.new_id('tls_certificate')
+            self.store.objects('tls_certificate')[cid] = dict(self._default_certificate(answers['hostname'], answers['domain']), id=cid)
+            primary['tls_certificate'] = cid
             self.store.save()
+
+    def management_certificate(self):
+        """``(id, certificate PEM, key PEM, passphrase)`` of the certificate the primary Management Node is on."""
+        with self.lock:
+            primary = self.primary_management_vm() or {}
+            cert = self.store.get('tls_certificate', primary.get('tls_certificate')) if primary.get('tls_certificate') else None
+            cert = cert or self.store.get('tls_certificate', DEFAULT_CERTIFICATE_ID)
+            return cert['id'], cert['certificate'], cert['private_key'], cert.get('private_key_passphrase') or None
 
     # ----- context used by resources.py ------------------------------------------------------------------
     def exists(self, resource, oid):

@@ -375,3 +375,29 @@ def test_the_key_read_from_private_key_file_is_a_no_log_value(ssh, tmp_path):
     assert text in fake.no_log_values
     body = [line for line in text.splitlines() if not line.startswith("-----")]
     assert body and all(line in fake.no_log_values for line in body if len(line) >= 16)
+
+
+# ---- the first contact with a new Management Node's self-signed certificate ----------------------------------------------
+
+def test_trust_on_first_use_is_refused_for_a_public_address_before_connecting(module_run, monkeypatch, tmp_path, ssh):
+    api_calls = []
+    monkeypatch.setattr(mod, "api_state", lambda module: api_calls.append(1) or "down")
+    result = module_run(mod, FakeApi(), host="203.0.113.10", trust_on_first_use=True, password=WEB_PW, private_key=private_key_text(),
+                        os_password=OS_PW, known_hosts_file=str(tmp_path / "known_hosts"), hostname="mgr01", domain="example.com")
+    assert result["failed"] and "trust_on_first_use trusts only a private address" in result["msg"], result["msg"]
+    assert "fingerprint" in result["msg"] and ssh.made == [] and api_calls == []
+
+
+def test_a_certificate_that_does_not_verify_is_pinned_on_first_use_over_a_private_address(monkeypatch):
+    fake = FakeModule(None, dict(host=ADDRESS, trust_on_first_use=True, fingerprint=None, timeout=10))
+    client = type("Client", (), {"base": "https://%s:443" % ADDRESS})()
+    monkeypatch.setattr(mod, "served_fingerprint", lambda base, timeout: "ab" * 32)
+    mod.trust_on_first_use(fake, client, mod.PexipTLSError("The TLS certificate of https://10.0.0.10 could not be verified."))
+    assert fake.params["fingerprint"] == "ab" * 32 and fake.tls_trust == "trust_on_first_use"
+
+
+def test_without_trust_on_first_use_a_certificate_that_does_not_verify_fails_saying_what_to_set():
+    fake = FakeModule(None, dict(host=ADDRESS, trust_on_first_use=False, fingerprint=None, timeout=10))
+    with pytest.raises(Failed) as err:
+        mod.trust_on_first_use(fake, None, mod.PexipTLSError("The TLS certificate of https://10.0.0.10 could not be verified."))
+    assert "trust_on_first_use: true" in str(err.value) and "fingerprint" in str(err.value)
