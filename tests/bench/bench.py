@@ -134,9 +134,13 @@ FLEET_POLL = "/api/admin/status/v1/worker_vm/?limit="  # pexip_upgrade's fleet w
 
 
 def watch_figures(log):
-    """The upgrade's fleet watch: its polls, and the Management Node requests per poll from its first poll to its last."""
+    """The upgrade's fleet watch: its polls, and the Management Node requests per poll from its first poll to its last.
+
+    The watch starts after the upgrade's last write (the finish/ that starts it): the same fleet read made by the
+    checks before the upgrade is not a poll of the watch, and the backup and upload between them are not its cost."""
     mgmt = [e for e in log if e["target"] == "mgmt"]
-    polls = [i for i, e in enumerate(mgmt) if e["method"] == "GET" and e["path"].startswith(FLEET_POLL)]
+    started = max([i for i, e in enumerate(mgmt) if e["method"] in WRITES] or [-1])
+    polls = [i for i, e in enumerate(mgmt) if i > started and e["method"] == "GET" and e["path"].startswith(FLEET_POLL)]
     if not polls:
         return dict(polls=0, per_poll=0.0)
     return dict(polls=len(polls), per_poll=(polls[-1] - polls[0] + 1) / float(len(polls)))

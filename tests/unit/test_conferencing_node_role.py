@@ -120,7 +120,7 @@ def test_tenancy_is_dedicated_unless_the_inventory_says_otherwise():
 
 @pytest.mark.parametrize("tenancy, refused", [("dedicated", False), ("default", False), ("host", True), ("Dedicated", True), ("", True)])
 def test_an_unknown_tenancy_is_refused_before_anything_is_launched(tenancy, refused):
-    problems = validation_problems(conferencing_node_tenancy=tenancy)
+    problems = validation_problems(conferencing_node_tenancy=tenancy, conferencing_node_bootstrap_fingerprint="AB" * 32)
     assert bool(problems) is refused, problems
     if refused:
         assert "tenancy '%s' (pexip_instance_tenancy) must be dedicated" % tenancy in problems[0]
