@@ -168,20 +168,28 @@ class Platform:
                 self.lab.pexip.delete(worker["resource_uri"])
 
 
-@pytest.fixture(scope="module")
-def lab(lab_env):
-    return Lab(lab_env)
+def platform_fixtures(count, prefix):
+    """A test file's module-scoped ``lab`` and ``platform`` fixtures: ``count`` nodes named ``prefix...``, deployed once
+    (in parallel) for the whole file and cleaned up after it."""
+
+    @pytest.fixture(scope="module")
+    def lab(lab_env):
+        return Lab(lab_env)
+
+    @pytest.fixture(scope="module")
+    def platform(lab, tmp_path_factory):  # pylint: disable=redefined-outer-name
+        made = Platform(lab, tmp_path_factory.mktemp(prefix), count, prefix)
+        try:
+            made.deploy()
+            yield made
+        finally:
+            made.cleanup()
+
+    return lab, platform
 
 
-@pytest.fixture(scope="module")
-def platform(lab, tmp_path_factory):
-    """Four nodes, deployed once (in parallel) for the whole file; each test works on its own node(s)."""
-    made = Platform(lab, tmp_path_factory.mktemp("ops"), 4, "ops")
-    try:
-        made.deploy()
-        yield made
-    finally:
-        made.cleanup()
+# Four nodes; each test works on its own node(s).
+lab, platform = platform_fixtures(4, "ops")
 
 
 def stop_node(lab, platform, name):
