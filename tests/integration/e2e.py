@@ -136,6 +136,19 @@ class Api:
     def location(self, location_name):
         return self.one("configuration/v1/system_location/", name=location_name)
 
+    def create_location(self, location_name, **fields):
+        """A new system location with the lab's DNS and NTP servers (each created when missing); its object."""
+        servers = {}
+        for kind, address in (("dns_server", "127.0.0.53"), ("ntp_server", "127.0.0.123")):
+            path = "configuration/v1/%s/" % kind
+            found = [o["resource_uri"] for o in self.get(path) if o["address"] == address]
+            if not found:
+                self.session.post(self.url(path), json={"address": address}, timeout=30).raise_for_status()
+                found = [o["resource_uri"] for o in self.get(path) if o["address"] == address]
+            servers[kind + "s"] = found[:1]
+        self.session.post(self.url("configuration/v1/system_location/"), json=dict(servers, name=location_name, **fields), timeout=30).raise_for_status()
+        return self.location(location_name)
+
     def location_ids(self, names):
         return [obj["id"] for location in names for obj in self.get("configuration/v1/system_location/", name=location)]
 

@@ -126,18 +126,7 @@ class Platform:
         as the deploy role tags it, the node (configuration-only deployment) with that address as static NAT, its
         bootstrap document uploaded, synced."""
         ec2, api = self.lab.ec2, self.lab.pexip
-        location = api.location(LOCATION)
-        if location is None:
-            servers = {}
-            for kind, address in (("dns_server", "127.0.0.53"), ("ntp_server", "127.0.0.123")):
-                path = "configuration/v1/%s/" % kind
-                found = [o["resource_uri"] for o in api.get(path) if o["address"] == address]
-                if not found:
-                    api.session.post(api.url(path), json={"address": address}, timeout=30).raise_for_status()
-                    found = [o["resource_uri"] for o in api.get(path) if o["address"] == address]
-                servers[kind + "s"] = found[:1]
-            api.session.post(api.url("configuration/v1/system_location/"), json=dict(servers, name=LOCATION), timeout=30).raise_for_status()
-            location = api.location(LOCATION)
+        location = api.location(LOCATION) or api.create_location(LOCATION)
         for name in self.names:
             instance = ec2.run_instances(
                 ImageId=PEXIP_AMI, InstanceType="c5.2xlarge", MinCount=1, MaxCount=1, KeyName=self.lab.env["LAB_KEY_NAME"],
