@@ -87,6 +87,17 @@ def run_playbook(env, inventory_file, *args, playbook="site.yml", timeout=900, t
     return proc, recap(proc.stdout)
 
 
+def run_extra_vars(env, inventory_file, extra_vars, check=True, **kwargs):
+    """run_playbook with ``-e <item>`` for each of ``extra_vars`` and task results in YAML: (rc, output, recap). With
+    ``check``, a failed run fails the test with the output's end."""
+    args = [arg for item in extra_vars for arg in ("-e", item)]
+    proc, counts = run_playbook(env, inventory_file, *args, result_format="yaml", **kwargs)
+    text = proc.stdout + proc.stderr
+    if check:
+        assert proc.returncode == 0, text[-8000:]
+    return proc.returncode, text, counts
+
+
 def run_module(env, module, args, *options, timeout=300):
     """``ansible localhost -m module -a args`` (a dict goes as JSON) on the controller against the lab; the process."""
     cmd = [os.path.join(BIN, "ansible"), "localhost", "-m", module, "-a", args if isinstance(args, str) else json.dumps(args)] + list(options)

@@ -112,13 +112,7 @@ class Platform:
 
     def run(self, playbook, *extra, check=True, timeout=300):
         """playbooks/<playbook> (or an absolute path) -e <extra>...: (rc, output, recap per host)."""
-        args = [arg for item in extra for arg in ("-e", item)]
-        proc, counts = e2e.run_playbook(self.lab.env, self.inventory, *args, playbook=os.path.join("playbooks", playbook), timeout=timeout,
-                                        result_format="yaml")
-        output = proc.stdout + proc.stderr
-        if check:
-            assert proc.returncode == 0, output[-8000:]
-        return proc.returncode, output, counts
+        return e2e.run_extra_vars(self.lab.env, self.inventory, extra, check=check, playbook=os.path.join("playbooks", playbook), timeout=timeout)
 
     def deploy(self):
         """The nodes straight through boto3 and the API (no playbook: these tests do not depend on the deploy playbook,
