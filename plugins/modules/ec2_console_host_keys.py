@@ -104,13 +104,7 @@ import hashlib
 import re
 import time
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.pexip.infinity.plugins.module_utils.ec2 import call, ec2_client, instance_module
 
 BLOCK = r"-----BEGIN SSH HOST KEY %s-----(.*?)-----END SSH HOST KEY %s-----"
 # cloud-init: "ec2: 256 SHA256:base64 root@host (ECDSA)", the line's prefix varies (ec2:, a timestamp, none).
@@ -148,29 +142,18 @@ def host_keys(output):
 
 
 def main():
-    module = AnsibleAWSModule(
-        argument_spec=dict(
-            instance_id=dict(type="str", required=True),
-            latest=dict(type="bool", default=False),
-            wait_timeout=dict(type="int", default=0),
-            poll_interval=dict(type="int", default=15),
-        ),
-        supports_check_mode=True,
-    )
+    module = instance_module(latest=dict(type="bool", default=False), wait_timeout=dict(type="int", default=0), poll_interval=dict(type="int", default=15))
     p = module.params
     if p["wait_timeout"] < 0 or p["poll_interval"] < 1:
         module.fail_json(msg="wait_timeout must be 0 or more and poll_interval 1 or more seconds (wait_timeout %s, poll_interval %s)."
                          % (p["wait_timeout"], p["poll_interval"]))
-    client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
+    client = ec2_client(module)
     request = dict(InstanceId=p["instance_id"])
     if p["latest"]:
         request["Latest"] = True
     deadline = time.monotonic() + p["wait_timeout"]
     while True:
-        try:
-            output = client.get_console_output(aws_retry=True, **request).get("Output") or ""
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            module.fail_json_aws(e, msg="Could not read the console output of %s" % p["instance_id"])
+        output = call(module, "Could not read the console output of %s" % p["instance_id"], client.get_console_output, **request).get("Output") or ""
         fingerprints, keys = host_keys(output)
         if fingerprints or time.monotonic() >= deadline:
             break

@@ -61,30 +61,15 @@ ena_support:
   type: bool
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.pexip.infinity.plugins.module_utils.ec2 import call, ec2_client, instance_module
 
 
 def main():
-    module = AnsibleAWSModule(
-        argument_spec=dict(
-            instance_id=dict(type="str", required=True),
-            ena_support=dict(type="bool", default=True),
-        ),
-        supports_check_mode=True,
-    )
+    module = instance_module(ena_support=dict(type="bool", default=True))
     instance_id = module.params["instance_id"]
     wanted = module.params["ena_support"]
-    client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
-    try:
-        reservations = client.describe_instances(aws_retry=True, InstanceIds=[instance_id])["Reservations"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg="Could not describe instance %s" % instance_id)
+    client = ec2_client(module)
+    reservations = call(module, "Could not describe instance %s" % instance_id, client.describe_instances, InstanceIds=[instance_id])["Reservations"]
     instance = reservations[0]["Instances"][0]
     current = bool(instance.get("EnaSupport"))
     if current == wanted:
@@ -95,10 +80,8 @@ def main():
             msg="ENA support of %s can only be changed while it is stopped (it is %s)." % (instance_id, state)
         )
     if not module.check_mode:
-        try:
-            client.modify_instance_attribute(aws_retry=True, InstanceId=instance_id, EnaSupport={"Value": wanted})
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            module.fail_json_aws(e, msg="Could not change ENA support of %s" % instance_id)
+        call(module, "Could not change ENA support of %s" % instance_id, client.modify_instance_attribute, InstanceId=instance_id,
+             EnaSupport={"Value": wanted})
     module.exit_json(changed=True, ena_support=wanted)
 
 

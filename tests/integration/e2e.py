@@ -87,6 +87,17 @@ def run_playbook(env, inventory_file, *args, playbook="site.yml", timeout=900, t
     return proc, recap(proc.stdout)
 
 
+def run_extra_vars(env, inventory_file, extra_vars, check=True, **kwargs):
+    """run_playbook with ``-e <item>`` for each of ``extra_vars`` and task results in YAML: (rc, output, recap). With
+    ``check``, a failed run fails the test with the output's end."""
+    args = [arg for item in extra_vars for arg in ("-e", item)]
+    proc, counts = run_playbook(env, inventory_file, *args, result_format="yaml", **kwargs)
+    text = proc.stdout + proc.stderr
+    if check:
+        assert proc.returncode == 0, text[-8000:]
+    return proc.returncode, text, counts
+
+
 def run_module(env, module, args, *options, timeout=300):
     """``ansible localhost -m module -a args`` (a dict goes as JSON) on the controller against the lab; the process."""
     cmd = [os.path.join(BIN, "ansible"), "localhost", "-m", module, "-a", args if isinstance(args, str) else json.dumps(args)] + list(options)
@@ -135,6 +146,19 @@ class Api:
 
     def location(self, location_name):
         return self.one("configuration/v1/system_location/", name=location_name)
+
+    def create_location(self, location_name, **fields):
+        """A new system location with the lab's DNS and NTP servers (each created when missing); its object."""
+        servers = {}
+        for kind, address in (("dns_server", "127.0.0.53"), ("ntp_server", "127.0.0.123")):
+            path = "configuration/v1/%s/" % kind
+            found = [o["resource_uri"] for o in self.get(path) if o["address"] == address]
+            if not found:
+                self.session.post(self.url(path), json={"address": address}, timeout=30).raise_for_status()
+                found = [o["resource_uri"] for o in self.get(path) if o["address"] == address]
+            servers[kind + "s"] = found[:1]
+        self.session.post(self.url("configuration/v1/system_location/"), json=dict(servers, name=location_name, **fields), timeout=30).raise_for_status()
+        return self.location(location_name)
 
     def location_ids(self, names):
         return [obj["id"] for location in names for obj in self.get("configuration/v1/system_location/", name=location)]

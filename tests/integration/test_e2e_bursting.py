@@ -200,17 +200,7 @@ def deploy_always_on(env, api):
     per node tagged pexip:node (no public address), the node (configuration-only deployment) bootstrapped and synced."""
     ec2 = labenv.ec2_client(env)
     group = ec2.create_security_group(GroupName=name("sg"), Description="e2e bursting", VpcId=env["LAB_VPC_ID"])["GroupId"]
-    servers = {}
-    for kind, address in (("dns_server", "127.0.0.53"), ("ntp_server", "127.0.0.123")):
-        path = "configuration/v1/%s/" % kind
-        found = [o["resource_uri"] for o in api.get(path) if o["address"] == address]
-        if not found:
-            api.session.post(api.url(path), json={"address": address}, timeout=30).raise_for_status()
-            found = [o["resource_uri"] for o in api.get(path) if o["address"] == address]
-        servers[kind + "s"] = found[:1]
-    api.session.post(api.url("configuration/v1/system_location/"), json=dict(servers, name=ALWAYS, description="e2e always-on"),
-                     timeout=30).raise_for_status()
-    location = api.location(ALWAYS)["resource_uri"]
+    location = api.create_location(ALWAYS, description="e2e always-on")["resource_uri"]
     images = ec2.describe_images(Owners=["686087431763"], Filters=[{"Name": "name", "Values": ["Pexip Infinity Conferencing Node 34 build *"]}])
     image_id = max(images["Images"], key=lambda i: i["CreationDate"])["ImageId"]
     for short, subnet in ALWAYS_ON.items():

@@ -13,6 +13,7 @@
   e-mail address are refused before connecting; the role gives the module an encrypted key's passphrase.
 """
 
+import contextlib
 import json
 import os
 import random
@@ -384,31 +385,39 @@ def test_incident_reporting_answers_the_contact_email_address(lab_env, instance,
     assert answers["incident_reporting"] is True and answers["contact_email_address"] == "ops@e2e.example.com", answers
 
 
-def test_role_pins_the_host_key_from_the_console_output(lab_env, tmp_path, firstboot_knobs):
-    env = dict(lab_env)
-    firstboot_knobs.set_firstboot(console_host_keys=True)
-    address, manager = next_address(env), "e2e-mgr-console-%s" % SUFFIX
+@contextlib.contextmanager
+def management_node_yml(env, address, manager, tmp_path, **host_vars):
+    """playbooks/management_node.yml for a new Management Node ``manager`` at ``address`` (no locations) with
+    ``host_vars``, asserted to succeed: its output; the instance is terminated afterwards."""
     inventory = site_inventory(env, address, tmp_path, manager_name=manager)
     platform = inventory["all"]["children"]["pexip_platform"]
     platform["vars"]["pexip_locations"] = []
-    known_hosts = tmp_path / "role_known_hosts"
-    platform["children"]["management_node"]["hosts"][manager].update(
-        pexip_manager_host_key_from_console=True, pexip_manager_known_hosts_file=str(known_hosts))
+    platform["children"]["management_node"]["hosts"][manager].update(host_vars)
     inventory_file = str(tmp_path / "inventory.yml")
     with open(inventory_file, "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory, handle, sort_keys=False)
     try:
         proc, recap = run_playbook(env, inventory_file, playbook="playbooks/management_node.yml")
         assert proc.returncode == 0 and recap[manager]["failed"] == 0, output(proc)
-        node = lab_control(env).management_node(address)
-        assert node["state"] == "installed", output(proc)
-        # Pinned: known_hosts is neither read nor written (without a pin the role's fallback, strict, would have failed).
-        assert not known_hosts.exists()
+        yield proc
     finally:
         ec2 = labenv.ec2_client(env)
         terminate(env, [i["InstanceId"] for r in ec2.describe_instances(Filters=[
             {"Name": "tag:Name", "Values": [manager]},
             {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}])["Reservations"] for i in r["Instances"]])
+
+
+def test_role_pins_the_host_key_from_the_console_output(lab_env, tmp_path, firstboot_knobs):
+    env = dict(lab_env)
+    firstboot_knobs.set_firstboot(console_host_keys=True)
+    address, manager = next_address(env), "e2e-mgr-console-%s" % SUFFIX
+    known_hosts = tmp_path / "role_known_hosts"
+    with management_node_yml(env, address, manager, tmp_path, pexip_manager_host_key_from_console=True,
+                             pexip_manager_known_hosts_file=str(known_hosts)) as proc:
+        node = lab_control(env).management_node(address)
+        assert node["state"] == "installed", output(proc)
+        # Pinned: known_hosts is neither read nor written (without a pin the role's fallback, strict, would have failed).
+        assert not known_hosts.exists()
 
 
 def test_role_passes_the_private_key_passphrase(lab_env, tmp_path):
@@ -417,24 +426,10 @@ def test_role_passes_the_private_key_passphrase(lab_env, tmp_path):
     passphrase = "pass-" + uuid.uuid4().hex[:12]
     encrypted = str(tmp_path / "encrypted.pem")
     paramiko.RSAKey.from_private_key_file(env["LAB_KEY_FILE"]).write_private_key_file(encrypted, password=passphrase)
-    inventory = site_inventory(env, address, tmp_path, manager_name=manager)
-    platform = inventory["all"]["children"]["pexip_platform"]
-    platform["vars"]["pexip_locations"] = []
-    platform["children"]["management_node"]["hosts"][manager].update(
-        pexip_manager_private_key_file=encrypted, pexip_manager_private_key_passphrase=passphrase)
-    inventory_file = str(tmp_path / "inventory.yml")
-    with open(inventory_file, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(inventory, handle, sort_keys=False)
-    try:
-        proc, recap = run_playbook(env, inventory_file, playbook="playbooks/management_node.yml")
-        assert proc.returncode == 0 and recap[manager]["failed"] == 0, output(proc)
+    with management_node_yml(env, address, manager, tmp_path, pexip_manager_private_key_file=encrypted,
+                             pexip_manager_private_key_passphrase=passphrase) as proc:
         assert lab_control(env).management_node(address)["state"] == "installed"
         assert passphrase not in proc.stdout + proc.stderr
-    finally:
-        ec2 = labenv.ec2_client(env)
-        terminate(env, [i["InstanceId"] for r in ec2.describe_instances(Filters=[
-            {"Name": "tag:Name", "Values": [manager]},
-            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}])["Reservations"] for i in r["Instances"]])
 
 
 # ---- pexip_system_servers (on the lab's installed Management Node) ----------------------------------------------------

@@ -112,13 +112,7 @@ class Platform:
 
     def run(self, playbook, *extra, check=True, timeout=300):
         """playbooks/<playbook> (or an absolute path) -e <extra>...: (rc, output, recap per host)."""
-        args = [arg for item in extra for arg in ("-e", item)]
-        proc, counts = e2e.run_playbook(self.lab.env, self.inventory, *args, playbook=os.path.join("playbooks", playbook), timeout=timeout,
-                                        result_format="yaml")
-        output = proc.stdout + proc.stderr
-        if check:
-            assert proc.returncode == 0, output[-8000:]
-        return proc.returncode, output, counts
+        return e2e.run_extra_vars(self.lab.env, self.inventory, extra, check=check, playbook=os.path.join("playbooks", playbook), timeout=timeout)
 
     def deploy(self):
         """The nodes straight through boto3 and the API (no playbook: these tests do not depend on the deploy playbook,
@@ -126,18 +120,7 @@ class Platform:
         as the deploy role tags it, the node (configuration-only deployment) with that address as static NAT, its
         bootstrap document uploaded, synced."""
         ec2, api = self.lab.ec2, self.lab.pexip
-        location = api.location(LOCATION)
-        if location is None:
-            servers = {}
-            for kind, address in (("dns_server", "127.0.0.53"), ("ntp_server", "127.0.0.123")):
-                path = "configuration/v1/%s/" % kind
-                found = [o["resource_uri"] for o in api.get(path) if o["address"] == address]
-                if not found:
-                    api.session.post(api.url(path), json={"address": address}, timeout=30).raise_for_status()
-                    found = [o["resource_uri"] for o in api.get(path) if o["address"] == address]
-                servers[kind + "s"] = found[:1]
-            api.session.post(api.url("configuration/v1/system_location/"), json=dict(servers, name=LOCATION), timeout=30).raise_for_status()
-            location = api.location(LOCATION)
+        location = api.location(LOCATION) or api.create_location(LOCATION)
         for name in self.names:
             instance = ec2.run_instances(
                 ImageId=PEXIP_AMI, InstanceType="c5.2xlarge", MinCount=1, MaxCount=1, KeyName=self.lab.env["LAB_KEY_NAME"],
@@ -168,20 +151,28 @@ class Platform:
                 self.lab.pexip.delete(worker["resource_uri"])
 
 
-@pytest.fixture(scope="module")
-def lab(lab_env):
-    return Lab(lab_env)
+def platform_fixtures(count, prefix):
+    """A test file's module-scoped ``lab`` and ``platform`` fixtures: ``count`` nodes named ``prefix...``, deployed once
+    (in parallel) for the whole file and cleaned up after it."""
+
+    @pytest.fixture(scope="module")
+    def lab(lab_env):
+        return Lab(lab_env)
+
+    @pytest.fixture(scope="module")
+    def platform(lab, tmp_path_factory):  # pylint: disable=redefined-outer-name
+        made = Platform(lab, tmp_path_factory.mktemp(prefix), count, prefix)
+        try:
+            made.deploy()
+            yield made
+        finally:
+            made.cleanup()
+
+    return lab, platform
 
 
-@pytest.fixture(scope="module")
-def platform(lab, tmp_path_factory):
-    """Four nodes, deployed once (in parallel) for the whole file; each test works on its own node(s)."""
-    made = Platform(lab, tmp_path_factory.mktemp("ops"), 4, "ops")
-    try:
-        made.deploy()
-        yield made
-    finally:
-        made.cleanup()
+# Four nodes; each test works on its own node(s).
+lab, platform = platform_fixtures(4, "ops")
 
 
 def stop_node(lab, platform, name):

@@ -16,7 +16,7 @@ import yaml
 
 import labenv  # pylint: disable=wrong-import-order
 from e2e import WRITES, Api, instances, output, platform_inventory, run_playbook  # pylint: disable=wrong-import-order
-from test_e2e_operations import Lab, Platform  # pylint: disable=wrong-import-order
+from test_e2e_operations import platform_fixtures  # pylint: disable=wrong-import-order
 
 # The tests of this file share module-scoped fixtures: pytest-xdist keeps them on one worker.
 pytestmark = pytest.mark.xdist_group("test_e2e_safety")
@@ -55,20 +55,8 @@ def release(ec2, allocation_ids):
         ec2.release_address(AllocationId=address["AllocationId"])
 
 
-@pytest.fixture(scope="module")
-def lab(lab_env):
-    return Lab(lab_env)
-
-
-@pytest.fixture(scope="module")
-def platform(lab, tmp_path_factory):
-    """Three nodes deployed once (the operations tests' setup: instance tagged pexip:node, node, upload)."""
-    made = Platform(lab, tmp_path_factory.mktemp("safety"), 3, "saf")
-    try:
-        made.deploy()
-        yield made
-    finally:
-        made.cleanup()
+# Three nodes (the operations tests' setup: instance tagged pexip:node, node, upload).
+lab, platform = platform_fixtures(3, "saf")
 
 
 # ----- the confirmation --------------------------------------------------------------------------------------------

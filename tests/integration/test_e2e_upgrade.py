@@ -85,12 +85,7 @@ class Platform:
         args = ["pexip_upgrade_package=%s" % package, "pexip_upgrade_version=%s" % version, "pexip_upgrade_backup_passphrase=upgrade-pp",
                 "pexip_upgrade_backup_dir=%s" % self.backups, "pexip_manager_name=%s" % self.manager, "pexip_region=%s" % self.env["AWS_REGION"],
                 "upgrade_poll_interval=1", "upgrade_timeout=120"] + list(extra)
-        proc, counts = e2e.run_playbook(self.env, inventory, *[a for arg in args for a in ("-e", arg)], playbook=PLAYBOOK, tmp=self.dir,
-                                        result_format="yaml")
-        output = proc.stdout + proc.stderr
-        if check:
-            assert proc.returncode == 0, output[-8000:]
-        return proc.returncode, output, counts
+        return e2e.run_extra_vars(self.env, inventory, args, check=check, playbook=PLAYBOOK, tmp=self.dir)
 
     def versions(self):
         return {name: self.api.status(name)["version"] for name in self.names}

@@ -242,8 +242,9 @@ CASE_PLAYBOOK = """
                             | map(attribute='case_result', default=None)))} | to_json }}
 """
 
+# A play of cases: each host runs the case's step and records in case_result whether it passed, or the refusal.
 PLAY = """
-- name: Cases %(hosts)s
+- name: %(name)s
   hosts: "%(hosts)s"
   gather_facts: false
   vars_files: ["%(repo)s/playbooks/vars/connection.yml"]
@@ -251,12 +252,9 @@ PLAY = """
     group/aws: "{{ pexip_aws_module_defaults }}"
     group/pexip.infinity.pexip: "{{ pexip_api_module_defaults }}"
   tasks:
-    - name: Run the case's role entry point
+    - name: Run the case
       block:
-        - name: Run the role
-          ansible.builtin.include_role:
-            name: "{{ case_role }}"
-            tasks_from: "{{ case_tasks_from }}"
+%(step)s
         - name: Record that it passed
           ansible.builtin.set_fact:
             case_result: {failed: false, msg: ""}
@@ -269,29 +267,15 @@ PLAY = """
               task: "{{ ansible_failed_task.name | default('') }}"
 """
 
+# The step of a role case: the case's role entry point.
+ROLE_STEP = """        - name: Run the role
+          ansible.builtin.include_role:
+            name: "{{ case_role }}"
+            tasks_from: "{{ case_tasks_from }}\""""
 
-MODULE_PLAY = """
-- name: Cases of %(module)s
-  hosts: "%(hosts)s"
-  gather_facts: false
-  vars_files: ["%(repo)s/playbooks/vars/connection.yml"]
-  module_defaults:
-    group/pexip.infinity.pexip: "{{ pexip_api_module_defaults }}"
-  tasks:
-    - name: Call the module with the case's arguments
-      block:
-        - name: Call %(module)s
-          %(module)s: %(args)s
-        - name: Record that it passed
-          ansible.builtin.set_fact:
-            case_result: {failed: false, msg: ""}
-      rescue:
-        - name: Record the refusal
-          ansible.builtin.set_fact:
-            case_result:
-              failed: true
-              msg: "{{ ansible_failed_result.msg | default(ansible_failed_result | string) }}"
-"""
+# The step of a module case: the module with the case's arguments.
+MODULE_STEP = """        - name: Call %(module)s
+          %(module)s: %(args)s"""
 
 
 def host_name(case_id):
@@ -457,11 +441,10 @@ def catalogue_playbook(results):
     for case in CASES:
         if case[1] not in entry_points:
             entry_points.append(case[1])
-    plays = [PLAY % {"hosts": ":".join(host_name(c[0]) for c in CASES if c[1] == entry), "repo": REPO}
-             for entry in entry_points]
-    plays += [PLAY % {"hosts": host_name(c[0]), "repo": REPO} for c in ISOLATED]
-    plays += [MODULE_PLAY % {"module": module, "args": json.dumps(args), "repo": REPO,
-                             "hosts": ":".join(host_name(c[0]) for c in MODULE_CASES if c[1][0] == module)}
+    role_hosts = [":".join(host_name(c[0]) for c in CASES if c[1] == entry) for entry in entry_points] + [host_name(c[0]) for c in ISOLATED]
+    plays = [PLAY % {"name": "Cases %s" % hosts, "hosts": hosts, "repo": REPO, "step": ROLE_STEP} for hosts in role_hosts]
+    plays += [PLAY % {"name": "Cases of %s" % module, "repo": REPO, "step": MODULE_STEP % {"module": module, "args": json.dumps(args)},
+                      "hosts": ":".join(host_name(c[0]) for c in MODULE_CASES if c[1][0] == module)}
               for module, args in MODULES.items()]
     return CASE_PLAYBOOK % {"repo": REPO, "plays": "".join(plays), "results": results}
 

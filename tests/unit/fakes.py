@@ -7,8 +7,11 @@ just enough of ``PexipModule`` for code that takes a module; ``run_module`` runs
 ``FakeApi`` and returns its result.
 """
 
+import contextlib
+import http.server
 import json
 import re
+import threading
 
 import pytest
 import requests
@@ -274,3 +277,22 @@ def module_run(monkeypatch):
 
     assert api_utils.PexipClient is PexipClient
     return run
+
+
+@contextlib.contextmanager
+def serving(handler, context=None, port=0, **attributes):
+    """A real server for ``handler`` on a loopback port (over TLS with the server ``context``), in a thread, with
+    ``seen = []`` for the handler to record requests in, ``port`` and ``attributes``."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    httpd.daemon_threads = True
+    if context is not None:
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.seen = []
+    httpd.port = httpd.server_address[1]
+    vars(httpd).update(attributes)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -6,47 +6,19 @@ The role's own expressions (vars/main.yml, the asserts of tasks/main.yml and tas
 of conferencing_node/tasks/instance.yml) are templated here as Ansible templates them; tests/integration/
 test_e2e_safety.py runs the same against the lab."""
 
-import os
-
 import pytest
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.plugins.loader import init_plugin_loader
-from ansible.template import Templar
+from templating import load, role_variables, templated, trusted
 
-try:  # ansible-core >= 2.19 templates only trusted strings
-    from ansible.template import trust_as_template
-except ImportError:  # pragma: no cover - ansible-core 2.18
-
-    def trust_as_template(value):
-        return value
-
-
-# The role reads PEXIP_HOST with the env lookup when the inventory does not name the Management Node.
-init_plugin_loader()
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ROLE = os.path.join(REPO, "roles", "decommission")
 OMIT = "__omit_place_holder__test"
-
-
-def load(*parts):
-    with open(os.path.join(REPO, *parts), encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
-def trusted(values):
-    return {key: trust_as_template(value) if isinstance(value, str) else value for key, value in values.items()}
 
 
 def render(expression, **facts):
     """``expression`` templated with the role's defaults and vars, and ``facts`` (inventory, play, registered)."""
-    variables = dict(trusted(load("roles", "decommission", "defaults", "main.yml")))
-    variables.update(trusted(load("roles", "decommission", "vars", "main.yml")))
+    variables = role_variables("decommission")
     variables.update(inventory_hostname="a", ansible_play_hosts_all=["a", "b", "c"], pexip_manager_host="mgr.example.com",
                      omit=OMIT)
     variables.update(facts)
-    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))
+    return templated(expression, variables)
 
 
 def task(path, name):
@@ -125,8 +97,7 @@ def test_the_awx_terminate_template_asks_for_the_confirmation():
     spec = template["awx.awx.job_template"]["survey_spec"]["spec"]
 
     def questions(item):
-        templar = Templar(loader=DataLoader(), variables={"item": item})
-        return {q["variable"]: q for q in templar.template(trust_as_template(spec))}
+        return {q["variable"]: q for q in templated(spec, {"item": item})}
 
     assert set(questions(operations["terminate"])) == {"nodes", "decommission_confirm"}
     assert questions(operations["terminate"])["decommission_confirm"]["required"] is True
@@ -229,7 +200,7 @@ def conferencing_node_render(expression, **facts):
     variables.update(facts)
     free, _assign = conferencing_node_eip_tasks()
     variables.update(trusted(free["vars"]))
-    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))
+    return templated(expression, variables)
 
 
 @pytest.mark.parametrize("host", ["mgr.example.com", "https://MGR.example.com:443/", "127.0.0.1:8443"])

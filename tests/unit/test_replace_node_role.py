@@ -4,25 +4,9 @@ is refused before anything changes. The role's own expressions (vars/main.yml, t
 tasks/confirm.yml) are templated here as Ansible templates them; tests/integration/test_e2e_replace.py runs the role
 against the lab."""
 
-import os
-
 import pytest
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.plugins.loader import init_plugin_loader
-from ansible.template import Templar
+from templating import load, role_variables, templated, trusted
 
-try:  # ansible-core >= 2.19 templates only trusted strings
-    from ansible.template import trust_as_template
-except ImportError:  # pragma: no cover - ansible-core 2.18
-
-    def trust_as_template(value):
-        return value
-
-
-init_plugin_loader()
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TASKS = ("roles", "replace_node", "tasks", "main.yml")
 PLATFORM = "vpc-1/mgr.example.com"
 OLD = {"instance_id": "i-old", "private_ip_address": "10.0.1.10", "subnet_id": "subnet-a", "vpc_id": "vpc-1", "instance_type": "c5.2xlarge",
@@ -32,22 +16,12 @@ DECLARED = dict(conferencing_node_hostname="a", conferencing_node_domain="exampl
                 conferencing_node_location="London", conferencing_node_subnet_id="subnet-a", conferencing_node_public_ip="elastic")
 
 
-def load(*parts):
-    with open(os.path.join(REPO, *parts), encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
-def trusted(values):
-    return {key: trust_as_template(value) if isinstance(value, str) else value for key, value in values.items()}
-
-
 def render(expression, **facts):
     """``expression`` templated with the role's defaults and vars, and ``facts``."""
-    variables = dict(trusted(load("roles", "replace_node", "defaults", "main.yml")))
-    variables.update(trusted(load("roles", "replace_node", "vars", "main.yml")))
+    variables = role_variables("replace_node")
     variables.update(inventory_hostname="a", ansible_play_hosts_all=["a", "b"], pexip_manager_host="mgr.example.com", pexip_vpc_id="vpc-1")
     variables.update(facts)
-    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))
+    return templated(expression, variables)
 
 
 def task(path, name):

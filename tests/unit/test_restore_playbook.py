@@ -2,30 +2,14 @@
 """playbooks/restore.yml's guards, templated as Ansible templates them: what confirms a restore, what counts as live
 calls, which nodes it waits for. tests/integration/test_e2e_restore.py runs the playbook against the lab."""
 
-import os
-
 import pytest
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.plugins.loader import init_plugin_loader
-from ansible.template import Templar
+from templating import load, templated, trust_as_template
 
-try:  # ansible-core >= 2.19 templates only trusted strings
-    from ansible.template import trust_as_template
-except ImportError:  # pragma: no cover - ansible-core 2.18
-
-    def trust_as_template(value):
-        return value
-
-
-init_plugin_loader()
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BACKUP = "/srv/pexip-backups/pexip-backup-20261207T150000Z.pexbak"
 
 
 def play():
-    with open(os.path.join(REPO, "playbooks", "restore.yml"), encoding="utf-8") as handle:
-        return yaml.safe_load(handle)[0]
+    return load("playbooks", "restore.yml")[0]
 
 
 def task(name):
@@ -35,7 +19,7 @@ def task(name):
 def render(expression, **facts):
     variables = {key: trust_as_template(value) for key, value in play()["vars"].items()}
     variables.update(restore_backup=BACKUP, **facts)
-    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))
+    return templated(expression, variables)
 
 
 def check(name, **facts):

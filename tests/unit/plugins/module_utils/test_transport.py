@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+import fakes
 import labcerts
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import (
@@ -88,21 +89,9 @@ def server_context(tls):  # pylint: disable=redefined-outer-name
     return context
 
 
-@contextlib.contextmanager
 def serving(context=None, port=0):
     """Handler on a loopback port, over TLS with ``context``; ``seen`` lists the requests it received."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    httpd.daemon_threads = True
-    if context is not None:
-        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    httpd.seen = []
-    httpd.port = httpd.server_address[1]
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    return fakes.serving(Handler, context, port)
 
 
 @pytest.fixture(autouse=True)

@@ -3,13 +3,13 @@
 """The upgrade package upload against a real server on loopback: a 1 GiB (sparse) package goes out in chunks streamed
 from the file, and the client's peak memory barely moves."""
 
-import contextlib
 import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
+
+from fakes import serving
 
 REQ = "/api/admin/configuration/v1/upgrade_request/7/"
 
@@ -41,19 +41,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
-def serving(total):
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    httpd.seen, httpd.received, httpd.total = [], 0, total
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
 UPLOADER = r"""
 import json, resource, sys
 from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipClient
@@ -73,7 +60,7 @@ def test_a_large_package_is_uploaded_in_streamed_chunks(tmp_path):
     path = tmp_path / "pexip-upgrade.tar"
     with open(str(path), "wb") as handle:
         handle.truncate(size)  # sparse: no disk used
-    with serving(size) as server:
+    with serving(Handler, received=0, total=size) as server:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
         for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
             env.pop(name, None)

@@ -4,14 +4,13 @@
 import hashlib
 import http.server
 import ssl
-import threading
 
 import pytest
 
 import labcerts
 from cryptography.hazmat.primitives import serialization
 
-from fakes import Fail, FakeModule, ScriptedSession
+from fakes import Fail, FakeModule, ScriptedSession, serving
 
 from ansible_collections.pexip.infinity.plugins.module_utils.api import PexipClient, TransportError, new_session
 from ansible_collections.pexip.infinity.plugins.module_utils import bootstrap as upload
@@ -174,14 +173,8 @@ def node_cert(tmp_path_factory):
 def page(node_cert):  # pylint: disable=redefined-outer-name
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(node_cert["dir"] / "node.pem"), str(node_cert["dir"] / "node.key"))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), PageHandler)
-    httpd.daemon_threads = True
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    httpd.seen = []
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(PageHandler, context) as httpd:
+        yield httpd
 
 
 def send(module_run, page, **args):  # pylint: disable=redefined-outer-name
