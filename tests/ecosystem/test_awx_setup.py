@@ -33,7 +33,7 @@ def test_job_templates_cover_the_operations_and_exist():
     templates = {"deploy": next(t for t in tasks if t.get("awx.awx.job_template", {}).get("playbook")
                                 == "playbooks/deploy.yml")["awx.awx.job_template"]["playbook"]}
     templates.update({op["name"]: op["playbook"] for op in play["vars"]["awx_setup_operations"]})
-    assert set(templates) == {"deploy", "maintenance stop", "restart", "NAT update", "terminate",
+    assert set(templates) == {"deploy", "maintenance stop", "restart", "NAT update", "terminate", "replace node",
                               "rolling maintenance"}
     for playbook in templates.values():
         assert os.path.isfile(os.path.join(REPO, playbook)), playbook
