@@ -37,8 +37,9 @@ AWS_CALLS_MAX = 8
 MGMT_REQUESTS_PER_NODE_MAX = 3
 # A node's own tasks in a no-op run (ok + skipped; the first node also runs the play's run_once reads). Each costs the
 # controller 25-50 ms per node, module or not: issue 25's renovation added five (role node_instance in fleet.yml) and
-# the no-op's CPU grew by 40 % (docs/bench.md).
-TASKS_PER_NODE_MAX = 20
+# the no-op's CPU grew by 40 % (docs/bench.md); issue 29 added four, the guide's prerequisites read before acting (the
+# key pair and the subnet's route out, each a read and a check).
+TASKS_PER_NODE_MAX = 24
 RECAP_TASKS = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s.*\sskipped=(\d+)", re.M)
 
 
