@@ -39,6 +39,8 @@ def node(**overrides):
         "pexip_node_subnet_id": "{{ lab_subnet }}",
         "pexip_node_public_ip": "elastic",
         "pexip_node_ssh_password": "reliability-ssh-password",
+        # As the lab inventory: a new instance's bootstrap page is self-signed, and its private address is the VPC's.
+        "pexip_node_bootstrap_validate_certs": False,
     }
     declared.update(overrides)
     # None: the variable is not declared at all.
