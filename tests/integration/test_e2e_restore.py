@@ -22,6 +22,7 @@ import uuid
 import pytest
 import yaml
 
+import labcerts
 import labenv
 from e2e import Api, lab_control, output, platform_inventory, run_playbook, writable
 
@@ -45,6 +46,7 @@ def free_address(env):
 
 def inventory(env, address, tmp):
     location = "E2E DR %s" % SUFFIX
+    labcerts.issue(labcerts.load_or_make_ca(env["LAB_CERT_DIR"]), "mgr-dr-%s.e2e.example.com" % SUFFIX, [address]).write(str(tmp), "mgr")
     children = {
         "management_node": {"hosts": {MANAGER: {
             "pexip_manager_hostname": "mgr-dr-" + SUFFIX, "pexip_manager_domain": "e2e.example.com",
@@ -61,7 +63,10 @@ def inventory(env, address, tmp):
     return platform_inventory(
         env, "e2e-dr-sg-%s" % SUFFIX, children,
         pexip_manager_host="%s:%s" % (address, env["LAB_MGMT_PORT"]), pexip_manager_username=WEB_USER, pexip_manager_password=WEB_PASSWORD,
-        pexip_manager_ca_path=env["PEXIP_CA_PATH"], pexip_manager_validate_certs=True,
+        pexip_manager_ca_path=os.path.join(env["LAB_CERT_DIR"], "ca.pem"), pexip_manager_validate_certs=True,
+        # A new Management Node is self-signed until its certificate (issued here by the lab CA) is uploaded.
+        pexip_manager_tls_trust_on_first_use=True,
+        pexip_manager_tls_certificate={"certificate_file": str(tmp / "mgr.pem"), "private_key_file": str(tmp / "mgr.key")},
         pexip_dns_servers=["127.0.0.53"], pexip_ntp_servers=["127.0.0.123"], pexip_node_domain="e2e.example.com",
         pexip_node_ssh_password="e2e-" + uuid.uuid4().hex, pexip_node_sync_poll=2,
         pexip_locations=[{"name": location, "dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}])
@@ -86,9 +91,12 @@ def platform(lab_env, tmp_path_factory):
             proc, dummy = run_playbook(env, path, playbook=playbook, timeout=600)
             assert proc.returncode == 0, output(proc)
         # Everything Pexip through the new Management Node, with its wizard's credentials (as the inventory says).
+        # Its certificate is the one the inventory uploaded, signed by the operator CA (not the lab Management Node's).
+        operator_ca = os.path.join(env["LAB_CERT_DIR"], "ca.pem")
         state["api"] = api = Api(dict(env, PEXIP_HOST="%s:%s" % (address, env["LAB_MGMT_PORT"]), PEXIP_USERNAME=WEB_USER,
-                                      PEXIP_PASSWORD=WEB_PASSWORD))
-        state["pexip_env"] = dict(env, PEXIP_HOST=api.base.split("/")[2], PEXIP_USERNAME=WEB_USER, PEXIP_PASSWORD=WEB_PASSWORD)
+                                      PEXIP_PASSWORD=WEB_PASSWORD, PEXIP_CA_PATH=operator_ca))
+        state["pexip_env"] = dict(env, PEXIP_HOST=api.base.split("/")[2], PEXIP_USERNAME=WEB_USER, PEXIP_PASSWORD=WEB_PASSWORD,
+                                  PEXIP_CA_PATH=operator_ca)
         proc, dummy = run_playbook(state["pexip_env"], None, "-e", "backup_local_dir=%s" % backups, "-e", "backup_passphrase=%s" % PASSPHRASE,
                                    playbook="playbooks/backup.yml")
         assert proc.returncode == 0, output(proc)
