@@ -119,7 +119,7 @@ ansible-test-integration: lab-up
 
 # antsibull-nox sessions (noxfile.py, antsibull-nox.toml), each in its own venv under .nox (-R: reused when warm).
 # `make test` runs `make nox`: ansible-test sanity 2.18 here replaces `make sanity` (same tests), 2.19 is added.
-# Short of time, `.venv/bin/nox -R -e ansible-test-sanity-2.19 -- --skip-test pylint` saves about 30 s of CPU.
+# pylint runs on the newest ansible-core only (noxfile.py: PYLINT_ON).
 NOX_SESSIONS ?= lint docs-check license-check extra-checks build-import-check ansible-test-sanity-2.18 ansible-test-sanity-2.19
 nox: setup
 	$(BIN)/nox -R -db uv -e $(NOX_SESSIONS)
@@ -132,7 +132,7 @@ nox-all: setup
 # On a lab of its own (.lab-eco, its own ports), so that it can run beside `make integration`.
 ECO_LAB := LAB_DIR=$(CURDIR)/.lab-eco LAB_MOTO_PORT=25590 LAB_MGMT_PORT=29480 LAB_NODE_PORT=28480 LAB_SSH_PORT=22260
 ecosystem: setup browser docs
-	$(ECO_LAB) $(PY) tests/lab/lab.py up
+	$(ECO_LAB) $(LAB_TEST_DELAYS) $(PY) tests/lab/lab.py up
 	$(ECO_LAB) $(BIN)/pytest -q --durations=5 tests/ecosystem; rc=$$?; $(ECO_LAB) $(PY) tests/lab/lab.py down; exit $$rc
 
 # HTML docs site in build/docs/build/html: antsibull-docs renders the modules, plugins and roles (argument_specs) of

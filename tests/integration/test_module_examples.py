@@ -36,6 +36,8 @@ RUN = uuid.uuid4().hex[:6]
 PASSPHRASE = "pass-" + uuid.uuid4().hex[:12]
 # The Conferencing Node names the examples use: removed before the run, so that a node another test file left on the
 # lab (site.yml deploys cn-lon-1 and cn-lon-2 at other addresses) cannot turn a create into a refused change.
+# The subject of the certificate the lab's Management Node serves, which the CSR example renews.
+MANAGER_SUBJECT = "mgr-lab.lab.example.com"
 EXAMPLE_NODES = ("cn-lon-1", "cn-lon-2", "cn-lon-3", "cn-burst-lon-1", "cn-burst-lon-2")
 # Configuration objects a run may create; whatever is new afterwards is deleted, in this order (the last three once the
 # primary Management Node no longer refers to them).
@@ -548,6 +550,13 @@ def run(lab_env, tmp_path_factory):
         node = api.node(name)
         if node:
             api.delete("configuration/v1/worker_vm/%d/" % node["id"])
+    # The CSR example names the Management Node's certificate by its subject: other files of this worker (site.yml's
+    # new Management Node shares the worker's platform model) may have left more with that subject, which the module
+    # rightly refuses as ambiguous. Those no node or Management Node uses go first.
+    in_use = {w.get("tls_certificate") for w in api.get("configuration/v1/worker_vm/") + api.get("configuration/v1/management_vm/")}
+    for certificate in api.get("configuration/v1/tls_certificate/"):
+        if certificate.get("subject_name") == MANAGER_SUBJECT and certificate["resource_uri"] not in in_use:
+            api.delete("configuration/v1/tls_certificate/%d/" % certificate["id"])
     # pexip_system_servers' purge deletes the DNS/NTP servers it does not list, and with them their references
     # (locations, the primary Management Node): restore() brings them back.
     before = snapshot(api)

@@ -40,6 +40,7 @@ class PexSim:
             from .ec2 import Ec2Watcher  # pylint: disable=import-outside-toplevel
             self.watcher = Ec2Watcher(self.sim, self.nodes, aws_url)
             self.sim.upgrade.starter = self.watcher.start_instance  # bursting nodes started for an upgrade
+            self.sim.refresh = self.watcher.poll
         self.app = MgmtApp(self.sim, username, password, self.watcher)
         self.server = None
         if ssh_port and self.watcher:

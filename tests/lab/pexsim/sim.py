@@ -115,6 +115,9 @@ class Simulator:
         self.ec2 = None           # set by the EC2 watcher when --aws-url is given
         from .upgrade import Rollout  # pylint: disable=import-outside-toplevel  # upgrade imports this module
         self.upgrade = Rollout(self)
+        # Reads EC2 now (the watcher's poll), so that a node page answers for the instance at its address now, not
+        # for one terminated since the last poll: a new instance may take a terminated one's address.
+        self.refresh = None
 
     @staticmethod
     def _default_certificate(hostname, domain):
