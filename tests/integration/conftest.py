@@ -73,6 +73,7 @@ def pytest_collection_modifyitems(items):
 # getrusage(RUSAGE_CHILDREN) around setup + call + teardown is their CPU (the lab's servers are not counted). Each
 # worker appends to CPU_LOG; the controller lists the ten most expensive tests and the total at the end.
 CPU_LOG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "output", "integration-cpu.jsonl")
+PLAYBOOK_CPU_LOG = os.path.join(os.path.dirname(CPU_LOG), "integration-playbooks.jsonl")  # e2e.run_playbook writes it
 
 
 def _children_cpu():
@@ -81,8 +82,10 @@ def _children_cpu():
 
 
 def pytest_sessionstart(session):
-    if not os.environ.get("PYTEST_XDIST_WORKER") and os.path.exists(CPU_LOG):
-        os.remove(CPU_LOG)  # the controller starts before its workers
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        for log in (CPU_LOG, PLAYBOOK_CPU_LOG):  # the controller starts before its workers
+            if os.path.exists(log):
+                os.remove(log)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -109,6 +112,16 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line("per file: " + ", ".join("%s %.0f" % (name.rsplit("/", 1)[-1], cpu)
                                                          for name, cpu in sorted(files.items(), key=lambda kv: -kv[1])))
     terminalreporter.write_line("%7.1f CPU-s  in all, %d tests" % (sum(r["cpu"] for r in rows), len(rows)))
+    if os.path.exists(PLAYBOOK_CPU_LOG):
+        with open(PLAYBOOK_CPU_LOG, encoding="utf-8") as handle:
+            runs = [json.loads(line) for line in handle if line.strip()]
+        playbooks = {}
+        for run in runs:
+            total = playbooks.setdefault(run["playbook"], [0, 0.0])
+            total[0] += 1
+            total[1] += run["cpu"]
+        terminalreporter.write_line("per playbook (runs, CPU-s; %d runs by e2e.run_playbook): " % len(runs) + ", ".join(
+            "%s %d %.0f" % (name, count, cpu) for name, (count, cpu) in sorted(playbooks.items(), key=lambda kv: -kv[1][1])[:15]))
     # A worker that ends long before the last one left a core idle at the end of the run (see the WEIGHTS above).
     begin, ends = min(r["start"] for r in rows), {}
     for row in rows:

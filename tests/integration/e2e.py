@@ -5,6 +5,7 @@ Node's API, the lab's control API, moto."""
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -79,12 +80,32 @@ def run_playbook(env, inventory_file, *args, playbook="site.yml", timeout=900, t
     if inventory_file:
         cmd += ["-i", inventory_file]
     cmd += list(args)
+    before, started = _children_cpu(), time.time()
     proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env, tmp, result_format), capture_output=True, text=True, timeout=timeout,
                           check=False)
+    _log_playbook_cpu(playbook, args, _children_cpu() - before, time.time() - started)
     if os.environ.get("E2E_LOG"):
         with open(os.environ["E2E_LOG"], "a", encoding="utf-8") as handle:
             handle.write("===== %s %s\n%s\n" % (os.path.basename(playbook), " ".join(args), proc.stdout + proc.stderr))
     return proc, recap(proc.stdout)
+
+
+# Each playbook run's CPU (it and its children: forks, modules), for the summary of the most expensive playbooks at the end
+# of `make integration` (conftest.py).
+PLAYBOOK_CPU_LOG = os.path.join(REPO, "tests", "output", "integration-playbooks.jsonl")
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _log_playbook_cpu(playbook, args, cpu, seconds):
+    check = "--check" in args
+    os.makedirs(os.path.dirname(PLAYBOOK_CPU_LOG), exist_ok=True)
+    with open(PLAYBOOK_CPU_LOG, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"playbook": os.path.basename(playbook) + (" --check" if check else ""), "cpu": round(cpu, 2),
+                                 "seconds": round(seconds, 1), "test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]}) + "\n")
 
 
 def run_extra_vars(env, inventory_file, extra_vars, check=True, **kwargs):
