@@ -69,12 +69,12 @@ unit: setup
 # Integration: INTEGRATION_WORKERS pytest-xdist workers, each on a lab of its own (.lab, .lab-gw1, ...; tests/conftest.py);
 # the tests of one file stay on one worker (--dist loadfile: under pytest 9 + xdist 3.8, loadgroup's xdist_group
 # marks no longer group anything, and a file's module fixtures ran on both workers), except the integration targets
-# and Molecule scenarios, one unit each, and the longest units go first (tests/integration/conftest.py). Four
-# workers on two cores, as each test also waits on the lab's simulated boots and syncs: three kept the cores busy while
-# the checks lane ran beside them, but alone, in the last ~150 s, used only ~1.1 cores (7 Dec 2026, process
-# accounting). The lab's simulated waits are 1 s (LAB_TEST_DELAYS; the fault matrix sets its own).
+# and Molecule scenarios, one unit each, and the longest units go first (tests/integration/conftest.py). Three
+# workers on two cores, as each test also waits on the lab's simulated boots and syncs: with the checks lane beside
+# them, vmstat shows no idle core from the first minute of `make test` to the last 25 s (6 Dec 2026), so only less
+# CPU makes the suite faster. The lab's simulated waits are 1 s (LAB_TEST_DELAYS; the fault matrix sets its own).
 # The end of the run lists the slowest ten, the ten most expensive in CPU, and when each worker was done.
-INTEGRATION_WORKERS ?= 4
+INTEGRATION_WORKERS ?= 3
 LAB_TEST_DELAYS ?= LAB_BOOT_DELAY=1 LAB_SYNC_DELAY=1 LAB_REBOOT_DELAY=1
 integration: setup
 	$(LAB_TEST_DELAYS) $(PY) tests/lab/lab.py up
