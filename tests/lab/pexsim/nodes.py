@@ -90,13 +90,6 @@ class NodeApp:
                 # Configured, as far as the last poll knows: that instance may have been terminated and a new one, with
                 # a fresh page, taken its address since.
                 self.sim.refresh()
-            with self.sim.lock:
-                record = self.sim.record_by_ip(self.address)
-                stale = bool(record and record.get('configured'))
-            if stale and self.sim.refresh:
-                # Configured, as far as the last poll knows: that instance may have been terminated and a new one, with
-                # a fresh page, taken its address since.
-                self.sim.refresh()
             status, message = self.sim.configure_node(self.address, document)
             return Response(status, message + '\n', 'text/plain; charset=utf-8')
         return Response(404, 'Not found.\n', 'text/plain')
