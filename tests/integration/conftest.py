@@ -10,11 +10,12 @@
 
 import json
 import os
-import resource
 import time
 
 import pytest
 from xdist.scheduler import LoadScopeScheduling
+
+from e2e import PLAYBOOK_CPU_LOG, children_cpu as _children_cpu  # e2e.run_playbook writes the log
 
 INDEPENDENT = ("test_targets.py", "test_molecule.py")
 
@@ -73,12 +74,6 @@ def pytest_collection_modifyitems(items):
 # getrusage(RUSAGE_CHILDREN) around setup + call + teardown is their CPU (the lab's servers are not counted). Each
 # worker appends to CPU_LOG; the controller lists the ten most expensive tests and the total at the end.
 CPU_LOG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "output", "integration-cpu.jsonl")
-PLAYBOOK_CPU_LOG = os.path.join(os.path.dirname(CPU_LOG), "integration-playbooks.jsonl")  # e2e.run_playbook writes it
-
-
-def _children_cpu():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def pytest_sessionstart(session):

@@ -80,10 +80,10 @@ def run_playbook(env, inventory_file, *args, playbook="site.yml", timeout=900, t
     if inventory_file:
         cmd += ["-i", inventory_file]
     cmd += list(args)
-    before, started = _children_cpu(), time.time()
+    before, started = children_cpu(), time.time()
     proc = subprocess.run(cmd, cwd=REPO, env=playbook_env(env, tmp, result_format), capture_output=True, text=True, timeout=timeout,
                           check=False)
-    _log_playbook_cpu(playbook, args, _children_cpu() - before, time.time() - started)
+    _log_playbook_cpu(playbook, args, children_cpu() - before, time.time() - started)
     if os.environ.get("E2E_LOG"):
         with open(os.environ["E2E_LOG"], "a", encoding="utf-8") as handle:
             handle.write("===== %s %s\n%s\n" % (os.path.basename(playbook), " ".join(args), proc.stdout + proc.stderr))
@@ -95,7 +95,7 @@ def run_playbook(env, inventory_file, *args, playbook="site.yml", timeout=900, t
 PLAYBOOK_CPU_LOG = os.path.join(REPO, "tests", "output", "integration-playbooks.jsonl")
 
 
-def _children_cpu():
+def children_cpu():
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 

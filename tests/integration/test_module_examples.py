@@ -34,10 +34,10 @@ pytestmark = pytest.mark.xdist_group("test_module_examples")
 MODULES_DIR = os.path.join(REPO, "plugins", "modules")
 RUN = uuid.uuid4().hex[:6]
 PASSPHRASE = "pass-" + uuid.uuid4().hex[:12]
-# The Conferencing Node names the examples use: removed before the run, so that a node another test file left on the
-# lab (site.yml deploys cn-lon-1 and cn-lon-2 at other addresses) cannot turn a create into a refused change.
 # The subject of the certificate the lab's Management Node serves, which the CSR example renews.
 MANAGER_SUBJECT = "mgr-lab.lab.example.com"
+# The Conferencing Node names the examples use: removed before the run, so that a node another test file left on the
+# lab (site.yml deploys cn-lon-1 and cn-lon-2 at other addresses) cannot turn a create into a refused change.
 EXAMPLE_NODES = ("cn-lon-1", "cn-lon-2", "cn-lon-3", "cn-burst-lon-1", "cn-burst-lon-2")
 # Configuration objects a run may create; whatever is new afterwards is deleted, in this order (the last three once the
 # primary Management Node no longer refers to them).
