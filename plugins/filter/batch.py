@@ -14,9 +14,10 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 
-def batch_facts(hosts, hostvars, fact, when=None, unless=None):
+def batch_facts(hosts, hostvars, fact, when=None, unless=None, by=None):
     """The values of ``fact`` (a name or a list of names) of the ``hosts`` that set it, host by host, and for a list
-    fact by fact; with ``when``, only of the hosts that set that fact true; with ``unless``, that set it false."""
+    fact by fact; with ``when``, only of the hosts that set that fact true; with ``unless``, that set it false. With
+    ``by``, a dict instead: for each value of the fact ``by`` (a region), the values of those hosts, each once."""
     names = [fact] if isinstance(fact, str) else fact
     if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
         raise AnsibleFilterError("batch_facts: fact must be a fact's name or a list of names, not %r" % (fact,))
@@ -28,7 +29,16 @@ def batch_facts(hosts, hostvars, fact, when=None, unless=None):
         if unless is not None and not (unless in facts and not facts[unless]):
             continue
         chosen.append(facts)
-    return [facts[name] for name in names for facts in chosen if name in facts]
+    if by is None:
+        return [facts[name] for name in names for facts in chosen if name in facts]
+    grouped = {}
+    for name in names:
+        for facts in chosen:
+            if name in facts and by in facts:
+                values = grouped.setdefault(facts[by], [])
+                if facts[name] not in values:
+                    values.append(facts[name])
+    return grouped
 
 
 class FilterModule(object):

@@ -204,9 +204,9 @@ def writable(obj, read_only=("id", "resource_uri", "initializing", "primary")):
             for key, value in obj.items() if key not in read_only}
 
 
-def instances(env, node_name, states=LIVE):
-    """The instances tagged pexip:node=``node_name`` in ``states``."""
-    reservations = labenv.ec2_client(env).describe_instances(Filters=[
+def instances(env, node_name, states=LIVE, region=None):
+    """The instances tagged pexip:node=``node_name`` in ``states`` (in the lab's platform region, or ``region``)."""
+    reservations = labenv.ec2_client(env, region).describe_instances(Filters=[
         {"Name": "tag:pexip:node", "Values": [node_name]},
         {"Name": "instance-state-name", "Values": list(states)}])["Reservations"]
     return [i for r in reservations for i in r["Instances"]]

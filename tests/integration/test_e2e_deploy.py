@@ -1,13 +1,17 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""End to end: site.yml deploys Conferencing Nodes against the lab (moto + the Pexip simulator).
+"""End to end: site.yml deploys Conferencing Nodes over two AWS regions against the lab (moto + the Pexip simulator).
 
-One inventory with unique names (the lab is shared with other tests):
+One inventory with unique names (the lab is shared with other tests), one Management Node, nodes in two regions (the
+guide: "one or many regions"; issue 28):
 
-- ``t1`` transcoding, Elastic IP, and ``t2`` transcoding, auto-assigned public IP, in location A;
-- ``p1`` Proxying Edge Node (c5.xlarge), no public address, in location B;
+- ``t1`` transcoding, Elastic IP, and ``t2`` transcoding, auto-assigned public IP, in location A (platform region);
+- ``p1`` Proxying Edge Node (c5.xlarge), no public address, in location B (platform region);
 - ``h1`` half deployed before the first run: its instance runs and the Management Node knows the node, but the
   bootstrap document was never uploaded (an earlier run stopped in between);
+- ``r1`` transcoding, Elastic IP, in location C, in the lab's second region (LAB_REGION_2, its own VPC);
 - ``f1`` only in the last, ``--check``, run: a node that does not exist anywhere yet.
+
+After the deploy and its no-op re-run: rolling maintenance over both regions, then one node terminated in each.
 
 The tests run in file order and share the deployment (module-scoped fixture).
 """
@@ -29,6 +33,7 @@ SUFFIX = uuid.uuid4().hex[:6]
 PREFIX = "e2e-dep-%s" % SUFFIX
 LOCATION_A = "E2E deploy A %s" % SUFFIX
 LOCATION_B = "E2E deploy B %s" % SUFFIX
+LOCATION_C = "E2E deploy C %s" % SUFFIX  # in the second region
 SSH_PASSWORD = "e2e-" + uuid.uuid4().hex
 
 
@@ -41,7 +46,15 @@ NODES = {
     "t2": dict(role="transcoding", location=LOCATION_A, subnet="LAB_SUBNET_A", public_ip="auto", instance_type="c5.2xlarge"),
     "p1": dict(role="proxying", location=LOCATION_B, subnet="LAB_SUBNET_B", public_ip="none", instance_type="c5.xlarge"),
     "h1": dict(role="transcoding", location=LOCATION_A, subnet="LAB_SUBNET_A", public_ip="auto", instance_type="c5.2xlarge"),
+    "r1": dict(role="transcoding", location=LOCATION_C, subnet="LAB_SUBNET_2A", public_ip="elastic", instance_type="c5.2xlarge", region=2),
 }
+# The gateway of each subnet (its first address), as the node's configuration must carry it.
+GATEWAYS = {"LAB_SUBNET_A": "127.20.1.1", "LAB_SUBNET_B": "127.20.2.1", "LAB_SUBNET_2A": "127.21.1.1"}
+
+
+def region(env, short):
+    """The lab region of a node: the second one (LAB_REGION_2) for those declared there, else the platform's."""
+    return env["LAB_REGION_2"] if NODES.get(short, {}).get("region") == 2 else env["AWS_REGION"]
 FRESH = {"f1": dict(role="transcoding", location=LOCATION_A, subnet="LAB_SUBNET_A", public_ip="elastic", instance_type="c5.2xlarge")}
 
 
@@ -58,10 +71,13 @@ def inventory(env, nodes):
             "pexip_node_public_ip": node["public_ip"],
             "pexip_node_bursting": False,
         }
+        if node.get("region") == 2:
+            hosts[name(short)].update(pexip_node_region=env["LAB_REGION_2"], pexip_vpc_id=env["LAB_VPC_ID_2"])
     # Management Node settings come from the PEXIP_* environment (the playbooks' fallbacks).
     servers = {"dns_servers": ["127.0.0.53"], "ntp_servers": ["127.0.0.123"]}
     locations = [dict(servers, name=LOCATION_A, description="e2e transcoding"),
-                 dict(servers, name=LOCATION_B, description="e2e proxying edge", transcoding_location=LOCATION_A)]
+                 dict(servers, name=LOCATION_B, description="e2e proxying edge", transcoding_location=LOCATION_A),
+                 dict(servers, name=LOCATION_C, description="e2e transcoding, second region")]
     return platform_inventory(env, name("sg"), {"conferencing_nodes": {"hosts": hosts}},
                               pexip_node_domain="e2e.example.com", pexip_node_ssh_password=SSH_PASSWORD, pexip_node_sync_poll=2,
                               pexip_locations=locations)
@@ -98,26 +114,27 @@ def half_deploy(env):
 
 
 def clean_up(env, api, node_names):
-    """Leave the shared lab as it was: nodes, instances, Elastic IPs, locations, security group."""
-    ec2 = labenv.ec2_client(env)
+    """Leave the shared lab as it was: nodes, instances, Elastic IPs, locations, security groups, in both regions."""
     for node_name in node_names:
         node = api.node(node_name)
         if node:
             api.delete("configuration/v1/worker_vm/%d/" % node["id"])
-        for address in ec2.describe_addresses(Filters=[{"Name": "tag:pexip:node", "Values": [node_name]}])["Addresses"]:
+    for lab_region in (env["AWS_REGION"], env["LAB_REGION_2"]):
+        ec2 = labenv.ec2_client(env, lab_region)
+        for address in ec2.describe_addresses(Filters=[{"Name": "tag:pexip:node", "Values": node_names}])["Addresses"]:
             if address.get("AssociationId"):
                 ec2.disassociate_address(AssociationId=address["AssociationId"])
             ec2.release_address(AllocationId=address["AllocationId"])
-        ids = [i["InstanceId"] for i in instances(env, node_name)]
+        ids = [i["InstanceId"] for node_name in node_names for i in instances(env, node_name, region=lab_region)]
         if ids:
             ec2.terminate_instances(InstanceIds=ids)
-    for location_id in api.location_ids([LOCATION_B, LOCATION_A]):
+        for group in ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name("sg")]}])["SecurityGroups"]:
+            try:
+                ec2.delete_security_group(GroupId=group["GroupId"])
+            except Exception:  # pylint: disable=broad-except
+                pass  # still referenced by terminating instances; harmless in the lab
+    for location_id in api.location_ids([LOCATION_B, LOCATION_A, LOCATION_C]):
         api.delete("configuration/v1/system_location/%d/" % location_id)
-    for group in ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name("sg")]}])["SecurityGroups"]:
-        try:
-            ec2.delete_security_group(GroupId=group["GroupId"])
-        except Exception:  # pylint: disable=broad-except
-            pass  # still referenced by terminating instances; harmless in the lab
 
 
 @pytest.fixture(scope="module")
@@ -154,14 +171,14 @@ def test_nodes_synced_on_the_management_node(deployment):
         assert config["node_type"] == ("PROXYING" if node["role"] == "proxying" else "CONFERENCING"), (short, config)
         assert status["system_location"] == node["location"], (short, status)
         assert config["netmask"] == "255.255.255.0", (short, config)
-        assert config["gateway"] == ("127.20.2.1" if node["subnet"] == "LAB_SUBNET_B" else "127.20.1.1"), (short, config)
+        assert config["gateway"] == GATEWAYS[node["subnet"]], (short, config)
 
 
 def test_instances_type_tenancy_tags_and_nat(deployment):
     env, api = deployment["env"], deployment["api"]
-    ec2 = labenv.ec2_client(env)
     for short, node in NODES.items():
-        found = instances(env, name(short))
+        ec2 = labenv.ec2_client(env, region(env, short))
+        found = instances(env, name(short), region=region(env, short))
         assert len(found) == 1, (short, [i["InstanceId"] for i in found])
         instance = found[0]
         assert instance["State"]["Name"] == "running", short
@@ -186,29 +203,35 @@ def test_instances_type_tenancy_tags_and_nat(deployment):
             assert addresses == [], short
 
 
-def test_security_group_is_the_guides(deployment):
+def test_security_group_is_the_guides_in_each_region(deployment):
+    """One group per region, in that region's VPC, with the guide's rules; the other region's node subnets are its
+    IPsec peers (UDP 500 and ESP), as the nodes exchange IPsec across the customer's VPN or peering."""
     env = deployment["env"]
-    ec2 = labenv.ec2_client(env)
-    groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name("sg")]}])["SecurityGroups"]
-    assert len(groups) == 1
-    group = groups[0]
-    rules = set()
-    for perm in group["IpPermissions"]:
-        sources = [r["CidrIp"] for r in perm.get("IpRanges", [])] + [p["GroupId"] for p in perm.get("UserIdGroupPairs", [])]
-        for source in sources:
-            rules.add((str(perm["IpProtocol"]), perm.get("FromPort"), perm.get("ToPort"), source))
-    me, mgmt, anywhere = group["GroupId"], "127.0.0.0/8", "0.0.0.0/0"
-    assert rules == {
-        ("tcp", 22, 22, mgmt), ("tcp", 8443, 8443, mgmt), ("icmp", -1, -1, mgmt),
-        ("tcp", 443, 443, anywhere), ("tcp", 1720, 1720, anywhere), ("tcp", 5060, 5060, anywhere),
-        ("tcp", 5061, 5061, anywhere), ("tcp", 33000, 49999, anywhere),
-        ("udp", 1719, 1719, anywhere), ("udp", 40000, 49999, anywhere),
-        ("udp", 500, 500, me), ("50", None, None, me),
-    }, sorted(rules, key=str)
-    egress = [(str(p["IpProtocol"]), [r["CidrIp"] for r in p.get("IpRanges", [])]) for p in group["IpPermissionsEgress"]]
-    assert egress == [("-1", [anywhere])], egress
-    for short in NODES:
-        assert [g["GroupId"] for g in instances(env, name(short))[0]["SecurityGroups"]] == [me], short
+    others = {env["AWS_REGION"]: {"127.21.1.0/24"}, env["LAB_REGION_2"]: {"127.20.1.0/24", "127.20.2.0/24"}}
+    vpcs = {env["AWS_REGION"]: env["LAB_VPC_ID"], env["LAB_REGION_2"]: env["LAB_VPC_ID_2"]}
+    for lab_region, peers in others.items():
+        ec2 = labenv.ec2_client(env, lab_region)
+        groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name("sg")]}])["SecurityGroups"]
+        assert [g["VpcId"] for g in groups] == [vpcs[lab_region]], (lab_region, groups)
+        group = groups[0]
+        rules = set()
+        for perm in group["IpPermissions"]:
+            sources = [r["CidrIp"] for r in perm.get("IpRanges", [])] + [p["GroupId"] for p in perm.get("UserIdGroupPairs", [])]
+            for source in sources:
+                rules.add((str(perm["IpProtocol"]), perm.get("FromPort"), perm.get("ToPort"), source))
+        me, mgmt, anywhere = group["GroupId"], "127.0.0.0/8", "0.0.0.0/0"
+        assert rules == {
+            ("tcp", 22, 22, mgmt), ("tcp", 8443, 8443, mgmt), ("icmp", -1, -1, mgmt),
+            ("tcp", 443, 443, anywhere), ("tcp", 1720, 1720, anywhere), ("tcp", 5060, 5060, anywhere),
+            ("tcp", 5061, 5061, anywhere), ("tcp", 33000, 49999, anywhere),
+            ("udp", 1719, 1719, anywhere), ("udp", 40000, 49999, anywhere),
+            ("udp", 500, 500, me), ("50", None, None, me),
+        } | {("udp", 500, 500, peer) for peer in peers} | {("50", None, None, peer) for peer in peers}, (lab_region, sorted(rules, key=str))
+        egress = [(str(p["IpProtocol"]), [r["CidrIp"] for r in p.get("IpRanges", [])]) for p in group["IpPermissionsEgress"]]
+        assert egress == [("-1", [anywhere])], egress
+        for short in NODES:
+            if region(env, short) == lab_region:
+                assert [g["GroupId"] for g in instances(env, name(short), region=lab_region)[0]["SecurityGroups"]] == [me], short
 
 
 def test_half_deployed_node_finished_not_duplicated(deployment):
@@ -257,7 +280,7 @@ def test_check_run_reports_and_writes_nothing(deployment):
         yaml.safe_dump(inventory(env, dict(NODES, **FRESH)), handle, sort_keys=False)
     control = lab_control(env)
     since = control.last_ts()
-    ours = {name(short): instances(env, name(short))[0]["PrivateIpAddress"] for short in NODES}
+    ours = {name(short): instances(env, name(short), region=region(env, short))[0]["PrivateIpAddress"] for short in NODES}
 
     proc, recap = run_playbook(env, inventory_file, "--check")
 
@@ -273,7 +296,7 @@ def test_check_run_reports_and_writes_nothing(deployment):
     # so only requests that concern this test's objects count (creates would have shown above).
     log = control.requests_log(since)
     node_ids = {str(api.node(node_name)["id"]) for node_name in ours}
-    location_ids = {str(i) for i in api.location_ids({LOCATION_A, LOCATION_B})}
+    location_ids = {str(i) for i in api.location_ids({LOCATION_A, LOCATION_B, LOCATION_C})}
     mine = re.compile(r"/(worker_vm/(%s)|system_location/(%s))/" % ("|".join(node_ids), "|".join(location_ids)))
     writes = [e for e in log if e["method"] in WRITES and e["target"] == "mgmt" and mine.search(e["path"])]
     uploads = [e for e in log if e["method"] in WRITES and e["target"].startswith("node:")
@@ -281,3 +304,36 @@ def test_check_run_reports_and_writes_nothing(deployment):
     assert writes == [] and uploads == [], (writes, uploads)
     # Reads did happen: the log is the one this run used.
     assert any(e["target"] == "mgmt" and "worker_vm" in e["path"] and name("f1") in e["path"] for e in log), log[-20:]
+
+
+def test_rolling_maintenance_over_both_regions(deployment):
+    """One node of each region, one at a time: each is drained, stopped and started in its own region, and back in
+    service."""
+    env, api = deployment["env"], deployment["api"]
+    nodes = [name("t1"), name("r1")]
+    proc, recap = run_playbook(env, deployment["inventory"], "-e", "nodes=%s" % ",".join(nodes), "-e", "rolling_maintenance_serial=1",
+                               "-e", "maintenance_poll_interval=1", "-e", "reinstate_poll_interval=1", playbook="playbooks/rolling_maintenance.yml")
+    assert proc.returncode == 0, output(proc)
+    assert {host: (recap[host]["failed"], recap[host]["changed"] > 0) for host in nodes} == {host: (0, True) for host in nodes}, output(proc)
+    for short in ("t1", "r1"):
+        assert instances(env, name(short), region=region(env, short))[0]["State"]["Name"] == "running", short
+        assert api.node(name(short))["maintenance_mode"] is False, short
+
+
+def test_terminate_one_node_in_each_region(deployment):
+    env, api = deployment["env"], deployment["api"]
+    gone = {name("t2"): env["AWS_REGION"], name("r1"): env["LAB_REGION_2"]}
+    r1_instance = instances(env, name("r1"), region=env["LAB_REGION_2"])[0]["InstanceId"]
+    proc, recap = run_playbook(env, deployment["inventory"], "-e", "nodes=%s" % ",".join(gone), "-e", "decommission_confirm=2",
+                               "-e", "decommission_poll_interval=1", playbook="playbooks/terminate.yml")
+    assert proc.returncode == 0, output(proc)
+    assert all(recap[host]["failed"] == 0 for host in gone), output(proc)
+    for node_name, lab_region in gone.items():
+        assert api.node(node_name) is None, node_name
+        assert instances(env, node_name, region=lab_region) == [], node_name
+    # r1's Elastic IP was released in its own region; the other nodes are untouched.
+    ec2 = labenv.ec2_client(env, env["LAB_REGION_2"])
+    assert ec2.describe_addresses(Filters=[{"Name": "tag:pexip:node", "Values": [name("r1")]}])["Addresses"] == []
+    assert ec2.describe_instances(InstanceIds=[r1_instance])["Reservations"][0]["Instances"][0]["State"]["Name"] in ("shutting-down", "terminated")
+    for short in ("t1", "p1", "h1"):
+        assert api.node(name(short)) is not None and instances(env, name(short)), short

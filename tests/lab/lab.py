@@ -28,6 +28,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 HOST = "127.0.0.1"
 REGION = "eu-west-1"
+# A second region with a VPC of its own (127.21.0.0/16), for fleets over several regions under one Management Node
+# (the guide: "one or many regions"; docs/examples/inventory-two-regions.yml).
+REGION_2 = "eu-central-1"
 KEY_NAME = "pexip-lab"
 USERNAME = "admin"
 UP_BUDGET = 9.0  # seconds; `up` must return within 10
@@ -49,7 +52,7 @@ ENV_KEYS = [
     "LAB_CONTROL_URL", "LAB_NODE_PORT", "LAB_DIR", "LAB_MGMT_PORT", "LAB_SSH_PORT", "PEXIP_MANAGER_OS_PASSWORD",
     "LAB_MANAGER_PASSWORD",
     "AWS_URL", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION",
-    "LAB_VPC_ID", "LAB_SUBNET_A", "LAB_SUBNET_B", "LAB_KEY_NAME", "LAB_KEY_FILE", "LAB_CERT_DIR", "PEXIP_LICENCE_ENTITLEMENT",
+    "LAB_VPC_ID", "LAB_SUBNET_A", "LAB_SUBNET_B", "LAB_REGION_2", "LAB_VPC_ID_2", "LAB_SUBNET_2A", "LAB_KEY_NAME", "LAB_KEY_FILE", "LAB_CERT_DIR", "PEXIP_LICENCE_ENTITLEMENT",
 ]
 LAB_DOMAIN = "lab.example.com"
 MGMT_HOSTNAME = "mgr-lab"
@@ -199,7 +202,7 @@ class Lab:
         aws_url = "http://%s:%d" % (HOST, moto_port)
 
         state = {"moto_port": moto_port, "mgmt_port": mgmt_port, "node_port": node_port, "ssh_port": ssh_port, "processes": {}}
-        moto_cmd = [sys.executable, os.path.join(HERE, "moto_lab.py"), "--listen", "%s:%d" % (HOST, moto_port), "--region", REGION,
+        moto_cmd = [sys.executable, os.path.join(HERE, "moto_lab.py"), "--listen", "%s:%d" % (HOST, moto_port), "--region", REGION, "--region", REGION_2,
                     "--amis-file", os.path.join(self.dir, "amis.json")]
         state["processes"]["moto"] = self.spawn("moto", moto_cmd, {}, "moto_lab.py")
         self.save_state(state)
@@ -219,7 +222,7 @@ class Lab:
         # $LAB_PEXSIM_PATH: another directory holding a pexsim package (to test this plumbing on its own).
         sim_path = os.environ.get("LAB_PEXSIM_PATH") or HERE
         sim_env = {"PYTHONPATH": os.pathsep.join(filter(None, [sim_path, os.environ.get("PYTHONPATH")])), "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-                   "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                   "LAB_EC2_REGIONS": REGION_2, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                    "AWS_ENDPOINT_URL": aws_url, "AWS_URL": aws_url}
         state["processes"]["pexsim"] = self.spawn("pexsim", sim_cmd, sim_env, "pexsim")
         self.save_state(state)
@@ -229,6 +232,7 @@ class Lab:
             ec2 = ec2_client(aws_url)  # loads boto3 while moto starts
             wait_for("moto on port %d" % moto_port, lambda: moto_answers(moto_port), deadline, self.check_alive)
             seed = seed_aws(ec2, self.key_file)
+            seed.update(seed_second_region(ec2_client(aws_url, REGION_2), self.key_file))
             wait_for("the Pexip simulator on port %d" % mgmt_port,
                      lambda: sim_answers(mgmt_port, self.ca_path), deadline, self.check_alive)
         except LabError as exc:
@@ -261,6 +265,9 @@ class Lab:
             "LAB_VPC_ID": seed["vpc_id"],
             "LAB_SUBNET_A": seed["subnet_a"],
             "LAB_SUBNET_B": seed["subnet_b"],
+            "LAB_REGION_2": REGION_2,
+            "LAB_VPC_ID_2": seed["vpc_id_2"],
+            "LAB_SUBNET_2A": seed["subnet_2a"],
             "LAB_KEY_NAME": KEY_NAME,
             "LAB_KEY_FILE": self.key_file,
             "LAB_CERT_DIR": os.path.join(self.dir, "certs"),
@@ -462,10 +469,10 @@ def wait_for(what, probe, deadline, check_alive):
         time.sleep(0.1)
 
 
-def ec2_client(aws_url):
+def ec2_client(aws_url, region=REGION):
     import boto3
 
-    return boto3.client("ec2", region_name=REGION, endpoint_url=aws_url,
+    return boto3.client("ec2", region_name=region, endpoint_url=aws_url,
                         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
@@ -492,6 +499,27 @@ def seed_aws(ec2, key_file):
         handle.write(key["KeyMaterial"].rstrip("\n") + "\n")
     os.chmod(key_file, 0o600)
     return {"vpc_id": vpc_id, "subnet_a": subnets["a"], "subnet_b": subnets["b"], "igw_id": igw}
+
+
+def seed_second_region(ec2, key_file):
+    """REGION_2: a VPC on 127.21.0.0/16 with one subnet and a route out, and the same key pair imported (key pairs
+    are per region), as a user who extends the platform to a second region does."""
+    from cryptography.hazmat.primitives import serialization
+
+    def tags(kind, name):
+        return [{"ResourceType": kind, "Tags": [{"Key": "Name", "Value": name}]}]
+
+    vpc_id = ec2.create_vpc(CidrBlock="127.21.0.0/16", TagSpecifications=tags("vpc", "pexip-lab-2"))["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="127.21.1.0/24", AvailabilityZone=REGION_2 + "a",
+                               TagSpecifications=tags("subnet", "pexip-lab-2a"))["Subnet"]["SubnetId"]
+    igw = ec2.create_internet_gateway(TagSpecifications=tags("internet-gateway", "pexip-lab-2"))["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
+    ec2.create_route(RouteTableId=tables[0]["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    with open(key_file, "rb") as handle:
+        public = serialization.load_pem_private_key(handle.read(), password=None).public_key()
+    ec2.import_key_pair(KeyName=KEY_NAME, PublicKeyMaterial=public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH))
+    return {"vpc_id_2": vpc_id, "subnet_2a": subnet}
 
 
 def render_inventory(lab_dir, env, mgmt_port):

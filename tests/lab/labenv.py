@@ -56,15 +56,16 @@ def worker_lab_ports(number):
             "LAB_NODE_PORT": str(28440 + number), "LAB_SSH_PORT": str(22220 + number)}
 
 
-def _client(service, env):
+def _client(service, env, region=None):
     import boto3
 
-    return boto3.client(service, region_name=env["AWS_REGION"], endpoint_url=env["AWS_URL"],
+    return boto3.client(service, region_name=region or env["AWS_REGION"], endpoint_url=env["AWS_URL"],
                         aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
 
 
-def ec2_client(env):
-    return _client("ec2", env)
+def ec2_client(env, region=None):
+    """EC2 in the lab's platform region, or in ``region`` (LAB_REGION_2 for a fleet over two)."""
+    return _client("ec2", env, region)
 
 
 def iam_client(env):

@@ -484,7 +484,7 @@ def parse_listen(value):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--listen", type=parse_listen, default=("127.0.0.1", 5555), help="loopback host:port")
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION", "eu-west-1"), help="region to prepare before serving")
+    parser.add_argument("--region", action="append", help="a region to prepare before serving (repeat for several; default $AWS_REGION)")
     parser.add_argument("--amis-file", help="where to write the image list (default: a temporary file)")
     args = parser.parse_args(argv)
 
@@ -503,7 +503,8 @@ def main(argv=None):
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ec2.models import ec2_backends
 
-    images = len(ec2_backends[DEFAULT_ACCOUNT_ID][args.region].amis)
+    regions = args.region or [os.environ.get("AWS_REGION", "eu-west-1")]
+    images = [len(ec2_backends[DEFAULT_ACCOUNT_ID][region].amis) for region in regions]
 
     host, port = args.listen
     server = make_server(host, port, AwsFaults(DomainDispatcherApplication(create_backend_app)), threaded=True,
@@ -514,7 +515,7 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        print("moto_lab ready on http://%s:%d (%d images in %s)" % (host, port, images, args.region), flush=True)
+        print("moto_lab ready on http://%s:%d (%s images in %s)" % (host, port, images, ", ".join(regions)), flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -130,7 +130,8 @@ def test_env_file_has_every_key(lab_run):
     expected = {
         "PEXIP_HOST", "PEXIP_USERNAME", "PEXIP_PASSWORD", "PEXIP_CA_PATH", "PEXIP_VALIDATE_CERTS", "LAB_CONTROL_URL",
         "LAB_NODE_PORT", "AWS_URL", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
-        "AWS_DEFAULT_REGION", "LAB_VPC_ID", "LAB_SUBNET_A", "LAB_SUBNET_B", "LAB_KEY_NAME", "LAB_KEY_FILE",
+        "AWS_DEFAULT_REGION", "LAB_VPC_ID", "LAB_SUBNET_A", "LAB_SUBNET_B", "LAB_REGION_2", "LAB_VPC_ID_2", "LAB_SUBNET_2A",
+        "LAB_KEY_NAME", "LAB_KEY_FILE",
     }
     assert expected <= set(env)
     assert all(env[key] for key in expected)
@@ -178,6 +179,19 @@ def test_seeded_network_and_key_pair(lab_run, lab_ec2):
     assert os.stat(env["LAB_KEY_FILE"]).st_mode & 0o777 == 0o600
     with open(env["LAB_KEY_FILE"], encoding="utf-8") as handle:
         assert "PRIVATE KEY" in handle.read()
+
+
+def test_second_region_has_its_vpc_subnet_and_the_same_key_pair(lab_run, lab_ec2):
+    """A fleet over two regions (LAB_REGION_2): its own VPC on loopback, a subnet with a route out, the key imported."""
+    env = lab_run["env"]
+    ec2 = labenv.ec2_client(env, env["LAB_REGION_2"])
+    subnet = ec2.describe_subnets(SubnetIds=[env["LAB_SUBNET_2A"]])["Subnets"][0]
+    assert (subnet["VpcId"], subnet["CidrBlock"], subnet["AvailabilityZone"]) == (env["LAB_VPC_ID_2"], "127.21.1.0/24", "eu-central-1a")
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [env["LAB_VPC_ID_2"]]}])["RouteTables"]
+    assert any(r.get("DestinationCidrBlock") == "0.0.0.0/0" for t in tables for r in t["Routes"])
+    assert ec2.describe_key_pairs(KeyNames=["pexip-lab"])["KeyPairs"]
+    # The platform region's subnets are not the second region's.
+    assert lab_ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": [env["LAB_SUBNET_2A"]]}])["Subnets"] == []
 
 
 def test_inventory(lab_run):

@@ -21,7 +21,17 @@ from .sim import is_loopback
 LOG = logging.getLogger('pexsim.ec2')
 
 
-def make_client(aws_url):
+def lab_regions():
+    """The regions whose instances the simulator plays: the platform's (AWS_REGION) first, then those of
+    LAB_EC2_REGIONS (comma-separated), for a fleet over several regions under one Management Node."""
+    regions = [os.environ.get('AWS_REGION') or os.environ.get('AWS_DEFAULT_REGION') or 'us-east-1']
+    for region in (os.environ.get('LAB_EC2_REGIONS') or '').split(','):
+        if region.strip() and region.strip() not in regions:
+            regions.append(region.strip())
+    return regions
+
+
+def make_client(aws_url, region=None):
     host = urlsplit(aws_url).hostname or ''
     if host != 'localhost' and not is_loopback(host):
         # The lab must never talk to a real AWS endpoint (or anything off this machine).
@@ -29,7 +39,7 @@ def make_client(aws_url):
     # Explicit keys: without them boto3 would go looking for instance metadata off-host.
     return boto3.client(
         'ec2', endpoint_url=aws_url,
-        region_name=os.environ.get('AWS_REGION') or os.environ.get('AWS_DEFAULT_REGION') or 'us-east-1',
+        region_name=region or lab_regions()[0],
         aws_access_key_id=os.environ.get('AWS_ACCESS_KEY_ID') or 'testing',
         aws_secret_access_key=os.environ.get('AWS_SECRET_ACCESS_KEY') or 'testing',
         config=Config(retries={'max_attempts': 2, 'mode': 'standard'}, connect_timeout=2, read_timeout=10))
@@ -121,7 +131,10 @@ class Ec2Watcher:
     def __init__(self, sim, nodes, aws_url):
         self.sim = sim
         self.nodes = nodes
-        self.client = make_client(aws_url)
+        # The platform's region first: the Management Node's instance (first boot) is there.
+        self.clients = [make_client(aws_url, region) for region in lab_regions()]
+        self.client = self.clients[0]
+        self._client_of = {}  # instance id -> the client of its region, for the bursting starts and stops
         self._stop = threading.Event()
         self._poll_lock = threading.Lock()
         self._thread = None
@@ -129,15 +142,24 @@ class Ec2Watcher:
         self.firstboot = None     # sshboot.FirstBoot: plays the Management Node instances (--ssh-port)
 
     def start_instance(self, iid):
-        self.client.start_instances(InstanceIds=[iid])
+        self._client_of.get(iid, self.client).start_instances(InstanceIds=[iid])
 
     def stop_instance(self, iid):
-        self.client.stop_instances(InstanceIds=[iid])
+        self._client_of.get(iid, self.client).stop_instances(InstanceIds=[iid])
+
+    def describe_all(self):
+        snapshot, client_of = {}, {}
+        for client in self.clients:
+            found = describe(client)
+            snapshot.update(found)
+            client_of.update(dict.fromkeys(found, client))
+        self._client_of = client_of
+        return snapshot
 
     def poll(self):
         with self._poll_lock:
             try:
-                snapshot = describe(self.client)
+                snapshot = self.describe_all()
             except (BotoCoreError, ClientError) as exc:
                 self.last_error = str(exc)
                 LOG.warning('describe_instances failed: %s', exc)

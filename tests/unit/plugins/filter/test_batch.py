@@ -60,3 +60,12 @@ def test_roles_and_playbooks_take_a_batch_s_facts_through_batch_facts():
                     if re.search(r"ansible_play_(batch|hosts)\s*\|\s*map\('extract',\s*hostvars\)", text):
                         found.append(os.path.relpath(path, repo))
     assert found == []
+
+
+def test_by_groups_the_values_by_another_fact_each_once():
+    """A fleet over several regions: one read per region, each for that region's nodes (issue 28)."""
+    hostvars = {"a": {"n": "a", "r": "eu-west-1"}, "b": {"n": "b", "r": "eu-central-1"}, "c": {"n": "c", "r": "eu-west-1"},
+                "d": {"n": "a", "r": "eu-west-1"}, "e": {"n": "e"}, "f": {"r": "eu-west-1"}}
+    assert batch_facts(list(hostvars), hostvars, "n", by="r") == {"eu-west-1": ["a", "c"], "eu-central-1": ["b"]}
+    assert batch_facts(["b"], hostvars, "n", by="r", when="n") == {"eu-central-1": ["b"]}
+    assert batch_facts([], hostvars, "n", by="r") == {}
