@@ -147,6 +147,11 @@ def same_certificate(cert, obj):
     return obj.get("raw_issuer") == cert.issuer.rfc4514_string() or obj.get("issuer_name") == issuer_name(cert)
 
 
+def find(client, endpoint, cert):
+    """The record of ``cert`` (by identity) among the certificates at ``endpoint``, or None."""
+    return next((c for c in client.list(endpoint) if same_certificate(cert, c)), None)
+
+
 # -- expiry: pexip_tls_certificate_info and the certificates check of playbooks/certificates.yml ------------------------
 
 def parse_date(text):
