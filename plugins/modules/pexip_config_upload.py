@@ -28,7 +28,6 @@ description:
 extends_documentation_fragment:
   - pexip.infinity.attributes
   - pexip.infinity.wait
-  - pexip.infinity.bootstrap_upload
 attributes:
   check_mode:
     description:
@@ -46,6 +45,11 @@ options:
         reaches it).
     type: str
     required: true
+  port:
+    description:
+      - Port of the bootstrap page.
+    type: int
+    default: 8443
   src:
     description:
       - File holding the bootstrap document (as written by M(pexip.infinity.pexip_node) O(pexip.infinity.pexip_node#module:config_dest)).
@@ -56,6 +60,28 @@ options:
       - The bootstrap document itself (for example M(pexip.infinity.pexip_node)'s RV(pexip.infinity.pexip_node#module:bootstrap_config)).
       - It contains the node's secrets and is never logged.
     type: str
+  validate_certs:
+    description:
+      - Verify the instance's TLS certificate. A new instance serves a self-signed certificate; pin it with
+        O(fingerprint), give its CA with O(ca_path), or set V(false) to trust whoever answers at O(address).
+      - V(false) is refused unless O(address) is a private (RFC 1918) or loopback address, or O(fingerprint) is set,
+        because the document holds the credentials the node joins the platform with. Over a private address it trusts
+        the network (the VPC and the VPN to it).
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file of the CA (or certificate) to trust for the instance's certificate.
+      - The certificate's chain is checked, not its host name (the page is reached by address).
+    type: path
+  fingerprint:
+    description:
+      - SHA-256 fingerprint of the instance's certificate, as hexadecimal digits with or without colons (the output of
+        C(openssl x509 -noout -fingerprint -sha256) is accepted).
+      - When set, the instance is trusted by this fingerprint alone (neither a CA nor the host name is checked, and
+        O(validate_certs) and O(ca_path) are not used); a different certificate fails before the document is sent.
+    type: str
+    version_added: 0.2.0
   host:
     description:
       - Ignored (the Management Node's address, accepted so that group C(module_defaults) apply); see O(address).

@@ -176,7 +176,45 @@ options:
       - Nothing is uploaded when the node exists already, nor in check mode.
       - Mutually exclusive with O(config_dest) and O(return_content).
     type: dict
-    # suboptions: the doc fragment pexip.infinity.bootstrap_upload.node
+    suboptions:
+      address:
+        description:
+          - Address of the instance's bootstrap page (its private IPv4 address over a VPN, or its public address).
+        type: str
+        required: true
+      port:
+        description:
+          - Port of the bootstrap page.
+        type: int
+        default: 8443
+      validate_certs:
+        description:
+          - Verify the instance's TLS certificate. A new instance serves a self-signed certificate; pin it with
+            O(bootstrap_upload.fingerprint), give its CA with O(bootstrap_upload.ca_path), or set V(false) to trust
+            whoever answers at O(bootstrap_upload.address).
+          - V(false) is refused unless O(bootstrap_upload.address) is a private (RFC 1918) or loopback address, or
+            O(bootstrap_upload.fingerprint) is set, because the document holds the credentials the node joins the
+            platform with. Over a private address it trusts the network (the VPC and the VPN to it).
+        type: bool
+        default: true
+      ca_path:
+        description:
+          - PEM file of the CA (or certificate) to trust for the instance's certificate.
+          - The certificate's chain is checked, not its host name (the page is reached by address).
+        type: path
+      fingerprint:
+        description:
+          - SHA-256 fingerprint of the instance's certificate, as hexadecimal digits with or without colons.
+          - When set, the instance is trusted by this fingerprint alone (neither a CA nor the host name is checked;
+            O(bootstrap_upload.validate_certs) and O(bootstrap_upload.ca_path) are not used); a different certificate
+            fails before the document is sent.
+        type: str
+        version_added: 0.2.0
+      wait_timeout:
+        description:
+          - Seconds to keep trying while the instance cannot be reached (it boots).
+        type: int
+        default: 300
   return_content:
     description:
       - Return the bootstrap document of a node created by this run as RV(bootstrap_config) when O(config_dest) is
@@ -201,7 +239,6 @@ extends_documentation_fragment:
   - pexip.infinity.api
   - pexip.infinity.attributes
   - pexip.infinity.wait
-  - pexip.infinity.bootstrap_upload.node
 notes:
   - The bootstrap document contains the node's secrets (among them the hashed SSH password and the credentials the
     node uses to join the Management Node). Prefer O(bootstrap_upload), which keeps it inside the module, or
