@@ -198,10 +198,7 @@ def sign_in(module, engine):
     if problem:
         module.fail(problem)
     outcome = write_back(module, engine, current, pem)
-    after = dict(subject_name=certificates.subject_name(cert), issuer_name=certificates.issuer_name(cert),
-                 serial_no=format(cert.serial_number, "x"), end_date=certificates.not_after(cert).isoformat())
-    if renews:
-        after["resource_uri"] = renews
+    after = certificates.record(cert, renews)
     diff = dict(before=dict(certificate=(current.get("certificate") and "(a certificate)") or None), after=dict(certificate=after))
     if not module.check_mode:
         found = certificates.find(module.client, SERVER_CERTIFICATE.endpoint, cert)

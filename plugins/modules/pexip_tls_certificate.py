@@ -170,12 +170,7 @@ def validate(module, cert, key_pem, nodes):
 
 
 def predicted(cert, uri=None):
-    shown = dict(subject_name=certificates.subject_name(cert), issuer_name=certificates.issuer_name(cert),
-                 serial_no=format(cert.serial_number, "x"), raw_issuer=cert.issuer.rfc4514_string(),
-                 end_date=certificates.not_after(cert).isoformat(), subject_alt_names=", ".join(certificates.identities(cert)))
-    if uri:
-        shown["resource_uri"] = uri
-    return shown
+    return certificates.record(cert, uri, raw_issuer=cert.issuer.rfc4514_string(), subject_alt_names=", ".join(certificates.identities(cert)))
 
 
 def users(module, uri):
