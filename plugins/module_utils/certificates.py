@@ -147,6 +147,20 @@ def same_certificate(cert, obj):
     return obj.get("raw_issuer") == cert.issuer.rfc4514_string() or obj.get("issuer_name") == issuer_name(cert)
 
 
+def record(cert, uri=None, **more):
+    """The fields of ``cert``'s record as the Management Node will show them (check mode, diffs), and ``more``."""
+    shown = dict(subject_name=subject_name(cert), issuer_name=issuer_name(cert), serial_no=format(cert.serial_number, "x"),
+                 end_date=not_after(cert).isoformat(), **more)
+    if uri:
+        shown["resource_uri"] = uri
+    return shown
+
+
+def find(client, endpoint, cert):
+    """The record of ``cert`` (by identity) among the certificates at ``endpoint``, or None."""
+    return next((c for c in client.list(endpoint) if same_certificate(cert, c)), None)
+
+
 # -- expiry: pexip_tls_certificate_info and the certificates check of playbooks/certificates.yml ------------------------
 
 def parse_date(text):

@@ -16,7 +16,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 
 def instance_module(**options):
-    """An AnsibleAWSModule (check mode supported) on one instance (``instance_id``) with ``options``."""
+    """An AnsibleAWSModule (check mode supported) on one instance (``instance_id``, doc fragment
+    ``pexip.infinity.ec2_instance``) with ``options``."""
     return AnsibleAWSModule(argument_spec=dict(instance_id=dict(type="str", required=True), **options), supports_check_mode=True)
 
 

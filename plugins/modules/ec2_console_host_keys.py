@@ -25,10 +25,6 @@ description:
     C(group/aws) action group of C(amazon.aws), so C(module_defaults) for that group do not reach it; pass O(region)
     and the like explicitly when needed.
 options:
-  instance_id:
-    description: The instance.
-    type: str
-    required: true
   latest:
     description:
       - Ask for the newest console output (Nitro instances only) rather than the one AWS keeps from the last boot.
@@ -55,6 +51,7 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - pexip.infinity.ec2_instance
 author: pexip.infinity contributors (@pexip)
 """
 

@@ -21,10 +21,6 @@ description:
     It is not in the C(group/aws) action group of C(amazon.aws), so C(module_defaults) for that group do not reach it;
     pass O(region) and the like explicitly when needed.
 options:
-  instance_id:
-    description: The instance.
-    type: str
-    required: true
   ena_support:
     description: Whether ENA support is wanted.
     type: bool
@@ -40,6 +36,7 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - pexip.infinity.ec2_instance
 author: pexip.infinity contributors (@pexip)
 """
 

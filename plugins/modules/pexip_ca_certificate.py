@@ -77,8 +77,7 @@ class CertificateEngine(Engine):
         self.cert = cert
 
     def lookup(self, value=None, wanted=None):
-        found = [c for c in self.client.list(self.resource.endpoint) if certificates.same_certificate(self.cert, c)]
-        return found[0] if found else None
+        return certificates.find(self.client, self.resource.endpoint, self.cert)
 
 
 def main():

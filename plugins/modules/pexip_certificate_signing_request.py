@@ -147,12 +147,6 @@ from ansible_collections.pexip.infinity.plugins.module_utils.secrets import publ
 SANS = "additional_subject_alt_names"
 
 
-def installed(module, cert):
-    """The server certificate record of ``cert`` (by identity), or None."""
-    found = [c for c in module.client.list(SERVER_CERTIFICATE.endpoint) if certificates.same_certificate(cert, c)]
-    return found[0] if found else None
-
-
 def shown(engine, obj):
     return engine.public(engine.annotate(obj)) if obj else {}
 
@@ -188,7 +182,7 @@ def sign_in(module, engine):
     pem, chain = certificates.read_chain(module)
     cert = chain[0]
     current = engine.lookup(p["subject_name"])
-    done = installed(module, cert)
+    done = certificates.find(module.client, SERVER_CERTIFICATE.endpoint, cert)
     if done is not None:
         return dict(changed=False, certificate=public(done), signing_request=shown(engine, current), csr=(current or {}).get("csr"))
     if current is None:
@@ -204,13 +198,10 @@ def sign_in(module, engine):
     if problem:
         module.fail(problem)
     outcome = write_back(module, engine, current, pem)
-    after = dict(subject_name=certificates.subject_name(cert), issuer_name=certificates.issuer_name(cert),
-                 serial_no=format(cert.serial_number, "x"), end_date=certificates.not_after(cert).isoformat())
-    if renews:
-        after["resource_uri"] = renews
+    after = certificates.record(cert, renews)
     diff = dict(before=dict(certificate=(current.get("certificate") and "(a certificate)") or None), after=dict(certificate=after))
     if not module.check_mode:
-        found = installed(module, cert)
+        found = certificates.find(module.client, SERVER_CERTIFICATE.endpoint, cert)
         if found is None:
             module.fail("the Management Node took the certificate but lists no TLS certificate with its serial number %s: install "
                         "it with pexip.infinity.pexip_tls_certificate instead (the renewal order is unconfirmed: docs/lab.md)."

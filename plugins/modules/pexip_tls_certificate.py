@@ -170,18 +170,7 @@ def validate(module, cert, key_pem, nodes):
 
 
 def predicted(cert, uri=None):
-    shown = dict(subject_name=certificates.subject_name(cert), issuer_name=certificates.issuer_name(cert),
-                 serial_no=format(cert.serial_number, "x"), raw_issuer=cert.issuer.rfc4514_string(),
-                 end_date=certificates.not_after(cert).isoformat(), subject_alt_names=", ".join(certificates.identities(cert)))
-    if uri:
-        shown["resource_uri"] = uri
-    return shown
-
-
-def find(module, cert):
-    """The certificate record of ``cert`` (by identity), or None."""
-    existing = [c for c in module.client.list(SERVER_CERTIFICATE.endpoint) if certificates.same_certificate(cert, c)]
-    return existing[0] if existing else None
+    return certificates.record(cert, uri, raw_issuer=cert.issuer.rfc4514_string(), subject_alt_names=", ".join(certificates.identities(cert)))
 
 
 def users(module, uri):
@@ -208,16 +197,15 @@ def upload(module, cert, pem, key_pem):
     write_only = dict(private_key=key_pem)
     if p["private_key_passphrase"]:
         write_only["private_key_passphrase"] = p["private_key_passphrase"]
-    outcome = Engine(module, SERVER_CERTIFICATE).ensure(None, {}, create_extra=dict(certificate=pem), write_only=write_only,
-                                                        find_created=lambda: find(module, cert))
-    return outcome.obj
+    return Engine(module, SERVER_CERTIFICATE).ensure(None, {}, create_extra=dict(certificate=pem), write_only=write_only,
+                                                     find_created=lambda: certificates.find(module.client, SERVER_CERTIFICATE.endpoint, cert)).obj
 
 
 def run(module):
     p = module.params
     pem, chain = certificates.read_chain(module)
     cert = chain[0]
-    current = find(module, cert)
+    current = certificates.find(module.client, SERVER_CERTIFICATE.endpoint, cert)
 
     if p["state"] == "absent":
         if current:
