@@ -23,8 +23,8 @@ INDEPENDENT = ("test_targets.py", "test_molecule.py")
 # matters: a unit not listed counts as DEFAULT_WEIGHT.
 WEIGHTS = {
     "test_e2e_platform.py": 245, "test_e2e_management_node.py": 120, "test_fault_matrix.py": 195,
-    "test_e2e_bursting.py": 190, "test_e2e_operations.py": 170, "test_e2e_deploy.py": 110, "test_awx.py": 85,
-    "test_alarm_report.py": 85, "test_module_examples.py": 90, "test_reliability.py": 80, "test_e2e_deploy_cost.py": 60,
+    "test_e2e_bursting.py": 190, "test_e2e_operations.py": 170, "test_e2e_deploy.py": 150, "test_awx.py": 85,
+    "test_alarm_report.py": 85, "test_module_examples.py": 90, "test_reliability.py": 80,
     "test_e2e_replace.py": 70, "test_e2e_restore.py": 60,
     "test_molecule_scenario[conferencing_node]": 90, "test_target[pexip_node]": 80,
     "test_molecule_scenario[maintenance_reinstate]": 55, "test_molecule_scenario[decommission]": 50,

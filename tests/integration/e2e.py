@@ -2,13 +2,17 @@
 """What the end-to-end tests share: their inventory, running a playbook against the lab, its recap, the Management
 Node's API, the lab's control API, moto."""
 
+import http.client
+import http.server
 import json
 import os
 import re
 import resource
 import subprocess
 import sys
+import threading
 import time
+from urllib.parse import parse_qs, urlparse
 
 import requests
 
@@ -234,3 +238,51 @@ def wait_synced(api, names):
             return
         time.sleep(0.5)
     raise AssertionError("nodes %s did not sync" % names)
+
+
+# An HTTP proxy in front of the lab's moto that only a playbook uses, to count its AWS calls (the simulator's own EC2
+# polling goes straight to moto): the no-op deploy's cost pins (test_e2e_deploy.py).
+class AwsCounter:
+    """HTTP proxy to moto that records the Action of every request passing through it."""
+
+    def __init__(self, target):
+        self.target = urlparse(target)
+        self.actions = []
+        self.lock = threading.Lock()
+        counter = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                params = parse_qs(body.decode("utf-8", "replace"))
+                with counter.lock:
+                    counter.actions.append((params.get("Action", ["?"])[0], params))
+                upstream = http.client.HTTPConnection(counter.target.hostname, counter.target.port, timeout=60)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                upstream.request("POST", self.path, body=body, headers=headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                upstream.close()
+
+            def log_message(self, *args):  # quiet
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def take(self):
+        with self.lock:
+            actions, self.actions = self.actions, []
+        return actions
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,7 +1,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""End to end: site.yml deploys Conferencing Nodes over two AWS regions against the lab (moto + the Pexip simulator).
+"""End to end: deploy.yml deploys Conferencing Nodes over two AWS regions against the lab (moto + the Pexip simulator),
+and what its runs cost, pinned so that per-node reads cannot creep back (issue 13).
 
-One inventory with unique names (the lab is shared with other tests), one Management Node, nodes in two regions (the
+One inventory with unique names, one Management Node, nodes in two regions (the
 guide: "one or many regions"; issue 28):
 
 - ``t1`` transcoding, Elastic IP, and ``t2`` transcoding, auto-assigned public IP, in location A (platform region);
@@ -13,9 +14,18 @@ guide: "one or many regions"; issue 28):
 
 After the deploy and its no-op re-run: rolling maintenance over both regions, then one node terminated in each.
 
+Cost pins, on a lab of this file's own (what is counted is this fleet's cost, not that of the locations, nodes and
+servers that the worker's earlier tests left on its lab: seen, 11 requests instead of 6 for the same no-op): the first
+deploy launches, creates and bootstraps each node once; the no-op re-run and --check read the fleet once per region,
+not once per node: at most 3 Management Node requests per node, no request about a single node (but the new f1 in
+--check), one DescribeInstances per region naming that region's nodes, a fixed handful of AWS calls per region, and
+no write at all. AWS calls are counted by a small proxy in front of moto that only the playbooks use
+(e2e.AwsCounter). `make bench` measures the same at 1, 10 and 50 nodes.
+
 The tests run in file order and share the deployment (module-scoped fixture).
 """
 
+import os
 import re
 import time
 import uuid
@@ -27,7 +37,8 @@ import yaml
 pytestmark = pytest.mark.xdist_group("test_e2e_deploy")
 
 import labenv  # noqa: E402  pylint: disable=wrong-import-position
-from e2e import WRITES, Api, instances, lab_control, output, platform_inventory, run_module, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+from e2e import (  # noqa: E402  pylint: disable=wrong-import-position
+    REPO, WRITES, Api, AwsCounter, instances, lab_control, output, platform_inventory, run_module, run_playbook)
 
 SUFFIX = uuid.uuid4().hex[:6]
 PREFIX = "e2e-dep-%s" % SUFFIX
@@ -35,6 +46,21 @@ LOCATION_A = "E2E deploy A %s" % SUFFIX
 LOCATION_B = "E2E deploy B %s" % SUFFIX
 LOCATION_C = "E2E deploy C %s" % SUFFIX  # in the second region
 SSH_PASSWORD = "e2e-" + uuid.uuid4().hex
+
+
+AWS_READ = re.compile(r"^(Describe|Get|List)")
+# Per region of the fleet, the reads of a no-op run: the key pair, the subnets, the security group's lookup and its
+# rules, one DescribeInstances, one DescribeAddresses. Anything per node would add 3 or more.
+AWS_CALLS_PER_REGION_MAX = 9
+# A new node in --check: its image, and ec2_instance's own lookups (the instance by its tags, its subnet and group).
+AWS_CALLS_PER_NEW_NODE_MAX = 6
+MGMT_REQUESTS_PER_NODE_MAX = 3
+# A node's own tasks in a no-op run (ok + skipped; the first node also runs the play's run_once reads). Each costs the
+# controller 25-50 ms per node, module or not: issue 25's renovation added five (role node_instance in fleet.yml) and
+# the no-op's CPU grew by 40 % (docs/bench.md); issue 29 added four, the guide's prerequisites read before acting (the
+# key pair and the subnet's route out, each a read and a check).
+TASKS_PER_NODE_MAX = 24
+RECAP_TASKS = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s.*\sskipped=(\d+)", re.M)
 
 
 def name(short):
@@ -138,8 +164,21 @@ def clean_up(env, api, node_names):
 
 
 @pytest.fixture(scope="module")
-def deployment(lab_env, tmp_path_factory):
-    env = dict(lab_env)
+def deploy_lab():
+    """A lab of this file's own, beside the worker's (see the module's docstring)."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])
+    directory = os.path.join(REPO, ".lab-gw%d-deploy" % worker)
+    try:
+        yield labenv.ensure_lab(directory, ports=labenv.worker_lab_ports(10 + worker))
+    finally:
+        labenv.stop_lab(directory)
+
+
+@pytest.fixture(scope="module")
+def deployment(deploy_lab, tmp_path_factory):
+    counter = AwsCounter(deploy_lab["AWS_URL"])
+    # The playbooks (and this file's own boto3 calls, which each measured run leaves out) go through the proxy.
+    env = dict(deploy_lab, AWS_URL=counter.url, AWS_ENDPOINT_URL=counter.url)
     directory = tmp_path_factory.mktemp("e2e-deploy")
     inventory_file = str(directory / "inventory.yml")
     with open(inventory_file, "w", encoding="utf-8") as handle:
@@ -147,11 +186,49 @@ def deployment(lab_env, tmp_path_factory):
     api = Api(env)
     h1_instance = half_deploy(env)
     assert api.node(name("h1")) is not None and not (api.status(name("h1")) or {}).get("last_updated")
+    control = lab_control(env)
+
+    def measure(*args, inventory_file=inventory_file):
+        counter.take()
+        since = control.last_ts()
+        proc, recap = run_playbook(env, inventory_file, *args, playbook="playbooks/deploy.yml")
+        return dict(proc=proc, recap=recap, requests=control.requests_log(since), aws=counter.take())
+
     started = time.monotonic()
-    proc, recap = run_playbook(env, inventory_file)
-    yield dict(env=env, api=api, directory=directory, inventory=inventory_file, proc=proc, recap=recap,
-               h1_instance=h1_instance, seconds=time.monotonic() - started)
+    first = measure()
+    yield dict(env=env, api=api, directory=directory, inventory=inventory_file, proc=first["proc"], recap=first["recap"], first=first,
+               measure=measure, h1_instance=h1_instance, seconds=time.monotonic() - started)
     clean_up(env, api, [name(short) for short in list(NODES) + list(FRESH)])
+    counter.close()
+
+
+def assert_fleet_cost(run, nodes, new=()):
+    """A run over ``nodes`` that already are as declared (and ``new`` ones, in --check): the fleet read once per
+    region, nothing per node, no write."""
+    proc, requests, aws = run["proc"], run["requests"], run["aws"]
+    mgmt = [e for e in requests if e["target"] == "mgmt"]
+    print("%d nodes: %d Management Node requests %s, %d AWS calls %s" % (
+        len(nodes), len(mgmt), [e["method"] + " " + e["path"] for e in mgmt], len(aws), [action for action, _params in aws]))
+    assert len(mgmt) <= MGMT_REQUESTS_PER_NODE_MAX * (len(nodes) + len(new)), [e["path"] for e in mgmt]
+    tasks = {m.group(1): int(m.group(2)) + int(m.group(3)) for m in RECAP_TASKS.finditer(proc.stdout)}
+    print("tasks per node (ok + skipped): %s" % tasks)
+    first = nodes[0]  # the first host of the inventory also runs the play's run_once reads
+    assert {node: n for node, n in tasks.items() if node in nodes and node != first and n > TASKS_PER_NODE_MAX} == {}, tasks
+    # No request about one node (but a new one's): neither a name filter nor a node's own resource, nor its bootstrap page.
+    single = [e["path"] for e in mgmt if "worker_vm" in e["path"] and re.search(r"name=|worker_vm/\d+/", e["path"])
+              and not any(node in e["path"] for node in new)]
+    assert single == [], single
+    assert [e for e in requests if e["target"] != "mgmt"] == []
+    assert [e for e in requests if e["method"] in WRITES] == []
+    assert [action for action, _params in aws if not AWS_READ.match(action)] == [], aws
+    regions = {region(run["env"], short) for short in NODES}
+    assert len(aws) <= AWS_CALLS_PER_REGION_MAX * len(regions) + AWS_CALLS_PER_NEW_NODE_MAX * len(new), [action for action, _params in aws]
+    # One DescribeInstances per region, together naming every node (a new node's own lookup aside).
+    describes = [{value for key, values in params.items() if re.match(r"Filter\.\d+\.Value\.\d+$", key) for value in values}
+                 for action, params in aws if action == "DescribeInstances"]
+    fleet = [named for named in describes if named & set(nodes)]
+    assert len(fleet) == len(regions) and set(nodes) <= set().union(*fleet), describes
+    assert all(named & set(new) for named in describes if named not in fleet), describes
 
 
 def test_first_run_deploys_every_node(deployment):
@@ -159,6 +236,26 @@ def test_first_run_deploys_every_node(deployment):
     assert proc.returncode == 0, output(proc)
     assert set(recap) == {name(short) for short in NODES}, output(proc)
     assert all(r["failed"] == 0 and r["unreachable"] == 0 and r["changed"] > 0 for r in recap.values()), recap
+
+
+def test_first_deploy_creates_and_bootstraps_each_node_once(deployment):
+    """Per new node: one launch, one create, one upload straight from it (no probe, no second write for the NAT).
+    The half-deployed h1 has its instance: its never-reported record is deleted and created again, and uploaded."""
+    first, api = deployment["first"], deployment["api"]
+    mgmt = [e for e in first["requests"] if e["target"] == "mgmt"]
+    pages = [(e["method"], e["path"]) for e in first["requests"] if e["target"] != "mgmt"]
+    # h1's page is probed once (a record that never reported: is the instance already configured?) before its record
+    # is replaced; the new nodes' are not.
+    assert sorted(pages) == [("GET", "/")] + [("POST", "/configuration/bootstrap")] * len(NODES), pages
+    node_writes = sorted((e["method"], e["path"].split("?")[0]) for e in mgmt if e["method"] in WRITES and "worker_vm" in e["path"])
+    deleted = [path for method, path in node_writes if method == "DELETE"]
+    assert [method for method, _path in node_writes] == ["DELETE"] + ["POST"] * len(NODES), node_writes
+    assert len(deleted) == 1 and api.node(name("h1"))["resource_uri"] != deleted[0], (deleted, api.node(name("h1")))
+    launches = [action for action, _params in first["aws"] if action == "RunInstances"]
+    assert len(launches) == len(NODES) - 1, [action for action, _params in first["aws"]]
+    # The bootstrap document goes from the create to the instance: no temporary file, no separate upload task.
+    assert "TASK [pexip.infinity.conferencing_node : Make a private directory" not in first["proc"].stdout
+    assert "pexip_config_upload" not in first["proc"].stdout
 
 
 def test_nodes_synced_on_the_management_node(deployment):
@@ -242,12 +339,14 @@ def test_half_deployed_node_finished_not_duplicated(deployment):
     assert "Delete the never-reported Conferencing Node" in deployment["proc"].stdout
 
 
-def test_second_run_changes_nothing(deployment):
-    proc, recap = run_playbook(deployment["env"], deployment["inventory"])
+def test_second_run_changes_nothing_and_reads_the_fleet_once_per_region(deployment):
+    run = deployment["measure"]()
+    proc, recap = run["proc"], run["recap"]
     assert proc.returncode == 0, output(proc)
     assert set(recap) == {name(short) for short in NODES}, output(proc)
     assert {host: r["changed"] for host, r in recap.items()} == {host: 0 for host in recap}, output(proc)
     assert all(r["failed"] == 0 for r in recap.values()), recap
+    assert_fleet_cost(dict(run, env=deployment["env"]), [name(short) for short in NODES])
 
 
 def test_nat_update_follows_a_new_public_address(deployment):
@@ -278,11 +377,8 @@ def test_check_run_reports_and_writes_nothing(deployment):
     inventory_file = str(deployment["directory"] / "inventory-check.yml")
     with open(inventory_file, "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory(env, dict(NODES, **FRESH)), handle, sort_keys=False)
-    control = lab_control(env)
-    since = control.last_ts()
-    ours = {name(short): instances(env, name(short), region=region(env, short))[0]["PrivateIpAddress"] for short in NODES}
-
-    proc, recap = run_playbook(env, inventory_file, "--check")
+    run = deployment["measure"]("--check", inventory_file=inventory_file)
+    proc, recap = run["proc"], run["recap"]
 
     assert proc.returncode == 0, output(proc)
     assert recap[name("f1")]["failed"] == 0 and recap[name("f1")]["changed"] > 0, output(proc)
@@ -292,18 +388,10 @@ def test_check_run_reports_and_writes_nothing(deployment):
     assert instances(env, name("f1"), states=("pending", "running", "stopping", "stopped", "shutting-down", "terminated")) == []
     assert api.node(name("f1")) is None
     assert labenv.ec2_client(env).describe_addresses(Filters=[{"Name": "tag:pexip:node", "Values": [name("f1")]}])["Addresses"] == []
-    # ...and the lab saw no write for this platform. The lab is shared: other tests may write at the same time,
-    # so only requests that concern this test's objects count (creates would have shown above).
-    log = control.requests_log(since)
-    node_ids = {str(api.node(node_name)["id"]) for node_name in ours}
-    location_ids = {str(i) for i in api.location_ids({LOCATION_A, LOCATION_B, LOCATION_C})}
-    mine = re.compile(r"/(worker_vm/(%s)|system_location/(%s))/" % ("|".join(node_ids), "|".join(location_ids)))
-    writes = [e for e in log if e["method"] in WRITES and e["target"] == "mgmt" and mine.search(e["path"])]
-    uploads = [e for e in log if e["method"] in WRITES and e["target"].startswith("node:")
-               and e["target"].split(":", 1)[1] in ours.values()]
-    assert writes == [] and uploads == [], (writes, uploads)
+    # ...no write anywhere (the lab is this file's own), and the known nodes cost what a no-op run costs.
+    assert_fleet_cost(dict(run, env=env), [name(short) for short in NODES], new=[name("f1")])
     # Reads did happen: the log is the one this run used.
-    assert any(e["target"] == "mgmt" and "worker_vm" in e["path"] and name("f1") in e["path"] for e in log), log[-20:]
+    assert any(e["target"] == "mgmt" and "worker_vm" in e["path"] for e in run["requests"]), run["requests"][-20:]
 
 
 def test_rolling_maintenance_over_both_regions(deployment):
