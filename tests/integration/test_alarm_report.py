@@ -88,14 +88,19 @@ def reported(proc):
     return text[text.index(REPORT):].split("TASK [", 1)[0] if REPORT in text else ""
 
 
-def test_no_image_of_the_version_stops_before_a_launch(platform):
-    # An explicit version wins over the Management Node's; without an image of it the run stops and names it.
-    proc, _recap = run_playbook(platform["env"], platform["write"]("v35.yml", pexip_node_version="35.0.0"),
+def test_no_image_of_the_version_stops_before_anything_is_created(platform):
+    # An explicit version wins over the Management Node's; without an image of it in the node's region the run stops
+    # and names it, before the security group and the location are made (issue 28: checked with the declaration).
+    env = platform["env"]
+    proc, _recap = run_playbook(env, platform["write"]("v35.yml", pexip_node_version="35.0.0"),
                                 playbook="playbooks/deploy.yml")
     assert proc.returncode != 0, output(proc)
     assert 'no image "Pexip Infinity Conferencing Node 35 build *"' in proc.stdout, output(proc)
+    assert "region %s" % env["AWS_REGION"] in " ".join(proc.stdout.split()), output(proc)
     assert "pexip_node_version" in proc.stdout and "pexip_node_ami" in proc.stdout, output(proc)
-    assert instances(platform["env"], NODE) == []
+    assert instances(env, NODE) == []
+    groups = labenv.ec2_client(env).describe_security_groups(Filters=[{"Name": "group-name", "Values": [NODE]}])["SecurityGroups"]
+    assert groups == [] and list(platform["api"].location_ids([LOCATION])) == [], (groups, output(proc))
 
 
 def test_deploy_reports_the_alarms_of_the_new_node(platform):
