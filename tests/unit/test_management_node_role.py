@@ -112,8 +112,8 @@ def node_route_check(location, tables, subnet=SUBNET):
                                conferencing_node_location="London")
     outside = template(note["ansible.builtin.set_fact"]["_conferencing_node_outside_servers"], **variables)
     variables = with_task_vars(check, _conferencing_node_outside_servers=outside, conferencing_node_subnet_id=subnet,
-                               _conferencing_node_subnet_check={"subnets": [{"subnet_id": SUBNET, "vpc_id": "vpc-1"}]},
-                               _conferencing_node_route_check={"route_tables": list(tables)})
+                               _conferencing_node_subnets=[{"subnet_id": SUBNET, "vpc_id": "vpc-1"}],
+                               _conferencing_node_route_check={"results": [{"route_tables": list(tables)}]})
     return outside, template("{{ %s }}" % check["ansible.builtin.assert"]["that"], **variables)
 
 
@@ -138,9 +138,14 @@ def test_the_key_pair_is_checked_before_anything_is_created():
     assert read["amazon.aws.ec2_key_info"] == {"filters": {"key-name": "{{ management_node_key_name }}"}}
     check = task("management_node", "validate.yml", "Check that the key pair exists")
     assert template("{{ %s }}" % check["ansible.builtin.assert"]["that"], _management_node_key_check={"keypairs": []}) is False
+    # A key pair is the region's own: the node's region's read decides (issue 28).
     node = task("conferencing_node", "validate.yml", "Check that the key pair exists")
-    assert template("{{ %s }}" % node["ansible.builtin.assert"]["that"], conferencing_node_key_name="pexip-admin",
-                    _conferencing_node_key_check={"keypairs": [{"key_name": "other"}]}) is False
+    reads = {"results": [{"item": {"key": "eu-west-1"}, "keypairs": [{"key_name": "other"}]},
+                         {"item": {"key": "eu-central-1"}, "keypairs": [{"key_name": "pexip-admin"}]}]}
+    for region, found in (("eu-west-1", False), ("eu-central-1", True)):
+        variables = with_task_vars(node, conferencing_node_key_name="pexip-admin", conferencing_node_region=region,
+                                   _conferencing_node_key_check=reads)
+        assert template("{{ %s }}" % node["ansible.builtin.assert"]["that"], **variables) is found, region
 
 
 # ----- the Management Node's restricted security group ------------------------------------------------------------
