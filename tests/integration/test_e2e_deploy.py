@@ -81,6 +81,8 @@ GATEWAYS = {"LAB_SUBNET_A": "127.20.1.1", "LAB_SUBNET_B": "127.20.2.1", "LAB_SUB
 def region(env, short):
     """The lab region of a node: the second one (LAB_REGION_2) for those declared there, else the platform's."""
     return env["LAB_REGION_2"] if NODES.get(short, {}).get("region") == 2 else env["AWS_REGION"]
+
+
 FRESH = {"f1": dict(role="transcoding", location=LOCATION_A, subnet="LAB_SUBNET_A", public_ip="elastic", instance_type="c5.2xlarge")}
 
 
