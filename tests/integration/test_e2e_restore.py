@@ -31,6 +31,8 @@ pytestmark = pytest.mark.xdist_group("test_e2e_restore")
 SUFFIX = uuid.uuid4().hex[:6]
 MANAGER = "e2e-dr-mgr-%s" % SUFFIX
 NODE = "e2e-dr-cn-%s" % SUFFIX
+# An overflow node, stopped until Pexip starts it (never started here): restore.yml must not wait for it to sync.
+OVERFLOW = "e2e-dr-burst-%s" % SUFFIX
 PASSPHRASE = "dr-" + uuid.uuid4().hex
 WEB_USER, WEB_PASSWORD = "dr-" + SUFFIX, "web-" + uuid.uuid4().hex[:12]
 
@@ -97,6 +99,10 @@ def platform(lab_env, tmp_path_factory):
                                       PEXIP_PASSWORD=WEB_PASSWORD, PEXIP_CA_PATH=operator_ca))
         state["pexip_env"] = dict(env, PEXIP_HOST=api.base.split("/")[2], PEXIP_USERNAME=WEB_USER, PEXIP_PASSWORD=WEB_PASSWORD,
                                   PEXIP_CA_PATH=operator_ca)
+        overflow = dict(name=OVERFLOW, hostname=OVERFLOW, domain="e2e.example.com", address="127.20.9.201", netmask="255.255.255.0",
+                        gateway="127.20.9.1", system_location=api.node(NODE)["system_location"], password="e2e-" + SUFFIX,
+                        deployment_type="MANUAL-PROVISION-ONLY", enable_distributed_database=False)
+        api.session.post(api.url("configuration/v1/worker_vm/"), json=overflow, timeout=30).raise_for_status()
         proc, dummy = run_playbook(state["pexip_env"], None, "-e", "backup_local_dir=%s" % backups, "-e", "backup_passphrase=%s" % PASSPHRASE,
                                    playbook="playbooks/backup.yml")
         assert proc.returncode == 0, output(proc)
@@ -111,9 +117,10 @@ def platform(lab_env, tmp_path_factory):
             for i in r["Instances"]]
         if ids:
             ec2.terminate_instances(InstanceIds=ids)
-        worker = lab_api.node(NODE)
-        if worker:
-            lab_api.delete(worker["resource_uri"])
+        for name in (NODE, OVERFLOW):
+            worker = lab_api.node(name)
+            if worker:
+                lab_api.delete(worker["resource_uri"])
         lab_api.session.patch(lab_api.base + "configuration/v1/management_vm/%d/" % primary["id"], json=writable(primary),
                               timeout=30).raise_for_status()
 
@@ -156,12 +163,16 @@ def test_a_lost_management_node_is_replaced_and_restored_and_the_nodes_sync_agai
     # A new Management Node knows nothing of the platform.
     assert api.node(NODE) is None
 
-    proc, recap = restore(platform, "-e", "restore_confirm=%s" % platform["backup"].name, "-e", "restore_backup_version=34.0.0")
+    # A short sync deadline: an overflow node that never starts would make the run fail rather than wait 900 s.
+    proc, recap = restore(platform, "-e", "restore_confirm=%s" % platform["backup"].name, "-e", "restore_backup_version=34.0.0",
+                          "-e", "restore_sync_timeout=120")
     assert proc.returncode == 0 and recap["localhost"]["failed"] == 0, output(proc)
     # The worker's lab holds the other files' nodes too: the backup has them all, and restore.yml waits for each node
-    # that is not in maintenance (not only this drill's).
+    # that is not in maintenance and is always on (not only this drill's; not the overflow nodes).
     text = " ".join(proc.stdout.split())
-    expected = len([w for w in api.get("configuration/v1/worker_vm/") if not w["maintenance_mode"]])
+    restored = api.get("configuration/v1/worker_vm/")
+    assert OVERFLOW in [w["name"] for w in restored]
+    expected = len([w for w in restored if not w["maintenance_mode"] and w.get("enable_distributed_database") is not False])
     assert "Restored %s (version 34.0.0" % platform["backup"].name in text, output(proc)
     assert "%d Conferencing Node(s) synced" % expected in text and expected >= 1, output(proc)
     assert PASSPHRASE not in proc.stdout + proc.stderr
