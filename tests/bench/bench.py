@@ -36,6 +36,9 @@ from pexsim import upgrade  # noqa: E402  pylint: disable=wrong-import-position
 OUTPUT = os.environ.get("BENCH_OUTPUT") or os.path.join(REPO, "tests", "output")
 LAB_DIR = os.path.join(OUTPUT, "bench-lab")
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1,10,50").split(",") if n.strip()]
+# The fleet over 1 region, or split over 2 (every second node in the lab's second region, LAB_REGION_2): BENCH_REGIONS=1,2
+# measures each size both ways, each on a fresh lab (issue 28: the no-op over two regions against one).
+REGIONS = [int(n) for n in os.environ.get("BENCH_REGIONS", "1").split(",") if n.strip()]
 FORKS = int(os.environ.get("BENCH_FORKS", "10"))
 MAINT_NODES = int(os.environ.get("BENCH_MAINT_NODES", "5"))
 UPGRADE_POLL = int(os.environ.get("BENCH_UPGRADE_POLL", "5"))
@@ -60,9 +63,13 @@ def node_name(index):
     return "bench-%03d" % index
 
 
-def inventory(env, size):
+def inventory(env, size, regions=1):
     hosts = {node_name(i): {"pexip_node_location": LOCATION, "pexip_node_subnet_id": env["LAB_SUBNET_A"]}
              for i in range(1, size + 1)}
+    if regions == 2:
+        for i in range(2, size + 1, 2):
+            hosts[node_name(i)].update(pexip_node_region=env["LAB_REGION_2"], pexip_vpc_id=env["LAB_VPC_ID_2"],
+                                       pexip_node_subnet_id=env["LAB_SUBNET_2A"])
     return {"all": {"children": {"pexip_platform": {
         "vars": {
             "ansible_connection": "local",
@@ -175,23 +182,24 @@ def measure(label, size, cmd, env, control, offset):
     return row, offset
 
 
-def run_size(size):
-    print("N=%d: starting a fresh lab" % size, flush=True)
+def run_size(size, regions=1):
+    print("N=%d over %d region(s): starting a fresh lab" % (size, regions), flush=True)
     env = start_lab()
     run_env = dict(os.environ, **env)
     run_env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
                    ANSIBLE_FORKS=str(FORKS), ANSIBLE_STDOUT_CALLBACK="default")
     run_env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(REPO, ".venv", "collections"))
     control = labctl.LabControl(env["LAB_CONTROL_URL"].rsplit("/_lab", 1)[0], env["PEXIP_CA_PATH"])
-    inventory_file = os.path.join(OUTPUT, "bench-inventory-%d.yml" % size)
+    inventory_file = os.path.join(OUTPUT, "bench-inventory-%d-%dr.yml" % (size, regions))
     with open(inventory_file, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(inventory(env, size), handle, sort_keys=False)
+        yaml.safe_dump(inventory(env, size, regions), handle, sort_keys=False)
+    suffix = " (2 regions)" if regions == 2 else ""
     offset = os.path.getsize(RECORDING) if os.path.exists(RECORDING) else 0
     rows = []
     deploy = playbook_cmd(inventory_file, "playbooks/deploy.yml")
     for label, cmd, phase in (("deploy", deploy, "deploy"), ("no-op re-run", deploy, "noop"), ("check", deploy + ["--check"], "check")):
         if phase == "deploy" or phase in PHASES:
-            row, offset = measure(label, size, cmd, run_env, control, offset)
+            row, offset = measure(label + suffix, size, cmd, run_env, control, offset)
             rows.append(row)
     # The yardstick checks the fleet the no-op run just checked. After maintenance it would race the last node's
     # resync: taking a node out of maintenance mode is a configuration change, and the node syncs again a moment later.
@@ -271,6 +279,13 @@ def table(rows):
                          "during the watch, controller CPU %.1f s (%.2f s per node)" % (
                              row["n"], row["polls"], UPGRADE_POLL, row["per_poll"], row["cpu"], row["cpu"] / row["n"]))
     for size in sorted({r["n"] for r in rows}):
+        one = next((r for r in rows if r["n"] == size and r["phase"] == "no-op re-run"), None)
+        two = next((r for r in rows if r["n"] == size and r["phase"] == "no-op re-run (2 regions)"), None)
+        if one and two:
+            lines.append("- N=%d: no-op re-run over 2 regions against 1: CPU ×%.2f, wall ×%.2f, Management Node requests %d / %d, "
+                         "AWS calls %d / %d" % (size, two["cpu"] / max(one["cpu"], 0.01), two["wall"] / max(one["wall"], 0.01),
+                                                two["mgmt"], one["mgmt"], two["aws"], one["aws"]))
+    for size in sorted({r["n"] for r in rows}):
         noop = next((r for r in rows if r["n"] == size and r["phase"] == "no-op re-run"), None)
         base = next((r for r in rows if r["n"] == size and r["phase"] == "baseline drift check"), None)
         if noop and base:
@@ -325,7 +340,8 @@ def main():
     rows = []
     try:
         for size in SIZES:
-            rows.extend(run_size(size))
+            for regions in REGIONS:
+                rows.extend(run_size(size, regions))
     finally:
         lab("down")
     report(rows, time.monotonic() - started)
